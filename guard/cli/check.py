@@ -1,0 +1,49 @@
+"""`migration-guard check`: decide one domain XML offline against facts files."""
+import datetime
+import sys
+
+from ..config import load_config
+from ..domain import parse_domain
+from ..engine import check_domain
+from ..errors import InputError
+from ..facts.cache import read_facts_file
+from ..fingerprint import source_fingerprint
+from ..report import decision_json, decision_text, dumps
+
+
+def register(sub):
+    parser = sub.add_parser("check", help="decide whether a domain may migrate to a host",
+                            description="Decide offline whether the domain in --domain-xml may migrate to the "
+                                        "host described by --facts. Exit 0 allow, 1 deny, 2 error.")
+    parser.add_argument("--domain-xml", required=True, metavar="FILE", help="domain XML ('-' for stdin)")
+    parser.add_argument("--facts", required=True, metavar="FILE", help="destination facts JSON")
+    parser.add_argument("--source-facts", metavar="FILE",
+                        help="source facts JSON (else the fingerprint stamped in the XML)")
+    parser.add_argument("--config", metavar="FILE", help="policy file (default: $MIGRATION_GUARD_CONFIG or "
+                                                         "/etc/migration-guard/config.toml)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def read_input(path, limit=16 * 1024 * 1024):
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read(limit + 1)
+        with open(path, "rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError("cannot read %s: %s" % (path, exc.strerror or exc))
+
+
+def run(args):
+    config = load_config(args.config)
+    domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
+    dest = read_facts_file(args.facts)
+    source = source_fingerprint(read_facts_file(args.source_facts) if args.source_facts else None, domain)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    decision = check_domain(domain, dest, source, config, now)
+    if args.format == "json":
+        print(dumps(decision_json(decision)))
+    else:
+        print(decision_text(decision))
+    return 1 if decision.decision == "deny" else 0

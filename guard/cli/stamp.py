@@ -1,0 +1,22 @@
+"""`migration-guard stamp`: write the source fingerprint into a domain XML, offline."""
+import sys
+
+from ..facts.cache import read_facts_file
+from ..fingerprint import stamp_xml
+from .check import read_input
+
+
+def register(sub):
+    parser = sub.add_parser("stamp", help="add the source host's fingerprint to a domain XML",
+                            description="Print the domain XML with the fingerprint of the host in --facts in "
+                                        "its <metadata>, replacing an older one.")
+    parser.add_argument("--domain-xml", required=True, metavar="FILE", help="domain XML ('-' for stdin)")
+    parser.add_argument("--facts", required=True, metavar="FILE", help="the source host's facts JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    xml = read_input(args.domain_xml)
+    facts = read_facts_file(args.facts)
+    sys.stdout.write(stamp_xml(xml, facts))
+    return 0

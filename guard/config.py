@@ -1,0 +1,230 @@
+"""The policy file: /etc/migration-guard/config.toml (or MIGRATION_GUARD_CONFIG, or --config).
+
+Exactly the keys documented in config/config.toml; an unknown key or a bad value is an
+error naming the file, the line and the key, never silently ignored.
+"""
+import datetime
+import hashlib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from .errors import ConfigError
+from .findings import DENY, OFF, WARN
+from .units import parse_duration, parse_size
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # RHEL 9's Python 3.9: python3-tomli
+    import tomli as tomllib
+
+DEFAULT_PATH = "/etc/migration-guard/config.toml"
+ENV_VAR = "MIGRATION_GUARD_CONFIG"
+
+MODES = ("enforce", "audit")
+PROFILES = ("default", "strict")
+ON_ERROR = ("deny", "allow")
+RULE_ACTIONS = (DENY, WARN, OFF)
+
+
+@dataclass(frozen=True)
+class Paths:
+    facts: str = "/var/cache/migration-guard/facts.json"
+    audit_log: str = "/var/log/migration-guard/audit.log"
+    bypass: str = "/run/migration-guard/bypass.json"
+
+
+@dataclass(frozen=True)
+class ConfigExemption:
+    reason: str
+    rules: Tuple[str, ...]
+    domain: Optional[str] = None  # fnmatch glob on the guest name
+    uuid: Optional[str] = None
+    until: Optional[datetime.datetime] = None  # aware, UTC
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str = "enforce"
+    profile: str = "default"
+    on_error: str = "deny"
+    timeout: float = 10.0
+    max_facts_age: float = 24 * 3600.0
+    allow_metadata_exemptions: bool = False
+    paths: Paths = field(default_factory=Paths)
+    memory_limit: int = 1 << 40
+    bandwidth: Optional[float] = None  # bytes per second
+    max_downtime: Optional[float] = None  # seconds
+    rules: Tuple[Tuple[str, str], ...] = ()  # (rule id or code, action)
+    exemptions: Tuple[ConfigExemption, ...] = ()
+    source: str = "built-in defaults"
+    digest: Optional[str] = None
+
+    def rule_action(self, code, rule):
+        table = dict(self.rules)
+        return table.get(code) or table.get(rule)
+
+
+class _Reader:
+    """Validates one parsed TOML document, reporting problems with file and line."""
+
+    def __init__(self, path, text):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, key, table=None):
+        name = key.split(".")[-1]
+        pattern = re.compile(r"^\s*(\"?%s\"?)\s*=" % re.escape(name))
+        header = re.compile(r"^\s*\[+\s*%s" % re.escape(table)) if table else None
+        in_table = table is None
+        for number, line in enumerate(self.lines, 1):
+            if header is not None and header.match(line):
+                in_table = True
+                if not key:
+                    return number
+                continue
+            if in_table and pattern.match(line):
+                return number
+        return None
+
+    def error(self, key, message, table=None):
+        line = self.line_of(key, table)
+        where = "%s:%s" % (self.path, line) if line else self.path
+        return ConfigError("%s: %s: %s" % (where, key, message))
+
+    def choice(self, data, key, options, default, table=None):
+        value = data.get(key, default)
+        if value not in options:
+            raise self.error(key, "must be one of %s, not %r" % (", ".join(repr(o) for o in options), value), table)
+        return value
+
+    def check_keys(self, data, allowed, table=None):
+        for key in data:
+            if key not in allowed:
+                prefix = "%s." % table if table else ""
+                raise self.error(prefix + key, "unknown key (allowed: %s)" % ", ".join(sorted(allowed)), table)
+
+    def size(self, data, key, table):
+        try:
+            return parse_size(str(data[key]).replace("/s", ""), key)
+        except ConfigError as exc:
+            raise self.error("%s.%s" % (table, key), str(exc).split(": ", 1)[-1], table)
+
+    def duration(self, data, key, table=None):
+        name = "%s.%s" % (table, key) if table else key
+        try:
+            return parse_duration(data[key], key)
+        except ConfigError as exc:
+            raise self.error(name, str(exc).split(": ", 1)[-1], table)
+
+
+def _known_rule_keys():
+    from .rules import BY_ID, all_codes
+    return set(BY_ID) | all_codes()
+
+
+def _until(reader, value, index):
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.astimezone()
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, datetime.time()).astimezone()
+    raise reader.error("exemptions[%d].until" % index, "must be a TOML date or datetime, not %r" % (value,),
+                       "exemptions")
+
+
+def _exemptions(reader, items):
+    if not isinstance(items, list):
+        raise reader.error("exemptions", "must be an array of tables ([[exemptions]])")
+    known = _known_rule_keys() | {"*"}
+    result = []
+    for index, item in enumerate(items):
+        reader.check_keys(item, {"domain", "uuid", "rules", "reason", "until"}, "exemptions")
+        if not item.get("reason") or not isinstance(item.get("reason"), str):
+            raise reader.error("exemptions[%d].reason" % index, "is required: say why", "exemptions")
+        if not (item.get("domain") or item.get("uuid")):
+            raise reader.error("exemptions[%d]" % index, "needs domain (a name glob) or uuid", "exemptions")
+        rules = item.get("rules")
+        if not isinstance(rules, list) or not rules or not all(isinstance(r, str) for r in rules):
+            raise reader.error("exemptions[%d].rules" % index, "must be a non-empty list of rule ids or codes",
+                               "exemptions")
+        for rule in rules:
+            if rule not in known:
+                raise reader.error("exemptions[%d].rules" % index, "unknown rule %r (see `migration-guard "
+                                   "rules`)" % rule, "exemptions")
+        until = _until(reader, item["until"], index) if "until" in item else None
+        result.append(ConfigExemption(item["reason"], tuple(rules), item.get("domain"), item.get("uuid"), until))
+    return tuple(result)
+
+
+def parse_config(text, path="config"):
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("%s: TOML syntax error: %s" % (path, exc))
+    reader = _Reader(path, text)
+    reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
+                             "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions"})
+    values = {
+        "mode": reader.choice(data, "mode", MODES, "enforce"),
+        "profile": reader.choice(data, "profile", PROFILES, "default"),
+        "on_error": reader.choice(data, "on_error", ON_ERROR, "deny"),
+        "source": path,
+        "digest": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    }
+    if "timeout" in data:
+        values["timeout"] = reader.duration(data, "timeout")
+    if "max_facts_age" in data:
+        values["max_facts_age"] = reader.duration(data, "max_facts_age")
+    if "allow_metadata_exemptions" in data:
+        if not isinstance(data["allow_metadata_exemptions"], bool):
+            raise reader.error("allow_metadata_exemptions", "must be true or false")
+        values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
+    paths = data.get("paths", {})
+    reader.check_keys(paths, {"facts", "audit_log", "bypass"}, "paths")
+    for key, value in paths.items():
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise reader.error("paths." + key, "must be an absolute path", "paths")
+    values["paths"] = Paths(**paths)
+    memory = data.get("memory", {})
+    reader.check_keys(memory, {"limit", "bandwidth", "max_downtime"}, "memory")
+    if "limit" in memory:
+        values["memory_limit"] = reader.size(memory, "limit", "memory")
+    if "bandwidth" in memory:
+        values["bandwidth"] = float(reader.size(memory, "bandwidth", "memory"))
+    if "max_downtime" in memory:
+        values["max_downtime"] = reader.duration(memory, "max_downtime", "memory")
+    rules = data.get("rules", {})
+    known = _known_rule_keys()
+    table = []
+    for key, body in rules.items():
+        if key not in known:
+            raise reader.error("rules." + key, "unknown rule or code (see `migration-guard rules`)", "rules")
+        if not isinstance(body, dict):
+            raise reader.error("rules." + key, "must be a table with action = ...", "rules")
+        reader.check_keys(body, {"action"}, "rules.%s" % key)
+        table.append((key, reader.choice(body, "action", RULE_ACTIONS, None, "rules")))
+    values["rules"] = tuple(table)
+    values["exemptions"] = _exemptions(reader, data.get("exemptions", []))
+    return Config(**values)
+
+
+def config_path(explicit=None):
+    return explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH
+
+
+def load_config(explicit=None):
+    """The config from --config, MIGRATION_GUARD_CONFIG or the default path. A missing
+    default file means built-in defaults; a missing named file is an error."""
+    path = config_path(explicit)
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except FileNotFoundError:
+        if path == DEFAULT_PATH and not explicit:
+            return Config()
+        raise ConfigError("%s: no such config file" % path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("%s: cannot read config: %s" % (path, exc))
+    return parse_config(text, path)

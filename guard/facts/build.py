@@ -1,0 +1,210 @@
+"""HostFacts from libvirt's own documents: capabilities, domcapabilities, sysinfo,
+network and node device XML. Pure functions of the documents' text."""
+import dataclasses
+
+from ..errors import InputError
+from ..units import libvirt_bytes
+from ..xmlsafe import parse_xml, text_of
+from .model import (Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, MdevType,
+                    Network, NumaCell)
+
+
+def _expect(root, tag, what):
+    if root.tag != tag:
+        raise InputError("%s: expected <%s>, got <%s>" % (what, tag, root.tag))
+
+
+def _page_bytes(page):
+    return libvirt_bytes(page.get("size") or "0", page.get("unit"))
+
+
+def _host_cpu(cpu):
+    if cpu is None:
+        return HostCpu()
+    signature = cpu.find("signature")
+    microcode = cpu.find("microcode")
+    topology = cpu.find("topology")
+
+    def topo(key):
+        value = topology.get(key) if topology is not None else None
+        return int(value) if value and value.isdigit() else None
+
+    return HostCpu(
+        arch=text_of(cpu, "arch"),
+        model=text_of(cpu, "model"),
+        vendor=text_of(cpu, "vendor"),
+        signature="/".join(signature.get(k, "?") for k in ("family", "model", "stepping"))
+        if signature is not None else None,
+        microcode=microcode.get("version") if microcode is not None else None,
+        features=tuple(sorted(f.get("name") for f in cpu.findall("feature") if f.get("name"))),
+        page_sizes=tuple(sorted(_page_bytes(p) for p in cpu.findall("pages"))),
+        sockets=topo("sockets"), cores=topo("cores"), threads=topo("threads"),
+    )
+
+
+def _cells(host):
+    cells = []
+    for cell in host.findall("topology/cells/cell"):
+        memory = cell.find("memory")
+        cells.append(NumaCell(
+            id=int(cell.get("id")),
+            memory_bytes=libvirt_bytes(memory.text, memory.get("unit")) if memory is not None else 0,
+            cpus=tuple(sorted(int(c.get("id")) for c in cell.findall("cpus/cpu"))),
+            pages=tuple((_page_bytes(p), int(p.text or 0)) for p in cell.findall("pages")),
+        ))
+    return tuple(cells)
+
+
+def _machines(parent):
+    return tuple(Machine(m.text.strip(), m.get("canonical")) for m in parent.findall("machine") if m.text)
+
+
+def _guests(root):
+    """One GuestSupport per (arch, domain type): a <domain> may override emulator and machines."""
+    guests = []
+    for guest in root.findall("guest"):
+        if text_of(guest, "os_type") != "hvm":
+            continue
+        arch = guest.find("arch")
+        if arch is None:
+            continue
+        default_emulator = text_of(arch, "emulator")
+        default_machines = _machines(arch)
+        for domain in arch.findall("domain"):
+            guests.append(GuestSupport(
+                arch=arch.get("name"),
+                virt_type=domain.get("type"),
+                emulator=text_of(domain, "emulator") or default_emulator,
+                machines=_machines(domain) or default_machines,
+            ))
+    return tuple(guests)
+
+
+def facts_from_capabilities(text, what="capabilities"):
+    root = parse_xml(text, what)
+    _expect(root, "capabilities", what)
+    host = root.find("host")
+    if host is None:
+        raise InputError("%s: no <host>" % what)
+    cells = _cells(host)
+    return HostFacts(
+        host_uuid=text_of(host, "uuid"),
+        cpu=_host_cpu(host.find("cpu")),
+        cells=cells,
+        memory_bytes=sum(c.memory_bytes for c in cells) or None,
+        guests=_guests(root),
+    )
+
+
+def _enum(parent, name):
+    if parent is None:
+        return None
+    enum = parent.find("enum[@name='%s']" % name)
+    if enum is None:
+        return None
+    return tuple(v.text.strip() for v in enum.findall("value") if v.text)
+
+
+def domcaps_from_xml(text, what="domcapabilities"):
+    root = parse_xml(text, what)
+    _expect(root, "domainCapabilities", what)
+    cpu = root.find("cpu")
+    modes, models = [], []
+    host_model = vendor = None
+    required, disabled = (), ()
+    if cpu is not None:
+        for mode in cpu.findall("mode"):
+            modes.append((mode.get("name"), mode.get("supported") == "yes"))
+            if mode.get("name") == "host-model" and mode.get("supported") == "yes":
+                host_model = text_of(mode, "model")
+                vendor = text_of(mode, "vendor")
+                required = tuple(f.get("name") for f in mode.findall("feature") if f.get("policy") == "require")
+                disabled = tuple(f.get("name") for f in mode.findall("feature") if f.get("policy") == "disable")
+        custom = cpu.find("mode[@name='custom']")
+        if custom is not None:
+            blockers = {b.get("model"): tuple(f.get("name") for f in b.findall("feature"))
+                        for b in custom.findall("blockers")}
+            for model in custom.findall("model"):
+                name = (model.text or "").strip()
+                models.append(CpuModel(name, model.get("usable"), model.get("vendor"), model.get("canonical"),
+                                       blockers.get(name)))
+    os_el = root.find("os")
+    loader = os_el.find("loader") if os_el is not None else None
+    sev = root.find("features/sev")
+    return DomainCaps(
+        virt_type=text_of(root, "domain"),
+        arch=text_of(root, "arch"),
+        machine=text_of(root, "machine"),
+        emulator=text_of(root, "path"),
+        cpu_modes=tuple(modes),
+        host_model=host_model,
+        host_model_vendor=vendor,
+        host_model_required=required,
+        host_model_disabled=disabled,
+        cpu_models=tuple(models),
+        firmware=_enum(os_el, "firmware"),
+        loaders=tuple(v.text.strip() for v in loader.findall("value") if v.text) if loader is not None else (),
+        loader_secure=_enum(loader, "secure") or (),
+        sev=sev is not None and sev.get("supported") == "yes",
+        launch_security=_enum(root.find("features/launchSecurity"), "sectype") or (),
+    )
+
+
+def bios_from_sysinfo(text, what="sysinfo"):
+    root = parse_xml(text, what)
+    _expect(root, "sysinfo", what)
+
+    def entry(section, name):
+        return text_of(root, "%s/entry[@name='%s']" % (section, name))
+
+    return Bios(vendor=entry("bios", "vendor"), version=entry("bios", "version"), date=entry("bios", "date"),
+                release=entry("bios", "release"), system_manufacturer=entry("system", "manufacturer"),
+                system_product=entry("system", "product"))
+
+
+def network_from_xml(text, what="network"):
+    root = parse_xml(text, what)
+    _expect(root, "network", what)
+    forward = root.find("forward")
+    return Network(text_of(root, "name") or "?", forward.get("mode", "nat") if forward is not None else None)
+
+
+def nodedev_from_xml(text, what="node device"):
+    """The mdevs and mdev types one node device document describes."""
+    root = parse_xml(text, what)
+    _expect(root, "device", what)
+    name = text_of(root, "name")
+    mdevs, types = [], []
+    for cap in root.iter("capability"):
+        if cap.get("type") == "mdev":
+            type_el = cap.find("type")
+            uuid = text_of(cap, "uuid") or (name[5:].replace("_", "-") if name and name.startswith("mdev_") else None)
+            if uuid:
+                mdevs.append(Mdev(uuid, type_el.get("id") if type_el is not None else None, text_of(root, "parent")))
+        elif cap.get("type") == "mdev_types":
+            for mdev_type in cap.findall("type"):
+                available = text_of(mdev_type, "availableInstances")
+                types.append(MdevType(mdev_type.get("id"), name, text_of(mdev_type, "name"),
+                                      int(available) if available and available.isdigit() else 0))
+    return tuple(mdevs), tuple(types)
+
+
+def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), **versions):
+    """HostFacts from documents given as text; versions: qemu_version, libvirt_version,
+    kernel_release, hostname, collected_at."""
+    facts = facts_from_capabilities(capabilities)
+    mdevs, mdev_types = [], []
+    for document in nodedevs:
+        found_mdevs, found_types = nodedev_from_xml(document)
+        mdevs.extend(found_mdevs)
+        mdev_types.extend(found_types)
+    return dataclasses.replace(
+        facts,
+        domcaps=tuple(domcaps_from_xml(d) for d in domcapabilities),
+        bios=bios_from_sysinfo(sysinfo) if sysinfo else None,
+        networks=tuple(network_from_xml(n) for n in networks),
+        mdevs=tuple(mdevs),
+        mdev_types=tuple(mdev_types),
+        **{k: v for k, v in versions.items() if v is not None}
+    )
+

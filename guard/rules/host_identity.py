@@ -1,0 +1,138 @@
+"""Host identity, source against destination: host-cpu, microcode, bios, qemu-version and
+kernel-version. All need the source fingerprint the VM carries (or --source-facts)."""
+from ..findings import DENY, WARN, finding
+from ..versions import compare_versions
+from .base import Rule
+
+HOST_CPU, MICROCODE, BIOS, QEMU, KERNEL = "host-cpu", "microcode", "bios", "qemu-version", "kernel-version"
+
+# Guests that see the host CPU as it is (no model in between) break on any difference.
+EXPOSED_MODES = ("host-passthrough", "maximum")
+
+
+def _identity_action(ctx):
+    return DENY if ctx.domain.cpu_mode in EXPOSED_MODES else WARN
+
+
+def _exposure(ctx):
+    if ctx.domain.cpu_mode in EXPOSED_MODES:
+        return "the guest's CPU mode %s exposes the host CPU" % ctx.domain.cpu_mode
+    return "the guest uses a named CPU model, so the difference is a warning"
+
+
+def _differs(source, dest):
+    return source is not None and dest is not None and source != dest
+
+
+def check_host_cpu(ctx):
+    src, dst = ctx.source, ctx.dest_fingerprint
+    action = _identity_action(ctx)
+    for field, label in (("cpu_vendor", "vendor"), ("cpu_model", "model"), ("cpu_signature", "signature")):
+        a, b = getattr(src, field), getattr(dst, field)
+        if _differs(a, b):
+            yield finding(HOST_CPU, label, action,
+                          "host CPU %s differs: source %s, destination %s; %s" % (label, a, b, _exposure(ctx)),
+                          "migrate between hosts with the same CPU, or give the guest a custom CPU model "
+                          "from `virsh hypervisor-cpu-baseline`", source=a, dest=b)
+    if src.cpu_features and dst.cpu_features and src.cpu_features != dst.cpu_features:
+        lost = sorted(set(src.cpu_features) - set(dst.cpu_features))
+        gained = sorted(set(dst.cpu_features) - set(src.cpu_features))
+        yield finding(HOST_CPU, "features", action if lost else WARN,
+                      "host CPU features differ: destination lacks %s, adds %s; %s"
+                      % (", ".join(lost) or "none", ", ".join(gained) or "none", _exposure(ctx)),
+                      "use a custom CPU model from `virsh hypervisor-cpu-baseline`", lost=lost, gained=gained)
+
+
+def check_microcode(ctx):
+    a, b = ctx.source.microcode, ctx.dest_fingerprint.microcode
+    if _differs(a, b):
+        yield finding(MICROCODE, None, _identity_action(ctx),
+                      "CPU microcode differs: source %s, destination %s; %s" % (a, b, _exposure(ctx)),
+                      "update the microcode (microcode_ctl / linux-firmware) so both hosts match",
+                      source=a, dest=b)
+
+
+_BIOS_FIELDS = (("bios_vendor", "vendor", "BIOS vendor"), ("bios_version", "version", "BIOS version"),
+                ("bios_date", "date", "BIOS date"))
+_SETTING_FIELDS = (("smt", "smt", "SMT"), ("boot_mode", "boot-mode", "boot mode"),
+                   ("nested", "nested", "nested virtualization"),
+                   ("vulnerabilities", "vulnerabilities", "CPU vulnerability mitigations"),
+                   ("cpu_cmdline", "kernel-cmdline", "CPU-related kernel parameters"))
+
+
+def check_bios(ctx):
+    src, dst = ctx.source, ctx.dest_fingerprint
+    action = _identity_action(ctx)
+    for field, variant, label in _BIOS_FIELDS:
+        a, b = getattr(src, field), getattr(dst, field)
+        if _differs(a, b):
+            yield finding(BIOS, variant, action,
+                          "%s differs: source %s, destination %s; %s" % (label, a, b, _exposure(ctx)),
+                          "update the firmware so both hosts run the same BIOS", source=a, dest=b)
+    for field, variant, label in _SETTING_FIELDS:
+        a, b = getattr(src, field), getattr(dst, field)
+        if a in (None, ()) or b in (None, ()) or a == b:
+            continue
+        if field == "vulnerabilities":
+            changed = sorted(k for k in set(dict(a)) | set(dict(b)) if dict(a).get(k) != dict(b).get(k))
+            a = {k: dict(a).get(k) for k in changed}
+            b = {k: dict(b).get(k) for k in changed}
+        yield finding(BIOS, variant, action,
+                      "%s differ: source %s, destination %s; %s" % (label, a, b, _exposure(ctx)),
+                      "align the firmware and kernel settings of both hosts", source=a, dest=b)
+
+
+def _version_rule(rule_id, field, label, remedy):
+    def check(ctx):
+        a, b = getattr(ctx.source, field), getattr(ctx.dest_fingerprint, field)
+        if not a or not b or a == b:
+            return
+        order = compare_versions(b, a)
+        if order < 0:
+            yield finding(rule_id, "older", DENY,
+                          "destination %s %s is older than the source's %s" % (label, b, a), remedy,
+                          source=a, dest=b)
+        elif order > 0:
+            yield finding(rule_id, "newer", WARN,
+                          "destination %s %s differs from the source's %s (newer)" % (label, b, a), remedy,
+                          source=a, dest=b)
+    return check
+
+
+RULES = (
+    Rule(id=HOST_CPU, title="Host CPU", limitation="CPU model (of the hosts)",
+         checks="Host CPU vendor, model, signature and feature set, source against destination.",
+         default="deny for host-passthrough/maximum guests, else warn", strict="deny",
+         remedy="Migrate between identical CPUs, or use a baseline custom CPU model.",
+         codes=("host-cpu[vendor]", "host-cpu[model]", "host-cpu[signature]", "host-cpu[features]"),
+         check=check_host_cpu, needs_dest=True, needs_source=True),
+    Rule(id=MICROCODE, title="Microcode", limitation="Microcode version",
+         checks="The CPU microcode revision, source against destination.",
+         default="as host-cpu", strict="deny",
+         remedy="Bring both hosts to the same microcode.",
+         codes=("microcode",), check=check_microcode, needs_dest=True, needs_source=True),
+    Rule(id=BIOS, title="BIOS and firmware settings",
+         limitation="BIOS version, BIOS settings, firmware settings",
+         checks="SMBIOS BIOS vendor, version and date; the settings that show from the OS: SMT, boot mode, "
+                "nested virtualization, CPU vulnerability states, CPU-relevant kernel parameters.",
+         default="as host-cpu", strict="deny",
+         remedy="Bring both hosts to the same BIOS and settings.",
+         codes=tuple("bios[%s]" % v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS),
+         check=check_bios, needs_dest=True, needs_source=True),
+    Rule(id=QEMU, title="QEMU version", limitation="QEMU version",
+         checks="QEMU version the guest started with on the source against the destination's.",
+         default="deny older; warn different", strict="deny",
+         remedy="Upgrade QEMU on the destination to at least the source's version.",
+         codes=("qemu-version[older]", "qemu-version[newer]"),
+         check=_version_rule(QEMU, "qemu_version", "QEMU",
+                             "upgrade qemu-kvm on the destination to the source's version"),
+         needs_dest=True, needs_source=True),
+    Rule(id=KERNEL, title="Kernel version", limitation="Kernel version",
+         checks="Kernel release, source against destination.",
+         default="deny older; warn different", strict="deny",
+         remedy="Boot the destination into a kernel at least as new as the source's.",
+         codes=("kernel-version[older]", "kernel-version[newer]"),
+         check=_version_rule(KERNEL, "kernel_release", "kernel",
+                             "boot the destination into the source's kernel or newer"),
+         needs_dest=True, needs_source=True),
+)

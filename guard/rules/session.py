@@ -1,0 +1,26 @@
+"""session-connection: libvirt session (unprivileged) connections on either side."""
+from ..findings import DENY, finding
+from .base import Rule
+
+ID = "session-connection"
+
+
+def check(ctx):
+    for side, connection in (("destination", ctx.connection), ("source", ctx.source_connection)):
+        if connection == "session":
+            yield finding(ID, side, DENY,
+                          "the %s is a libvirt session (unprivileged) connection; RHEL 9 says migrating VMs "
+                          "from or to a session connection is unreliable" % side,
+                          "migrate between qemu:///system connections", side=side, connection=connection)
+
+
+RULE = Rule(
+    id=ID,
+    title="Session connection",
+    limitation="Migrating VMs from or to a session connection of libvirt is unreliable.",
+    checks="The hook runs under a non-root (session) daemon; a pre-flight URI names /session.",
+    default="deny", strict="deny",
+    remedy="Use qemu:///system on both hosts.",
+    codes=("session-connection[destination]", "session-connection[source]"),
+    check=check,
+)

@@ -1,0 +1,67 @@
+"""Sizes and durations as libvirt and the config file write them.
+
+libvirt's units follow virScaleInteger: "KB" is 1000 but "K" and "KiB" are 1024
+(formatdomain.html, "memory"). The config accepts the same spellings plus spaces.
+"""
+import re
+
+from .errors import ConfigError, InputError
+
+_LIBVIRT_SCALE = {
+    "b": 1, "bytes": 1,
+    "k": 1024, "kib": 1024, "kb": 1000,
+    "m": 1024 ** 2, "mib": 1024 ** 2, "mb": 1000 ** 2,
+    "g": 1024 ** 3, "gib": 1024 ** 3, "gb": 1000 ** 3,
+    "t": 1024 ** 4, "tib": 1024 ** 4, "tb": 1000 ** 4,
+    "p": 1024 ** 5, "pib": 1024 ** 5, "pb": 1000 ** 5,
+    "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
+}
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_DURATION_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def libvirt_bytes(value, unit, default_unit="KiB"):
+    """Bytes of a libvirt <memory unit='...'>N</memory> style value."""
+    try:
+        number = int(value.strip())
+    except (AttributeError, ValueError):
+        raise InputError("not a whole number: %r" % (value,))
+    scale = _LIBVIRT_SCALE.get((unit or default_unit).strip().lower())
+    if scale is None:
+        raise InputError("unknown unit %r" % (unit,))
+    return number * scale
+
+
+def parse_size(text, key="size"):
+    """Bytes of a config size such as "1 TiB", "512 GiB", "1 TB" or "100MiB"."""
+    match = _SIZE_RE.match(str(text))
+    scale = _LIBVIRT_SCALE.get(match.group(2).lower() or "b") if match else None
+    if scale is None:
+        raise ConfigError("%s: %r is not a size (say e.g. \"1 TiB\", \"512 GiB\", \"1 TB\")" % (key, text))
+    return int(float(match.group(1)) * scale)
+
+
+def parse_duration(text, key="duration"):
+    """Seconds of a config duration such as "30m", "24h" or "300ms"."""
+    match = _DURATION_RE.match(str(text))
+    if not match:
+        raise ConfigError("%s: %r is not a duration (say e.g. \"300ms\", \"10s\", \"30m\", \"24h\")" % (key, text))
+    return float(match.group(1)) * _DURATION_SCALE[match.group(2)]
+
+
+def format_bytes(count):
+    """Human form with IEC units, as administrators read memory sizes."""
+    for unit, scale in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if count >= scale:
+            value = count / scale
+            return ("%d %s" % (value, unit)) if value == int(value) else ("%.1f %s" % (value, unit))
+    return "%d B" % count
+
+
+def format_duration(seconds):
+    for unit, scale in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= scale and seconds % scale == 0:
+            return "%d%s" % (seconds // scale, unit)
+    return "%gs" % seconds

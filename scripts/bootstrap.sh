@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Everything the tests and the demo need on a fresh machine: system packages (as root,
+# with apt-get, when missing) and virtual environments for the default Python and 3.9.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES="libvirt-daemon-system libvirt-clients qemu-system-x86 libvirt-dev pkg-config gcc python3-dev rpm rpmlint make"
+
+need_system() {
+    for tool in libvirtd virsh qemu-system-x86_64 pkg-config rpmbuild rpmlint; do
+        command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || return 0
+    done
+    pkg-config --exists libvirt 2>/dev/null || return 0
+    return 1
+}
+
+if need_system; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing system packages: $SYSTEM_PACKAGES"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null
+        apt-get install -y -q --no-install-recommends $SYSTEM_PACKAGES >/dev/null
+    else
+        echo "bootstrap: libvirt/QEMU/rpm tools missing and not root with apt-get: e2e and RPM tests will skip" >&2
+    fi
+fi
+
+make_venv() {  # make_venv PYTHON DIR
+    local python="$1" dir="$2"
+    if [ ! -x "$dir/bin/python" ]; then
+        "$python" -m venv "$dir"
+    fi
+    local extras="lxml structlog pytest hypothesis"
+    "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || extras="$extras tomli"
+    if pkg-config --exists libvirt 2>/dev/null; then
+        # The binding is compiled against the host's libvirt; pin the host's version.
+        extras="$extras libvirt-python==$(pkg-config --modversion libvirt)"
+    fi
+    "$dir/bin/pip" install -q --disable-pip-version-check $extras
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -e .
+}
+
+make_venv "${PYTHON:-python3}" .venv
+PY39="${PY39:-$(ls -d "$HOME"/.pyenv/versions/3.9*/bin/python 2>/dev/null | tail -n 1 || true)}"
+[ -n "$PY39" ] || PY39="$(command -v python3.9 || true)"
+if [ -n "$PY39" ]; then
+    make_venv "$PY39" .venv39
+else
+    echo "bootstrap: no Python 3.9 found (pyenv or python3.9): the 3.9 run will be skipped" >&2
+fi

@@ -1,0 +1,123 @@
+"""Policy: profiles, per-rule actions, exemptions, audit mode, and the config file."""
+import datetime
+
+import pytest
+
+from guard.config import Config, load_config, parse_config
+from guard.errors import ConfigError
+from helpers import NOW, codes, corpus_domain_xml, debian12_facts, decide, minimal_guest, source_like
+
+BIG = minimal_guest(name="big", memory="2 TiB")
+
+
+def test_defaults():
+    config = parse_config("")
+    assert (config.mode, config.profile, config.on_error) == ("enforce", "default", "deny")
+    assert config.timeout == 10 and config.max_facts_age == 86400 and config.memory_limit == 1 << 40
+    assert config.paths.facts.startswith("/var/cache/migration-guard")
+
+
+def test_guest_over_limit_denied_even_with_room_and_allowed_when_limit_raised():
+    roomy = debian12_facts().__class__.from_dict(dict(debian12_facts().to_dict(), memory_bytes=4 << 40))
+    assert "memory-size[limit]" in codes(decide(BIG, roomy), "deny")
+    raised = parse_config('[memory]\nlimit = "3 TiB"\n')
+    decision = decide(BIG, roomy, config=raised)
+    assert decision.decision == "allow" and "memory-size[limit]" not in codes(decision)
+
+
+def test_strict_profile_turns_warnings_into_denies():
+    xml = minimal_guest()
+    assert decide(xml, debian12_facts()).decision == "allow"
+    strict = decide(xml, debian12_facts(), config=parse_config('profile = "strict"'))
+    assert strict.decision == "deny" and "unverifiable[source-fingerprint]" in codes(strict, "deny")
+
+
+def test_host_passthrough_microcode_from_source_facts():
+    xml = minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>")
+    dest = debian12_facts()
+    assert decide(xml, dest, source_like(dest)).decision == "allow"
+    different = decide(xml, dest, source_like(dest, microcode="0x99"))
+    assert different.decision == "deny" and "microcode" in codes(different, "deny")
+
+
+def test_audit_mode_would_deny():
+    decision = decide(BIG, debian12_facts(), config=parse_config('mode = "audit"'))
+    assert decision.decision == "would-deny"
+    assert "memory-size[limit]" in codes(decision, "deny")
+
+
+def test_per_rule_and_per_code_actions():
+    xml = corpus_domain_xml("hostdev-usb-address")
+    assert decide(xml, debian12_facts()).decision == "deny"
+    by_code = decide(xml, debian12_facts(), config=parse_config('[rules."device-passthrough[usb]"]\naction = "warn"'))
+    assert by_code.decision == "allow" and "device-passthrough[usb]" in codes(by_code, "warn")
+    off = decide(xml, debian12_facts(), config=parse_config('[rules.device-passthrough]\naction = "off"'))
+    assert "device-passthrough[usb]" not in codes(off)
+
+
+def test_exemptions_active_and_expired():
+    active = parse_config('[[exemptions]]\ndomain = "bi?"\nrules = ["memory-size"]\nreason = "SAP HANA, validated"\n'
+                          'until = 2027-01-01T00:00:00Z\n')
+    decision = decide(BIG, debian12_facts(), config=active)
+    assert decision.decision == "allow"
+    exempted = [f for f in decision.findings if f.code == "memory-size[limit]"]
+    assert exempted[0].action == "info" and "SAP HANA" in exempted[0].message
+    expired = parse_config('[[exemptions]]\ndomain = "big"\nrules = ["memory-size"]\nreason = "old"\n'
+                           'until = 2026-01-01T00:00:00Z\n')
+    decision = decide(BIG, debian12_facts(), config=expired)
+    assert decision.decision == "deny" and any("expired" in n for n in decision.notes)
+    other = parse_config('[[exemptions]]\ndomain = "web*"\nrules = ["*"]\nreason = "x"\n')
+    assert decide(BIG, debian12_facts(), config=other).decision == "deny"
+
+
+def test_metadata_exemptions_need_opt_in():
+    meta = ("\n  <metadata><mguard:guard xmlns:mguard='https://migration-guard.dev/xmlns/1'>"
+            "<mguard:exemption rules='memory-size' reason='validated pair'/></mguard:guard></metadata>")
+    xml = minimal_guest(name="big", memory="2 TiB", metadata=meta)
+    refused = decide(xml, debian12_facts())
+    assert refused.decision == "deny" and any("ignored" in n for n in refused.notes)
+    allowed = decide(xml, debian12_facts(), config=parse_config("allow_metadata_exemptions = true"))
+    assert allowed.decision == "allow"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('colour = "blue"\n', "config.toml:1: colour: unknown key"),
+    ('mode = "enforce"\n\n[paths]\nfacts = "/x"\nfact = "/y"\n', "config.toml:5: paths.fact: unknown key"),
+    ('mode = "loud"\n', "mode: must be one of"),
+    ('[memory]\nlimit = "lots"\n', "memory.limit"),
+    ('timeout = "10 fortnights"\n', "timeout"),
+    ('[rules.no-such-rule]\naction = "warn"\n', "rules.no-such-rule: unknown rule"),
+    ('[rules.sriov]\naction = "maybe"\n', "action: must be one of"),
+    ('[[exemptions]]\ndomain = "x"\nrules = ["sriov"]\n', "reason: is required"),
+    ('mode = \n', "TOML syntax error"),
+])
+def test_bad_config_names_file_line_and_key(text, fragment):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "/etc/migration-guard/config.toml")
+    assert fragment in str(info.value)
+
+
+def test_config_path_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv("MIGRATION_GUARD_CONFIG", raising=False)
+    assert load_config() == Config()  # the default path is absent here: built-in defaults
+    path = tmp_path / "c.toml"
+    path.write_text('mode = "audit"\n')
+    monkeypatch.setenv("MIGRATION_GUARD_CONFIG", str(path))
+    assert load_config().mode == "audit"
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path / "missing.toml"))
+
+
+def test_shipped_config_is_valid_and_states_the_defaults():
+    import os
+    from helpers import REPO
+    config = load_config(os.path.join(REPO, "config", "config.toml"))
+    assert (config.mode, config.profile, config.on_error, config.timeout, config.max_facts_age,
+            config.memory_limit) == ("enforce", "default", "deny", 10, 86400, 1 << 40)
+
+
+def test_exemption_until_dates_are_compared_in_utc():
+    config = parse_config('[[exemptions]]\nuuid = "8F99E332-06C4-463A-9099-330FB244E1B3"\nrules = ["memory-size"]\n'
+                          'reason = "r"\nuntil = 2026-11-28T12:00:01Z\n')
+    assert config.exemptions[0].until > NOW > NOW - datetime.timedelta(seconds=1)
+    assert decide(BIG, debian12_facts(), config=config).decision == "allow"
