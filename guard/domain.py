@@ -1,12 +1,16 @@
 """The domain model: what the rules need from a libvirt domain XML, and nothing else.
 
+Per-device records are NamedTuples (immutable, and cheaper to build than frozen
+dataclasses: a guest can have thousands of pins and devices); the rest are frozen dataclasses.
+
 No policy lives here (nova's "no policy in the XML layer"): this module only
 turns XML into frozen dataclasses. It accepts a bare <domain> and the
 <domstatus> wrapper of libvirt's status files.
 """
+import functools
 import json
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from . import XMLNS
 from .cpuset import parse_idset
@@ -16,9 +20,11 @@ from .xmlsafe import parse_xml, text_of
 
 _NS = {"mg": XMLNS}
 
+# Real guests repeat the same few cpusets on every vcpupin: parse each string once.
+_cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
 
-@dataclass(frozen=True)
-class Pin:
+
+class Pin(NamedTuple):
     """One pinning of something (a vCPU, the emulator, an iothread) to host CPUs."""
 
     what: str  # "vcpu cpuset", "vcpupin 3", "emulatorpin", "iothreadpin 1"
@@ -51,8 +57,7 @@ class GuestCell:
     memory_bytes: int
 
 
-@dataclass(frozen=True)
-class CpuFeature:
+class CpuFeature(NamedTuple):
     name: str
     policy: str  # force | require | optional | disable | forbid
 
@@ -84,8 +89,7 @@ class Firmware:
         return any(name == feature and enabled for name, enabled in self.features)
 
 
-@dataclass(frozen=True)
-class HostDev:
+class HostDev(NamedTuple):
     mode: str  # subsystem | capabilities
     type: str  # pci | usb | scsi | scsi_host | mdev | storage | misc | net
     source: str  # a short description of the source, for messages
@@ -95,8 +99,7 @@ class HostDev:
     model: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(NamedTuple):
     type: str  # network | bridge | hostdev | vdpa | direct | user | ...
     mac: Optional[str] = None
     network: Optional[str] = None
@@ -158,7 +161,7 @@ def _bytes(element, default_unit="KiB"):
 
 def _idset(text, what):
     try:
-        return parse_idset(text)
+        return _cached_idset(text)
     except InputError as exc:
         raise InputError("%s: %s" % (what, exc))
 
@@ -186,7 +189,7 @@ def _pins(root):
         return tuple(pins)
     for element, label, key in (("vcpupin", "vcpupin", "vcpu"), ("emulatorpin", "emulatorpin", None),
                                 ("iothreadpin", "iothreadpin", "iothread")):
-        for pin in cputune.findall(element):
+        for pin in cputune.iterchildren(element):
             cpuset = pin.get("cpuset")
             if not cpuset:
                 continue
@@ -309,7 +312,7 @@ def _describe_source(source):
 
 def _hostdevs(devices):
     hostdevs = []
-    for hostdev in devices.findall("hostdev"):
+    for hostdev in devices.iterchildren("hostdev"):
         source = hostdev.find("source")
         teaming = hostdev.find("teaming")
         address = source.find("address") if source is not None else None
@@ -327,18 +330,22 @@ def _hostdevs(devices):
 
 def _interfaces(devices):
     interfaces = []
-    for iface in devices.findall("interface"):
-        source = iface.find("source")
-        teaming = iface.find("teaming")
-        model = iface.find("model")
-        mac = iface.find("mac")
+    for iface in devices.iterchildren("interface"):
+        # iterchildren filters in C; find/findall walk every child in Python (lxml's
+    # ElementPath), which dominates the cost of guests with thousands of devices.
+        parts = {child.tag: child for child in iface if isinstance(child.tag, str)}
+        source, teaming, model, mac = (parts.get(k) for k in ("source", "teaming", "model", "mac"))
+        described = None
+        if source is not None:
+            described = source.get("dev") or source.get("bridge") or source.get("network")
+            if described is None:
+                described = _describe_source(source)
         interfaces.append(Interface(
             type=iface.get("type", "?"),
             mac=mac.get("address") if mac is not None else None,
             network=source.get("network") if source is not None else None,
             source_mode=source.get("mode") if source is not None else None,
-            source=(source.get("dev") or source.get("bridge") or _describe_source(source)) if source is not None
-            else None,
+            source=described,
             teaming=teaming.get("type") if teaming is not None else None,
             model=model.get("type") if model is not None else None,
         ))
@@ -416,7 +423,7 @@ def domain_from_element(root):
         virt_type=root.get("type", "?"),
         arch=os_type.get("arch") if os_type is not None else None,
         machine=os_type.get("machine") if os_type is not None else None,
-        emulator=text_of(devices, "emulator"),
+        emulator=next((e.text.strip() for e in devices.iterchildren("emulator") if e.text), None),
         memory_bytes=memory,
         current_memory_bytes=_bytes(root.find("currentMemory")),
         max_memory_bytes=_bytes(root.find("maxMemory")),
@@ -432,10 +439,10 @@ def domain_from_element(root):
         hostdevs=_hostdevs(devices),
         interfaces=_interfaces(devices),
         launch_security=launch.get("type") if launch is not None else None,
-        tpm_models=tuple(t.get("model", "tpm-tis") for t in devices.findall("tpm")),
+        tpm_models=tuple(t.get("model", "tpm-tis") for t in devices.iterchildren("tpm")),
         filesystems=tuple((f.find("driver").get("type") if f.find("driver") is not None else None) or "path"
-                          for f in devices.findall("filesystem")),
-        shmems=tuple(s.get("name", "") for s in devices.findall("shmem")),
+                          for f in devices.iterchildren("filesystem")),
+        shmems=tuple(s.get("name", "") for s in devices.iterchildren("shmem")),
         fingerprint=fingerprint,
         fingerprint_error=fingerprint_error,
         exemptions=exemptions,

@@ -4,9 +4,9 @@ import sys
 
 from .. import __version__
 from ..errors import GuardError
-from . import check, facts, rules, stamp
+from . import audit, bypass, check, facts, rules, stamp
 
-COMMANDS = (check, facts, stamp, rules)
+COMMANDS = (check, facts, stamp, audit, bypass, rules)
 
 EXIT_OK, EXIT_DENY, EXIT_ERROR = 0, 1, 2
 

@@ -1,0 +1,95 @@
+"""The audit trail: one JSON object per decision, one line, one O_APPEND write."""
+import datetime
+import fnmatch
+import gzip
+import glob
+import json
+import os
+
+import structlog
+
+_render = structlog.processors.JSONRenderer(sort_keys=True)
+_stamp = structlog.processors.TimeStamper(fmt="iso", utc=True, key="time")
+
+
+def render_record(record):
+    """The audit line for a record dict: structlog stamps the time and renders JSON."""
+    event = dict(record)
+    event = _stamp(None, "audit", event)
+    return _render(None, "audit", event)
+
+
+def append_record(path, line):
+    """Append one line with a single write(2) on an O_APPEND descriptor, so concurrent
+    hooks never interleave. Creates the directory 0750 and the file 0640."""
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o640)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError("short write to %s (%d of %d bytes)" % (path, written, len(data)))
+    finally:
+        os.close(fd)
+
+
+def log_files(path):
+    """The audit log and its rotations, oldest first: path.N[.gz] ... path.1, path."""
+    rotated = []
+    for candidate in glob.glob(glob.escape(path) + ".*"):
+        suffix = candidate[len(path) + 1:]
+        number = suffix[:-3] if suffix.endswith(".gz") else suffix
+        if number.isdigit():
+            rotated.append((int(number), candidate))
+    files = [name for _n, name in sorted(rotated, reverse=True)]
+    if os.path.exists(path):
+        files.append(path)
+    return files
+
+
+def _open(name):
+    if name.endswith(".gz"):
+        return gzip.open(name, "rt", encoding="utf-8", errors="replace")
+    return open(name, "r", encoding="utf-8", errors="replace")
+
+
+def parse_time(text):
+    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.astimezone()
+
+
+class Filter:
+    def __init__(self, since=None, until=None, domain=None, decision=None, rule=None):
+        self.since, self.until = since, until
+        self.domain, self.decision, self.rule = domain, decision, rule
+
+    def matches(self, record):
+        if self.decision and record.get("decision") != self.decision:
+            return False
+        if self.domain and not fnmatch.fnmatchcase(str(record.get("domain") or ""), self.domain):
+            return False
+        if self.rule and not any(self.rule in (f.get("rule"), f.get("code")) for f in record.get("findings") or ()):
+            return False
+        if self.since or self.until:
+            try:
+                when = parse_time(record.get("time", ""))
+            except (TypeError, ValueError):
+                return False
+            if (self.since and when < self.since) or (self.until and when > self.until):
+                return False
+        return True
+
+
+def read_records(path, record_filter):
+    """(line, record) for each matching record, streamed, oldest first; bad lines skipped."""
+    for name in log_files(path):
+        with _open(name) as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record_filter.matches(record):
+                    yield line.rstrip("\n"), record

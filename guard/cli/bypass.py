@@ -1,0 +1,50 @@
+"""`migration-guard bypass`: a time-limited emergency bypass, with a reason."""
+import datetime
+import json
+import time
+
+from ..bypass import clear_bypass, read_bypass, write_bypass
+from ..config import load_config
+from ..errors import GuardError
+from ..units import parse_duration
+
+
+def register(sub):
+    parser = sub.add_parser("bypass", help="accept migrations for a limited time, still auditing findings",
+                            description="Emergency bypass: for --for DURATION, migrations that would be refused "
+                                        "are accepted and audited as 'bypassed'. Cleared by --clear or a reboot.")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 30m, 2h")
+    group.add_argument("--status", action="store_true")
+    group.add_argument("--clear", action="store_true")
+    parser.add_argument("--reason", help="why (required with --for)")
+    parser.add_argument("--config", metavar="FILE")
+    parser.set_defaults(run=run)
+
+
+def _iso(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def run(args):
+    path = load_config(args.config).paths.bypass
+    now = time.time()
+    if args.clear:
+        print("bypass cleared" if clear_bypass(path) else "no bypass was active")
+        return 0
+    if args.status:
+        state, note = read_bypass(path, now)
+        if state is None:
+            print("no bypass active" + (" (%s)" % note if note else ""))
+        else:
+            print("bypass active until %s (%.0f min left), by %s: %s" % (
+                _iso(state["until"]), (state["until"] - now) / 60, state.get("by"), state.get("reason")))
+            print(json.dumps(state, sort_keys=True))
+        return 0
+    seconds = parse_duration(args.duration, "--for")
+    if seconds <= 0 or seconds > 7 * 86400:
+        raise GuardError("--for must be between 1s and 7d")
+    state = write_bypass(path, seconds, args.reason, now)
+    print("bypass active until %s: migrations are accepted and audited as 'bypassed'. "
+          "End it with: migration-guard bypass --clear" % _iso(state["until"]))
+    return 0

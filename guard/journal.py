@@ -1,0 +1,41 @@
+"""A one-line decision summary to the journal, with structured fields, or to syslog.
+
+Uses the journal's native datagram protocol (no python3-systemd needed), so that
+`journalctl MG_DECISION=deny` finds every refusal; plain syslog where there is no journal.
+"""
+import socket
+import syslog
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+# A fixed MESSAGE_ID for every migration-guard decision (`journalctl MESSAGE_ID=...`).
+MESSAGE_ID = "6f1c5a0e2b9d4c7e8a3f1b2c4d5e6f70"
+IDENTIFIER = "migration-guard"
+
+
+def _field(name, value):
+    text = str(value).replace("\n", " ")
+    return ("%s=%s\n" % (name, text)).encode("utf-8", "replace")
+
+
+def send(message, priority=6, socket_path=JOURNAL_SOCKET, **fields):
+    """Send to the journal; fall back to syslog. Never raises."""
+    payload = _field("MESSAGE", message) + _field("PRIORITY", priority) + _field("SYSLOG_IDENTIFIER", IDENTIFIER)
+    payload += _field("MESSAGE_ID", MESSAGE_ID)
+    for name, value in sorted(fields.items()):
+        if value is not None:
+            payload += _field(name, value)
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.sendto(payload, socket_path)
+            return "journal"
+        finally:
+            sock.close()
+    except OSError:
+        pass
+    try:
+        syslog.openlog(IDENTIFIER, syslog.LOG_PID, syslog.LOG_DAEMON)
+        syslog.syslog(priority, message)
+        return "syslog"
+    except Exception:  # noqa: BLE001 - logging must never fail a decision
+        return None

@@ -1,0 +1,335 @@
+"""The hook run as libvirt runs it: argv, XML on stdin, exit code, stderr, and stdout
+that must stay empty. Real processes; the config points every path at a temp folder."""
+import concurrent.futures
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guard.facts.cache import facts_to_json
+from guard.fingerprint import stamp_xml
+from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
+
+HOOK = os.path.join(REPO, "hooks", "qemu")
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not ROOT, reason="run as root: the hook trusts only root-owned facts caches")
+SMALL = minimal_guest(name="small")
+BIG = minimal_guest(name="big", memory="2 TiB")
+
+
+class Host:
+    """A destination's config, facts cache, audit log and bypass file, in one temp folder."""
+
+    def __init__(self, folder, config_extra="", facts=None):
+        self.folder = folder
+        os.chmod(folder, 0o755)
+        self.facts = os.path.join(folder, "facts.json")
+        self.audit = os.path.join(folder, "log", "audit.log")
+        self.bypass = os.path.join(folder, "bypass.json")
+        self.config = os.path.join(folder, "config.toml")
+        self.write_config(config_extra)
+        if facts is not False:
+            self.write_facts(facts or debian12_facts())
+
+    def write_config(self, extra="", paths=True):
+        with open(self.config, "w") as handle:
+            handle.write(extra + "\n")
+            if paths:
+                handle.write('[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\n'
+                             % (self.facts, self.audit, self.bypass))
+
+    def write_facts(self, facts, mode=0o644):
+        import dataclasses
+        with open(self.facts, "w") as handle:
+            handle.write(facts_to_json(dataclasses.replace(facts, collected_at=time.time())))
+        os.chmod(self.facts, mode)
+
+    def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=()):
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
+                       "MIGRATION_GUARD_CONFIG": self.config, "PYTHONPATH": REPO}
+        environment.update(env or {})
+        data = xml.encode() if isinstance(xml, str) else xml
+        return subprocess.run(list(prefix) + [sys.executable, HOOK, name, op, "begin", "-"], input=data,
+                              capture_output=True, env=environment, timeout=timeout)
+
+    def records(self):
+        if not os.path.exists(self.audit):
+            return []
+        with open(self.audit) as handle:
+            return [json.loads(line) for line in handle]
+
+
+@pytest.fixture
+def host(tmp_path):
+    return Host(str(tmp_path))
+
+
+def the_record(host):
+    records = host.records()
+    assert len(records) == 1, records
+    return records[0]
+
+
+@pytest.mark.parametrize("op", ["prepare", "start", "started", "stopped", "release", "restore", "reconnect",
+                                "attach", ""])
+def test_non_migrate_ops_exit_0_silently_even_with_garbage(host, op):
+    result = host.run(op=op, xml=b"\x00garbage<<<" * 1000)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    assert host.records() == []
+
+
+def test_reconnect_survives_a_broken_install(host, tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "guard").mkdir(parents=True)
+    (broken / "guard" / "__init__.py").write_text("raise RuntimeError('half-installed package')\n")
+    env = {"PYTHONPATH": str(broken)}
+    result = host.run(op="reconnect", env=env)
+    assert (result.returncode, result.stdout) == (0, b"")
+    migrate = host.run(env=env)
+    assert migrate.returncode == 1 and migrate.stdout == b""
+    assert b"cannot load" in migrate.stderr and len(migrate.stderr.splitlines()) == 1
+
+
+@needs_root
+def test_accepted_migration_leaves_one_allow_record(host):
+    result = host.run()
+    assert (result.returncode, result.stdout) == (0, b"")
+    record = the_record(host)
+    assert record["decision"] == "allow" and record["domain"] == "small" and record["op"] == "migrate begin"
+    assert record["fingerprint"] is False and record["facts_problem"] is None and record["facts_age"] >= 0
+    assert {"time", "host", "uuid", "mode", "profile", "findings", "guard_version", "config_digest",
+            "duration_ms"} <= set(record)
+    assert any(f["code"] == "unverifiable[source-fingerprint]" for f in record["findings"])
+
+
+@needs_root
+def test_refused_migration_says_why_on_stderr(host):
+    result = host.run(name="big", xml=BIG)
+    assert result.returncode == 1 and result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert lines and all(line.startswith("migration-guard: [") for line in lines)
+    assert any("[memory-size[limit]]" in line and "remedy" not in line and "; " in line for line in lines)
+    record = the_record(host)
+    assert record["decision"] == "deny"
+    assert {"memory-size[limit]", "memory-size[host]"} <= {f["code"] for f in record["findings"]}
+
+
+@needs_root
+def test_audit_mode_accepts_and_records_would_deny(host):
+    host.write_config('mode = "audit"')
+    result = host.run(name="big", xml=BIG)
+    assert (result.returncode, result.stdout) == (0, b"")
+    assert the_record(host)["decision"] == "would-deny"
+
+
+@needs_root
+def test_exempted_migration_is_accepted(host):
+    host.write_config('[[exemptions]]\ndomain = "big"\nrules = ["memory-size"]\nreason = "lab"\n')
+    result = host.run(name="big", xml=BIG)
+    assert result.returncode == 0
+    record = the_record(host)
+    assert record["decision"] == "allow"
+    assert {f["action"] for f in record["findings"] if f["rule"] == "memory-size"} == {"info"}
+
+
+@needs_root
+def test_bypass_accepts_and_audits_every_finding(host):
+    cli = subprocess.run([sys.executable, "-m", "guard", "bypass", "--for", "30m", "--reason", "evacuation INC42"],
+                         capture_output=True, text=True, cwd=REPO, env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config))
+    assert cli.returncode == 0, cli.stderr
+    result = host.run(name="big", xml=BIG)
+    assert (result.returncode, result.stdout) == (0, b"")
+    record = the_record(host)
+    assert record["decision"] == "bypassed" and record["bypass"]["reason"] == "evacuation INC42"
+    assert "memory-size[limit]" in {f["code"] for f in record["findings"] if f["action"] == "deny"}
+    status = subprocess.run([sys.executable, "-m", "guard", "bypass", "--status"], capture_output=True, text=True,
+                            cwd=REPO, env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config))
+    assert "bypass active" in status.stdout
+    subprocess.run([sys.executable, "-m", "guard", "bypass", "--clear"], check=True, cwd=REPO,
+                   env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config), capture_output=True)
+    assert host.run(name="big", xml=BIG).returncode == 1
+
+
+@needs_root
+def test_expired_bypass_is_ignored(host):
+    with open(host.bypass, "w") as handle:
+        json.dump({"until": time.time() - 5, "reason": "old", "created": 0}, handle)
+    assert host.run(name="big", xml=BIG).returncode == 1
+    assert any("expired" in n for n in host.records()[0]["notes"])
+
+
+@needs_root
+def test_stamped_source_with_other_microcode_is_refused(host):
+    import dataclasses
+    source = dataclasses.replace(debian12_facts(), cpu=dataclasses.replace(debian12_facts().cpu, microcode="0x77"))
+    xml = stamp_xml(minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>"), source)
+    result = host.run(xml=xml)
+    assert result.returncode == 1 and b"[microcode]" in result.stderr
+    assert the_record(host)["fingerprint"] is True
+
+
+def test_xxe_is_refused_and_the_file_never_leaks(host, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-4242")
+    xxe = ('<?xml version="1.0"?>\n<!DOCTYPE domain [<!ENTITY x SYSTEM "file://%s">]>\n'
+           '<domain type="qemu"><name>&x;</name><memory>65536</memory></domain>' % secret)
+    result = host.run(xml=xxe)
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"TOPSECRET" not in result.stderr and b"DOCTYPE" in result.stderr
+    with open(host.audit) as handle:
+        log = handle.read()
+    assert "TOPSECRET" not in log and json.loads(log)["decision"] == "error"
+
+
+def test_entity_bomb_is_refused_fast_with_bounded_memory(host):
+    bomb = '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    for level in range(1, 10):
+        bomb += '<!ENTITY lol%d "%s">' % (level, ("&lol%s;" % (level - 1 if level > 1 else "")) * 10)
+    bomb += ']>\n<domain><name>&lol9;</name><memory>1</memory></domain>'
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    result = host.run(xml=bomb)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1 and result.stdout == b""
+    assert elapsed < 5, "refused in %.1fs; the timeout is 10s" % elapsed
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert max(before, peak_kib) < 300 * 1024, "hook peak RSS %d KiB" % peak_kib
+
+
+@needs_root
+def test_64_concurrent_hooks_leave_64_whole_records(host):
+    xmls = [minimal_guest(name="g%02d" % i, memory="2 TiB" if i % 2 else "64 MiB") for i in range(64)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda x: host.run(name="g", xml=x), xmls))
+    assert sorted(r.returncode for r in results) == [0] * 32 + [1] * 32
+    records = host.records()  # json.loads on every line: a torn line would fail here
+    assert sorted(r["domain"] for r in records) == sorted("g%02d" % i for i in range(64))
+
+
+@needs_root
+def test_read_only_audit_directory_keeps_the_decision(host):
+    os.makedirs(os.path.dirname(host.audit))
+    script = ('mount -t tmpfs -o size=64k,ro tmpfs %s && exec "$@"' % os.path.dirname(host.audit))
+    result = host.run(name="big", xml=BIG, prefix=("unshare", "-m", "--propagation", "private", "sh", "-c",
+                                                   script, "hook"))
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"[memory-size[limit]]" in result.stderr and b"audit log" in result.stderr
+    accepted = host.run(prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, "hook"))
+    assert accepted.returncode == 0 and b"audit log" in accepted.stderr
+
+
+@needs_root
+def test_full_audit_filesystem_keeps_the_decision(host):
+    os.makedirs(os.path.dirname(host.audit))
+    script = ('mount -t tmpfs -o size=4k tmpfs %s && (head -c 1000000 /dev/zero > %s/filler || true) && exec "$@"'
+              % (os.path.dirname(host.audit), os.path.dirname(host.audit)))
+    result = host.run(name="big", xml=BIG, prefix=("unshare", "-m", "--propagation", "private", "sh", "-c",
+                                                   script, "hook"))
+    assert result.returncode == 1 and b"[memory-size[limit]]" in result.stderr and b"audit log" in result.stderr
+    assert result.stdout == b""
+
+
+@needs_root
+@pytest.mark.parametrize("problem", ["world-writable", "foreign-owned", "missing", "corrupt", "stale", "schema"])
+def test_unusable_facts_make_facts_rules_unverifiable(host, problem):
+    if problem == "world-writable":
+        os.chmod(host.facts, 0o666)
+    elif problem == "foreign-owned":
+        os.chown(host.facts, 65534, 65534)
+    elif problem == "missing":
+        os.unlink(host.facts)
+    elif problem == "corrupt":
+        with open(host.facts, "w") as handle:
+            handle.write('{"schema": 1, "cpu": ')
+    elif problem == "stale":
+        import dataclasses
+        with open(host.facts, "w") as handle:
+            handle.write(facts_to_json(dataclasses.replace(debian12_facts(), collected_at=time.time() - 90000)))
+    elif problem == "schema":
+        with open(host.facts, "w") as handle:
+            handle.write('{"schema": 99}')
+    ordinary = host.run()
+    assert ordinary.returncode == 0, ordinary.stderr
+    record = host.records()[-1]
+    expected = {"world-writable": "writable", "foreign-owned": "owned by uid 65534", "missing": "missing",
+                "corrupt": "not valid JSON", "stale": "stale", "schema": "schema version"}[problem]
+    assert expected in record["facts_problem"]
+    assert any(f["code"] == "unverifiable[facts]" and expected in f["message"] for f in record["findings"])
+    # XML-only rules still refuse what they can see without facts.
+    usb = host.run(name="QEMUGuest1", xml=corpus_domain_xml("hostdev-usb-address"))
+    assert usb.returncode == 1 and b"[device-passthrough[usb]]" in usb.stderr
+
+
+@needs_root
+def test_timeout_applies_on_error(host):
+    os.unlink(host.facts)
+    os.mkfifo(host.facts)  # opening a FIFO with no writer blocks: a hung facts read
+    host.write_config('timeout = "500ms"')
+    started = time.monotonic()
+    result = host.run()
+    assert time.monotonic() - started < 5
+    assert result.returncode == 1 and b"timed out" in result.stderr and result.stdout == b""
+    assert the_record(host)["decision"] == "error"
+    host.write_config('timeout = "500ms"\non_error = "allow"')
+    allowed = host.run()
+    assert allowed.returncode == 0 and b"allowed (on_error = allow)" in allowed.stderr
+
+
+def test_invalid_config_fails_closed_and_is_audited(host):
+    host.write_config('colour = "blue"')
+    result = host.run()
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"colour: unknown key" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert the_record(host)["decision"] == "error"
+
+
+@needs_root
+def test_config_syntax_error_goes_to_the_default_audit_log(host):
+    host.write_config("mode = \n", paths=False)
+    # The default log is /var/log/migration-guard/audit.log: a private tmpfs on /var/log
+    # catches it without touching the machine's own logs.
+    script = 'mount -t tmpfs tmpfs /var/log && "$@"; rc=$?; cat /var/log/migration-guard/audit.log >&2; exit $rc'
+    result = host.run(prefix=("unshare", "-m", "--propagation", "private", "sh", "-c", script, "hook"))
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"TOML syntax error" in result.stderr
+    assert b'"decision":"error"' in result.stderr.replace(b" ", b"")
+
+
+def test_oversized_stdin_is_refused(host):
+    huge = b"<domain>" + b" " * (17 * 1024 * 1024) + b"</domain>"
+    result = host.run(xml=huge)
+    assert result.returncode == 1 and b"over" in result.stderr and result.stdout == b""
+
+
+def test_session_daemon_hook_is_a_session_connection(tmp_path):
+    if not ROOT or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run the hook as an unprivileged user")
+    folder = tempfile.mkdtemp(prefix="mg-session-")
+    try:
+        host = Host(folder)
+        result = host.run(prefix=("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"))
+        assert result.returncode == 1 and result.stdout == b""
+        assert b"[session-connection[destination]]" in result.stderr
+        assert b"audit log" in result.stderr  # a session user cannot write the root-owned log
+    finally:
+        shutil.rmtree(folder)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["migrate", "reconnect", "start"]))
+def test_garbage_stdin_never_writes_stdout(blob, op):
+    folder = tempfile.mkdtemp(prefix="mg-garbage-")
+    try:
+        result = Host(folder).run(op=op, xml=blob)
+        assert result.stdout == b"" and result.returncode in (0, 1)
+        assert b"Traceback" not in result.stderr
+    finally:
+        shutil.rmtree(folder)
