@@ -108,17 +108,22 @@ def fingerprint_json(fingerprint):
     return json.dumps(fingerprint.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
-def metadata_element(fingerprint):
-    """The <guard> element, as virDomainSetMetadata(key=XMLNS_PREFIX, uri=XMLNS) stores it."""
-    guard = etree.Element("{%s}guard" % XMLNS, nsmap={XMLNS_PREFIX: XMLNS})
-    node = etree.SubElement(guard, "{%s}fingerprint" % XMLNS)
+def metadata_element(fingerprint, namespaced=True):
+    """The <guard> element as libvirt stores it: virDomainSetMetadata(key=XMLNS_PREFIX,
+    uri=XMLNS) puts the namespace on the top element only, and refuses a document that
+    declares it already ("failed to create a new XML namespace")."""
+    if namespaced:
+        guard = etree.Element("{%s}guard" % XMLNS, nsmap={XMLNS_PREFIX: XMLNS})
+    else:
+        guard = etree.Element("guard")
+    node = etree.SubElement(guard, "fingerprint")
     node.text = fingerprint_json(fingerprint)
     return guard
 
 
 def metadata_xml(fingerprint):
-    """Text for virDomainSetMetadata's metadata argument."""
-    return etree.tostring(metadata_element(fingerprint), encoding="unicode")
+    """Text for virDomainSetMetadata's metadata argument (libvirt adds the namespace)."""
+    return etree.tostring(metadata_element(fingerprint, namespaced=False), encoding="unicode")
 
 
 def stamp_xml(xml, facts):

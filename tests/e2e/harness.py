@@ -127,14 +127,21 @@ class LibvirtHost:
         raise RuntimeError("libvirtd for %s did not come back" % self.name)
 
     def virsh(self, *args, check=True, input=None, timeout=120):
-        return subprocess.run(["virsh", "-c", self.uri] + list(args), input=input, capture_output=True,
-                              text=True, check=check, timeout=timeout)
+        result = subprocess.run(["virsh", "-c", self.uri] + list(args), input=input, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError("virsh %s on %s failed: %s" % (" ".join(args), self.name, result.stderr.strip()))
+        return result
 
-    def define_and_start(self, xml):
+    def define_and_start(self, xml, persistent=False):
+        """Start a guest: transient (virsh create), or defined first and then started."""
         path = self.path("%s.xml" % uuid.uuid4().hex)
         with open(path, "w") as handle:
             handle.write(xml)
-        return self.virsh("create", path)
+        if not persistent:
+            return self.virsh("create", path)
+        name = self.virsh("define", path).stdout.split("Domain '")[-1].split("'")[0]
+        return self.virsh("start", name)
 
     def running(self):
         result = self.virsh("list", "--name", check=False)
@@ -172,11 +179,9 @@ class LibvirtHost:
             pass
 
     def stop(self):
-        """Destroy guests, then stop libvirtd, QEMU leftovers and virtlogd, all by pid."""
+        """Stop libvirtd, every QEMU it started and virtlogd, all by pid (TERM, then KILL)."""
         if not self.started:
             return
-        for name in self.running():
-            self.virsh("destroy", name, check=False, timeout=30)
         qemu = self.qemu_pids()
         self._kill(self.pid("libvirtd"))
         for pid in qemu:

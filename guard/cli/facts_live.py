@@ -1,0 +1,34 @@
+"""`migration-guard facts collect` and `facts watch`: need libvirt-python."""
+import sys
+
+from ..config import load_config
+from ..facts.cache import facts_to_json, write_atomic
+from ..facts.collect import collect
+
+
+def register(facts_sub):
+    parser = facts_sub.add_parser("collect", help="collect this host's facts from libvirt (read-only)",
+                                  description="Collect host facts over a read-only libvirt connection plus local "
+                                              "extras, and write them atomically to --output (default: the "
+                                              "config's paths.facts). '-' writes to stdout.")
+    parser.add_argument("--uri", default="qemu:///system")
+    parser.add_argument("--output", metavar="PATH")
+    parser.add_argument("--config", metavar="FILE")
+    parser.set_defaults(run=run_collect)
+    try:
+        from . import watch
+    except ImportError:
+        return
+    watch.register(facts_sub)
+
+
+def run_collect(args):
+    output = args.output or load_config(args.config).paths.facts
+    facts = collect(args.uri)
+    text = facts_to_json(facts)
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text, mode=0o644)
+        print("facts of %s written to %s" % (facts.hostname, output), file=sys.stderr)
+    return 0

@@ -1,0 +1,122 @@
+"""Live collection: a read-only libvirt connection, plus local extras when the URI is local.
+
+Only read-only libvirt calls are made. Used by `facts collect`, `facts watch` and the
+pre-flight (which collects a remote destination's facts over qemu+ssh://).
+"""
+import dataclasses
+import os
+import time
+from urllib.parse import urlparse
+
+import libvirt
+
+from ..errors import GuardError
+from .build import build_facts, facts_from_capabilities
+from .local import bios_from_dmi, read_local
+
+MACHINE_FAMILIES = {"x86_64": ("pc", "q35"), "i686": ("pc", "q35")}
+MDEV_FLAGS = (getattr(libvirt, "VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV", 0)
+              | getattr(libvirt, "VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES", 0))
+
+
+class CollectError(GuardError):
+    pass
+
+
+def _quiet_libvirt():
+    # libvirt prints every error to stderr by default; we report our own one line instead.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def is_local(uri):
+    parsed = urlparse(uri or "qemu:///system")
+    return not parsed.hostname
+
+
+def _version(number):
+    return "%d.%d.%d" % (number // 1000000, (number // 1000) % 1000, number % 1000)
+
+
+def open_readonly(uri):
+    _quiet_libvirt()
+    try:
+        return libvirt.openReadOnly(uri)
+    except libvirt.libvirtError as exc:
+        raise CollectError("cannot connect to %s: %s" % (uri, exc.get_error_message()))
+
+
+def _domain_capabilities(conn, uri, requests):
+    """domcapabilities documents. libvirt (9.0 at least) refuses virConnectGetDomainCapabilities
+    on a read-only connection ("read only access prevents ..."): for this one read call the
+    collector opens a full connection, which needs the same privileges as the daemon's socket."""
+    documents = []
+    full = None
+    try:
+        for arch, machine, virt_type in requests:
+            for attempt in (conn, "full"):
+                target = attempt
+                if attempt == "full":
+                    if full is None:
+                        full = libvirt.open(uri)
+                    target = full
+                try:
+                    documents.append(target.getDomainCapabilities(None, arch, machine, virt_type, 0))
+                    break
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_DENIED:
+                        break  # e.g. kvm listed but unusable, or no q35 on this QEMU
+    except libvirt.libvirtError:
+        pass  # no full connection to be had: the rules that need domcapabilities say unverifiable
+    finally:
+        if full is not None:
+            full.close()
+    return documents
+
+
+def collect_documents(conn, uri):
+    """The libvirt documents the facts are built from, plus versions: the raw calls."""
+    capabilities = conn.getCapabilities()
+    host = facts_from_capabilities(capabilities)
+    arch = host.cpu.arch or os.uname().machine
+    virt_types = sorted({g.virt_type for g in host.guests if g.arch == arch})
+    domcaps = _domain_capabilities(conn, uri, [(arch, machine, virt_type) for virt_type in virt_types
+                                               for machine in MACHINE_FAMILIES.get(arch, (None,))])
+    try:
+        sysinfo = conn.getSysinfo(0)
+    except libvirt.libvirtError:
+        sysinfo = None  # "Host SMBIOS information is not available" in VMs and containers
+    networks = []
+    try:
+        networks = [n.XMLDesc(0) for n in conn.listAllNetworks(0)]
+    except libvirt.libvirtError:
+        pass
+    nodedevs = []
+    try:
+        nodedevs = [d.XMLDesc(0) for d in conn.listAllDevices(MDEV_FLAGS)] if MDEV_FLAGS else []
+    except libvirt.libvirtError:
+        pass
+    return {"capabilities": capabilities, "domcapabilities": domcaps, "sysinfo": sysinfo, "networks": networks,
+            "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
+            "qemu_version": _version(conn.getVersion()), "hostname": conn.getHostname()}
+
+
+def collect(uri="qemu:///system", conn=None, local_root="/"):
+    """HostFacts of the host behind `uri`; local extras only when the URI is local."""
+    own = conn is None
+    conn = conn or open_readonly(uri)
+    try:
+        docs = collect_documents(conn, uri)
+    except libvirt.libvirtError as exc:
+        raise CollectError("collecting from %s failed: %s" % (uri, exc.get_error_message()))
+    finally:
+        if own:
+            conn.close()
+    local = is_local(uri)
+    facts = build_facts(docs["capabilities"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
+                        docs["nodedevs"], libvirt_version=docs["libvirt_version"],
+                        qemu_version=docs["qemu_version"], hostname=docs["hostname"], collected_at=time.time(),
+                        kernel_release=os.uname().release if local else None)
+    if local:
+        facts = dataclasses.replace(facts, local=read_local(local_root),
+                                    bios=facts.bios or bios_from_dmi(local_root))
+    return facts

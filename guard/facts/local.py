@@ -1,0 +1,65 @@
+"""Facts the host itself shows beyond libvirt's documents: /proc and /sys, read under a
+root folder so tests can point it at a fixture tree."""
+import glob
+import os
+
+from .model import Bios, LocalFacts
+
+FIRMWARE_GLOBS = ("usr/share/OVMF/*", "usr/share/edk2/*/*", "usr/share/edk2/*", "usr/share/qemu/*.fd",
+                  "usr/share/qemu/*.bin", "usr/share/seabios/*")
+
+
+def _read(root, path):
+    try:
+        with open(os.path.join(root, path), "r", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def microcode_from_cpuinfo(text):
+    for line in (text or "").splitlines():
+        key, _sep, value = line.partition(":")
+        if key.strip() == "microcode":
+            return value.strip()
+    return None
+
+
+def _nested(root):
+    for module in ("kvm_intel", "kvm_amd"):
+        value = _read(root, "sys/module/%s/parameters/nested" % module)
+        if value is not None:
+            return value in ("1", "Y", "y")
+    return None
+
+
+def read_local(root="/"):
+    vulnerabilities = []
+    for path in sorted(glob.glob(os.path.join(root, "sys/devices/system/cpu/vulnerabilities/*"))):
+        value = _read(root, os.path.relpath(path, root))
+        if value is not None:
+            vulnerabilities.append((os.path.basename(path), value))
+    firmware = set()
+    for pattern in FIRMWARE_GLOBS:
+        for path in glob.glob(os.path.join(root, pattern)):
+            if os.path.isfile(path):
+                firmware.add("/" + os.path.relpath(path, root))
+    return LocalFacts(
+        kernel_cmdline=_read(root, "proc/cmdline"),
+        microcode=microcode_from_cpuinfo(_read(root, "proc/cpuinfo")),
+        smt=_read(root, "sys/devices/system/cpu/smt/control"),
+        nested=_nested(root),
+        vulnerabilities=tuple(vulnerabilities),
+        boot_mode="uefi" if os.path.isdir(os.path.join(root, "sys/firmware/efi")) else "legacy",
+        firmware_files=tuple(sorted(firmware)),
+    )
+
+
+def bios_from_dmi(root="/"):
+    """SMBIOS BIOS facts from /sys/class/dmi/id, for hosts where virsh sysinfo has none."""
+    values = {key: _read(root, "sys/class/dmi/id/" + name) for key, name in (
+        ("vendor", "bios_vendor"), ("version", "bios_version"), ("date", "bios_date"),
+        ("release", "bios_release"), ("system_manufacturer", "sys_vendor"), ("system_product", "product_name"))}
+    if not any(values.values()):
+        return None
+    return Bios(**values)

@@ -1,0 +1,35 @@
+"""Stamping the source fingerprint into running domains' live XML (never the persistent
+definition), so that the destination hook can compare hosts."""
+import dataclasses
+
+import libvirt
+
+from . import XMLNS, XMLNS_PREFIX
+from .domain import parse_domain
+from .errors import InputError
+from .fingerprint import fingerprint_from_metadata, fingerprint_of, metadata_xml
+
+
+def current_fingerprint(dom):
+    """The fingerprint a running domain carries now, or None."""
+    try:
+        domain = parse_domain(dom.XMLDesc(0))
+        return fingerprint_from_metadata(domain.fingerprint) if domain.fingerprint else None
+    except (InputError, libvirt.libvirtError):
+        return None
+
+
+def stamp_domain(dom, facts, started_here=False):
+    """Write this host's fingerprint into a running domain's live XML.
+
+    The QEMU version is the one the domain's QEMU process runs: the host's current version
+    when the domain was just started here, else the version already recorded (a package
+    update does not change a running QEMU). Returns the fingerprint written."""
+    fingerprint = fingerprint_of(facts)
+    if not started_here:
+        previous = current_fingerprint(dom)
+        if previous is not None and previous.host_uuid == fingerprint.host_uuid and previous.qemu_version:
+            fingerprint = dataclasses.replace(fingerprint, qemu_version=previous.qemu_version)
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(fingerprint), XMLNS_PREFIX, XMLNS,
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    return fingerprint

@@ -1,0 +1,141 @@
+"""The collector service (`migration-guard facts watch`): keeps the facts cache fresh and
+every running domain stamped with this host's fingerprint.
+
+Refreshes at start, every `interval`, when libvirt comes back after going away, and when
+the host's facts change; stamps domains as they start or migrate in (lifecycle events)
+and all of them after a facts change. Reconnects with backoff; stops on SIGTERM/SIGINT.
+"""
+import dataclasses
+import signal
+import sys
+import threading
+
+import libvirt
+import structlog
+
+from .facts.cache import facts_to_json, write_atomic
+from .facts.collect import _quiet_libvirt, collect
+from .stamping import stamp_domain
+
+log = structlog.get_logger("migration-guard.watch")
+
+_event_loop_started = False
+
+
+def _start_event_loop():
+    global _event_loop_started
+    if _event_loop_started:
+        return
+    libvirt.virEventRegisterDefaultImpl()
+
+    def run():
+        while True:
+            libvirt.virEventRunDefaultImpl()
+    threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+    _event_loop_started = True
+
+
+def _comparable(facts):
+    return dataclasses.replace(facts, collected_at=None)
+
+
+class Watcher:
+    def __init__(self, uri, output, interval=600.0, max_backoff=60.0):
+        self.uri, self.output, self.interval, self.max_backoff = uri, output, interval, max_backoff
+        self.stopping = threading.Event()
+        self.wakeup = threading.Event()
+        self.facts = None
+        self.conn = None
+        self.lock = threading.Lock()
+
+    def stop(self, *_args):
+        self.stopping.set()
+        self.wakeup.set()
+
+    def refresh(self):
+        """Collect; write the cache; if the facts changed, restamp every running domain."""
+        facts = collect(self.uri)
+        changed = self.facts is None or _comparable(facts) != _comparable(self.facts)
+        write_atomic(self.output, facts_to_json(facts), mode=0o644)
+        with self.lock:
+            self.facts = facts
+        log.info("facts refreshed", output=self.output, changed=changed)
+        if changed:
+            self.stamp_all()
+
+    def stamp_all(self):
+        for dom in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            self._stamp(dom, started_here=False)
+
+    def _stamp(self, dom, started_here):
+        with self.lock:
+            facts = self.facts
+        if facts is None:
+            return
+        try:
+            stamp_domain(dom, facts, started_here)
+            log.info("stamped", domain=dom.name(), started_here=started_here)
+        except libvirt.libvirtError as exc:
+            log.warning("stamp failed", domain=dom.name(), error=exc.get_error_message())
+
+    def _lifecycle(self, _conn, dom, event, _detail, _opaque):
+        if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
+            self._stamp(dom, started_here=event == libvirt.VIR_DOMAIN_EVENT_STARTED)
+
+    def _closed(self, _conn, reason, _opaque):
+        log.warning("libvirt connection closed", reason=reason)
+        self.wakeup.set()
+
+    def _connect(self):
+        _quiet_libvirt()
+        conn = libvirt.open(self.uri)
+        conn.registerCloseCallback(self._closed, None)
+        conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle, None)
+        return conn
+
+    def run(self):
+        _start_event_loop()
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                self.conn = self._connect()
+                backoff = 1.0
+                self.facts = None  # libvirt (re)started: collect anew and restamp everything
+                self.refresh()
+                while not self.stopping.is_set():
+                    self.wakeup.wait(self.interval)
+                    self.wakeup.clear()
+                    if self.stopping.is_set() or not self.conn.isAlive():
+                        break
+                    self.refresh()
+            except libvirt.libvirtError as exc:
+                log.warning("libvirt unavailable", uri=self.uri, error=exc.get_error_message(), retry_in=backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception as exc:  # noqa: BLE001 - a service keeps going; the cache stays as it was
+                log.error("refresh failed", error="%s: %s" % (type(exc).__name__, exc), retry_in=backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            finally:
+                if self.conn is not None:
+                    try:
+                        self.conn.close()
+                    except libvirt.libvirtError:
+                        pass
+                    self.conn = None
+        log.info("stopped")
+        return 0
+
+
+def run_watch(uri, output, interval):
+    # A service logs to stderr (the journal under systemd), one JSON object a line.
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                                    structlog.processors.JSONRenderer(sort_keys=True)],
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    watcher = Watcher(uri, output, interval)
+    signal.signal(signal.SIGTERM, watcher.stop)
+    signal.signal(signal.SIGINT, watcher.stop)
+    return watcher.run()
+
+

@@ -1,0 +1,91 @@
+"""Two real libvirt hosts for the end-to-end tests: A (source) and B (destination, with
+the hook installed before its daemon starts). They run for the whole session and are
+stopped by pid at the end, whatever happened."""
+import atexit
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from harness import LibvirtHost, missing_requirements
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Destination:
+    """B's guard side: its config, facts cache, audit log, as the hook sees them."""
+
+    def __init__(self, host):
+        self.host = host
+        self.folder = host.path("guard")
+        self.config = os.path.join(self.folder, "config.toml")
+        self.facts = os.path.join(self.folder, "facts.json")
+        self.audit = os.path.join(self.folder, "audit.log")
+        self.bypass = os.path.join(self.folder, "bypass.json")
+
+    def write_config(self, extra=""):
+        with open(self.config, "w") as handle:
+            handle.write(extra + '\n[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\n'
+                         % (self.facts, self.audit, self.bypass))
+
+    def guard(self, *args, check=True):
+        return subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, text=True,
+                              cwd=REPO, check=check, env=dict(os.environ, MIGRATION_GUARD_CONFIG=self.config))
+
+    def records(self):
+        import json
+        if not os.path.exists(self.audit):
+            return []
+        with open(self.audit) as handle:
+            return [json.loads(line) for line in handle]
+
+
+def hook_wrapper(path, config):
+    """libvirt replaces the hook's environment; the wrapper gives this test host its own
+    config (both hosts share one filesystem) and the venv's Python. Production installs
+    the hook itself, with no wrapper and no environment."""
+    with open(path, "w") as handle:
+        handle.write("#!/bin/sh\nMIGRATION_GUARD_CONFIG=%s exec %s -I %s \"$@\"\n"
+                     % (config, sys.executable, os.path.join(REPO, "hooks", "qemu")))
+    os.chmod(path, 0o755)
+
+
+@pytest.fixture(scope="session")
+def hosts():
+    reason = missing_requirements()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail("end-to-end tests cannot run in CI: " + reason)
+        pytest.skip(reason + "; run `make test` as root to run them")
+    base = tempfile.mkdtemp(prefix="mg-e2e-")
+    source = LibvirtHost("A", os.path.join(base, "A"))
+    dest = LibvirtHost("B", os.path.join(base, "B"))
+    started = []
+
+    def stop_all():
+        for host in started:
+            host.stop()
+        started.clear()
+    atexit.register(stop_all)
+    try:
+        source.prepare()
+        dest.prepare()
+        guard_side = Destination(dest)
+        os.makedirs(guard_side.folder)
+        guard_side.write_config()
+        wrapper = os.path.join(base, "hook-B")
+        hook_wrapper(wrapper, guard_side.config)
+        dest.install_hook(wrapper)  # before the daemon starts: libvirt looks for it only then
+        started.extend((source, dest))
+        # Each fresh daemon probes QEMU once (seconds): start both at the same time.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda host: host.start(), (source, dest)))
+        guard_side.guard("facts", "collect", "--uri", dest.uri, "--output", guard_side.facts)
+        yield source, dest, guard_side
+    finally:
+        stop_all()
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,179 @@
+"""Real live migrations between two libvirt daemons with the hook installed on the
+destination. Guests are small TCG guests; both "hosts" share one physical machine, so
+differences between them are simulated in the destination's facts where a test says so."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness import guest_xml, migrate
+
+LIMIT = '[memory]\nlimit = "100 MiB"\n'
+
+
+@pytest.fixture
+def env(hosts):
+    """Hosts A and B, with B's config and facts restored after each test."""
+    source, dest, guard = hosts
+    with open(guard.facts) as handle:
+        facts = handle.read()
+    guard.write_config(LIMIT)
+    yield source, dest, guard
+    guard.write_config(LIMIT)
+    with open(guard.facts, "w") as handle:
+        handle.write(facts)
+    os.chmod(guard.facts, 0o644)
+    guard.guard("bypass", "--clear", check=False)
+    for host in (source, dest):
+        for name in host.running():
+            host.virsh("destroy", name, check=False)
+
+
+def last_record(guard, name):
+    records = [r for r in guard.records() if r["domain"] == name]
+    assert records, "no audit record for %s" % name
+    return records[-1]
+
+
+def edit_facts(guard, **changes):
+    with open(guard.facts) as handle:
+        data = json.load(handle)
+    for key, value in changes.items():
+        data[key] = value
+    with open(guard.facts, "w") as handle:
+        json.dump(data, handle)
+
+
+def test_ordinary_guest_migrates(env):
+    source, dest, guard = env
+    source.define_and_start(guest_xml("e2e-ok"))
+    result = migrate(source, dest, "e2e-ok")
+    assert result.returncode == 0, result.stderr
+    assert "e2e-ok" in dest.running() and "e2e-ok" not in source.running()
+    record = last_record(guard, "e2e-ok")
+    assert record["decision"] == "allow" and record["facts_problem"] is None
+
+
+def test_guest_over_memory_limit_is_refused_and_keeps_running(env):
+    source, dest, guard = env
+    source.define_and_start(guest_xml("e2e-big", memory_mib=128))
+    result = migrate(source, dest, "e2e-big")
+    assert result.returncode != 0
+    assert "Hook script execution failed" in result.stderr
+    assert "[memory-size[limit]]" in result.stderr and "raise [memory] limit" in result.stderr
+    assert "e2e-big" in source.running() and "e2e-big" not in dest.running()
+    assert dest.virsh("dominfo", "e2e-big", check=False).returncode != 0  # not even defined there
+    assert source.virsh("domstate", "e2e-big").stdout.strip() == "running"
+    assert last_record(guard, "e2e-big")["decision"] == "deny"
+
+
+@pytest.mark.parametrize("how, decision", [("audit", "would-deny"), ("exemption", "allow"), ("bypass", "bypassed")])
+def test_refusable_guest_accepted_by_policy(env, how, decision):
+    source, dest, guard = env
+    name = "e2e-%s" % how
+    if how == "audit":
+        guard.write_config('mode = "audit"\n' + LIMIT)
+    elif how == "exemption":
+        guard.write_config(LIMIT + '[[exemptions]]\ndomain = "e2e-exemption"\nrules = ["memory-size"]\n'
+                                   'reason = "validated in the lab"\n')
+    else:
+        guard.guard("bypass", "--for", "10m", "--reason", "evacuating rack 12")
+    source.define_and_start(guest_xml(name, memory_mib=128))
+    result = migrate(source, dest, name)
+    assert result.returncode == 0, result.stderr
+    assert name in dest.running()
+    record = last_record(guard, name)
+    assert record["decision"] == decision
+    assert "memory-size[limit]" in {f["code"] for f in record["findings"]}
+
+
+def test_guest_stamped_by_watch_is_refused_by_identity_rule(env):
+    source, dest, guard = env
+    watch_facts = source.path("watch-facts.json")
+    watcher = subprocess.Popen([sys.executable, "-m", "guard", "facts", "watch", "--uri", source.uri, "--output",
+                                watch_facts, "--interval", "1h"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(watch_facts) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        source.define_and_start(guest_xml("e2e-stamped"), persistent=True)
+        stamped = None
+        while time.monotonic() < deadline:
+            xml = source.virsh("dumpxml", "e2e-stamped").stdout
+            if "migration-guard.dev/xmlns/1" in xml:
+                stamped = xml
+                break
+            time.sleep(0.1)
+        assert stamped, "watch did not stamp the guest within 30 s"
+        inactive = source.virsh("dumpxml", "--inactive", "e2e-stamped", check=False).stdout
+        assert "migration-guard.dev" not in inactive  # live XML only, never the definition
+    finally:
+        watcher.terminate()
+        assert watcher.wait(timeout=15) == 0
+    # Both daemons run on one machine with one QEMU; simulate an older QEMU on B.
+    edit_facts(guard, qemu_version="7.0.0")
+    result = migrate(source, dest, "e2e-stamped")
+    assert result.returncode != 0 and "[qemu-version[older]]" in result.stderr
+    assert "e2e-stamped" in source.running()
+    assert last_record(guard, "e2e-stamped")["fingerprint"] is True
+    source.virsh("destroy", "e2e-stamped")
+    source.virsh("undefine", "e2e-stamped")
+
+
+def test_vcpupin_the_destination_lacks_is_refused(env):
+    source, dest, guard = env
+    # This machine has CPUs 0-1; simulate a destination with only CPU 0 in one cell.
+    with open(guard.facts) as handle:
+        cells = json.load(handle)["cells"]
+    edit_facts(guard, cells=[dict(cells[0], cpus=[0])])
+    source.define_and_start(guest_xml("e2e-pinned", vcpupin="1"))
+    result = migrate(source, dest, "e2e-pinned")
+    assert result.returncode != 0 and "[numa-pinning[cpus]]" in result.stderr
+    assert "host CPUs 1" in result.stderr
+    assert "e2e-pinned" in source.running()
+
+
+def test_lifecycle_ops_and_reconnect_are_unaffected(env):
+    source, dest, guard = env
+    before = len(guard.records())
+    dest.define_and_start(guest_xml("e2e-life"))
+    assert "e2e-life" in dest.running()
+    dest.restart_libvirtd()  # runs the hook's reconnect for every running guest
+    assert "e2e-life" in dest.running()
+    assert dest.virsh("domstate", "e2e-life").stdout.strip() == "running"
+    dest.virsh("destroy", "e2e-life")
+    assert "e2e-life" not in dest.running()
+    assert len(guard.records()) == before  # only migrate decisions are audited
+
+
+def test_destination_without_facts_still_refuses_xml_only_violations(env):
+    source, dest, guard = env
+    os.unlink(guard.facts)
+    source.define_and_start(guest_xml("e2e-nofacts"))
+    assert migrate(source, dest, "e2e-nofacts").returncode == 0
+    record = last_record(guard, "e2e-nofacts")
+    assert record["decision"] == "allow" and "missing" in record["facts_problem"]
+    assert any(f["code"] == "unverifiable[facts]" and f["action"] == "warn" for f in record["findings"])
+    source.define_and_start(guest_xml("e2e-nofacts-big", memory_mib=128))
+    refused = migrate(source, dest, "e2e-nofacts-big")
+    assert refused.returncode != 0 and "[memory-size[limit]]" in refused.stderr
+
+
+@pytest.mark.parametrize("memory_mib, accepted", [(64, True), (128, False)])
+def test_guest_xml_over_64_kib_reaches_the_hook_whole(env, memory_mib, accepted):
+    source, dest, guard = env
+    name = "e2e-large-%d" % memory_mib
+    # An application's metadata makes the XML large; libvirt must pass it all on stdin.
+    blob = "<metadata><app:inventory xmlns:app='https://example.com/inventory'>%s</app:inventory></metadata>" % (
+        "".join("<app:item n='%d'>rack-12/slot-%d</app:item>" % (i, i) for i in range(2500)))
+    xml = guest_xml(name, memory_mib=memory_mib).replace("</name>", "</name>\n  " + blob, 1)
+    source.define_and_start(xml)
+    assert len(source.virsh("dumpxml", "--migratable", name).stdout) > 64 * 1024
+    result = migrate(source, dest, name)
+    assert (result.returncode == 0) == accepted, result.stderr
+    record = last_record(guard, name)
+    assert record["decision"] == ("allow" if accepted else "deny")
+
