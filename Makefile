@@ -7,7 +7,8 @@ bootstrap:
 test: bootstrap
 	.venv/bin/python -m pytest -q tests
 	@if [ -x .venv39/bin/python ]; then \
-		echo "== Python 3.9 =="; .venv39/bin/python -m pytest -q tests; \
+		echo "== Python 3.9 (RHEL 9's system Python; the e2e suite ran above) =="; \
+		.venv39/bin/python -m pytest -q tests --ignore=tests/e2e; \
 	else echo "Python 3.9 not available: skipped the 3.9 run"; fi
 
 demo: bootstrap

@@ -14,7 +14,7 @@ import libvirt
 import structlog
 
 from .facts.cache import facts_to_json, write_atomic
-from .facts.collect import _quiet_libvirt, collect
+from .facts.collect import quiet_libvirt, collect
 from .stamping import stamp_domain
 
 log = structlog.get_logger("migration-guard.watch")
@@ -87,7 +87,7 @@ class Watcher:
         self.wakeup.set()
 
     def _connect(self):
-        _quiet_libvirt()
+        quiet_libvirt()
         conn = libvirt.open(self.uri)
         conn.registerCloseCallback(self._closed, None)
         conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle, None)

@@ -4,9 +4,9 @@ import sys
 
 from .. import __version__
 from ..errors import GuardError
-from . import audit, bypass, check, facts, rules, stamp
+from . import audit, bypass, check, facts, preflight, rules, stamp
 
-COMMANDS = (check, facts, stamp, audit, bypass, rules)
+COMMANDS = (check, facts, stamp, preflight, audit, bypass, rules)
 
 EXIT_OK, EXIT_DENY, EXIT_ERROR = 0, 1, 2
 
@@ -33,6 +33,9 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         return args.run(args)
     except GuardError as exc:
+        print("migration-guard: error: %s" % exc, file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # e.g. a cache or log path that cannot be written
         print("migration-guard: error: %s" % exc, file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ class CollectError(GuardError):
     pass
 
 
-def _quiet_libvirt():
+def quiet_libvirt():
     # libvirt prints every error to stderr by default; we report our own one line instead.
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
@@ -38,7 +38,7 @@ def _version(number):
 
 
 def open_readonly(uri):
-    _quiet_libvirt()
+    quiet_libvirt()
     try:
         return libvirt.openReadOnly(uri)
     except libvirt.libvirtError as exc:

@@ -1,0 +1,97 @@
+"""The pre-flight, run on the source: can these guests go to those hosts, and if not, why.
+
+Reads each guest's migratable XML and both hosts' facts over libvirt, stamps the source
+fingerprint into the XML in memory (as the collector would on the host), and decides
+with the same engine and config as the destination's hook. It changes no domain.
+"""
+import concurrent.futures
+import time
+from urllib.parse import urlparse
+
+import libvirt
+
+from .domain import parse_domain
+from .engine import check_domain
+from .facts.collect import CollectError, quiet_libvirt, collect
+from .fingerprint import fingerprint_of
+
+DIRTY_RATE_SECONDS = 1
+
+
+def connection_kind(uri):
+    """"session" for qemu:///session and the like, else "system"."""
+    return "session" if urlparse(uri).path.rstrip("/").endswith("/session") else "system"
+
+
+def measure_dirty_rate(conn, dom, seconds=DIRTY_RATE_SECONDS):
+    """Bytes per second the guest dirties, by libvirt's dirty-rate calculation; None when
+    the hypervisor cannot say (older QEMU, guest not running, read-only connection)."""
+    try:
+        dom.startDirtyRateCalc(seconds, 0)
+        deadline = time.monotonic() + seconds + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            stats = conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_DIRTYRATE)[0][1]
+            if stats.get("dirtyrate.calc_status") == 2:  # measured
+                return float(stats["dirtyrate.megabytes_per_second"]) * 1024 * 1024
+    except (libvirt.libvirtError, AttributeError, KeyError, IndexError):
+        return None
+    return None
+
+
+def _dest_facts(uris):
+    """Each destination's facts, collected concurrently: {uri: (facts, error)}."""
+    def one(uri):
+        try:
+            return uri, (collect(uri), None)
+        except CollectError as exc:
+            return uri, (None, str(exc))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(uris)) or 1) as pool:
+        return dict(pool.map(one, uris))
+
+
+def _source_conn(uri):
+    """A full connection: libvirt refuses the migratable XML (and dirty-rate calculation) on
+    a read-only one ("virDomainGetXMLDesc with secure flag"). Nothing is changed through it."""
+    quiet_libvirt()
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise CollectError("cannot connect to %s: %s" % (uri, exc.get_error_message()))
+
+
+def preflight(source_uri, dest_uris, names, all_running, config, now):
+    """[(domain name, uuid, dest uri, Decision or None, error or None)] for every pair."""
+    need_dirty_rate = config.bandwidth is not None
+    conn = _source_conn(source_uri)
+    try:
+        source_facts = collect(source_uri, conn=conn)
+        source = fingerprint_of(source_facts)
+        if all_running:
+            doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+        else:
+            doms = []
+            for name in names:
+                try:
+                    doms.append(conn.lookupByName(name))
+                except libvirt.libvirtError as exc:
+                    raise CollectError("%s: %s" % (name, exc.get_error_message()))
+        guests = []
+        for dom in doms:
+            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+            dirty = measure_dirty_rate(conn, dom) if need_dirty_rate and dom.isActive() else None
+            guests.append((parse_domain(xml, "migratable XML of %s" % dom.name()), dirty))
+    except libvirt.libvirtError as exc:
+        raise CollectError("reading guests from %s failed: %s" % (source_uri, exc.get_error_message()))
+    finally:
+        conn.close()
+    dests = _dest_facts(list(dest_uris))
+    results = []
+    for domain, dirty in guests:
+        for uri in dest_uris:
+            facts, error = dests[uri]
+            decision = check_domain(domain, facts, source, config, now, connection=connection_kind(uri),
+                                    source_connection=connection_kind(source_uri),
+                                    facts_problem=error, dirty_rate=dirty)
+            results.append((domain.name, domain.uuid, uri, decision, error))
+    return results

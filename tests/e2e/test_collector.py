@@ -1,0 +1,105 @@
+"""The collector and the pre-flight against the real daemons of the e2e session."""
+import json
+import os
+import stat
+import subprocess
+import sys
+
+from guard.facts.build import build_facts
+from guard.facts.cache import read_facts_file
+from harness import guest_xml
+from helpers import corpus_domain_xml, decide
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def guard_cli(*args, config=None):
+    env = dict(os.environ)
+    if config:
+        env["MIGRATION_GUARD_CONFIG"] = config
+    return subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, text=True, cwd=REPO,
+                          env=env)
+
+
+def test_collected_facts_match_what_virsh_reports(hosts, tmp_path):
+    source, _dest, _guard = hosts
+    output = str(tmp_path / "facts.json")
+    result = guard_cli("facts", "collect", "--uri", source.uri, "--output", output)
+    assert result.returncode == 0, result.stderr
+    st = os.stat(output)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o644
+    facts = read_facts_file(output)
+    assert facts.kernel_release == os.uname().release
+    capabilities = source.virsh("capabilities").stdout
+    microcode = capabilities.split("<microcode version='")[1].split("'")[0]
+    assert facts.cpu.microcode == microcode
+    machines = {line.split(">")[1].split("<")[0] for line in capabilities.splitlines() if "<machine" in line}
+    assert machines <= facts.guest_support("x86_64", "qemu")[0].machine_names()
+    version = source.virsh("version").stdout
+    assert facts.qemu_version in version and facts.libvirt_version in version
+    assert facts.local is not None and facts.local.kernel_cmdline
+    assert {d.virt_type for d in facts.domcaps} >= {"qemu"}
+
+
+def test_verdicts_with_collected_facts_equal_verdicts_from_documents(hosts, tmp_path):
+    source, _dest, _guard = hosts
+    output = str(tmp_path / "facts.json")
+    assert guard_cli("facts", "collect", "--uri", source.uri, "--output", output).returncode == 0
+    collected = read_facts_file(output)
+    domcaps = [source.virsh("domcapabilities", "--virttype", v, "--machine", m, "--arch", "x86_64").stdout
+               for v in ("qemu", "kvm") for m in ("pc", "q35")]
+    built = build_facts(source.virsh("capabilities").stdout, domcaps)
+    for name in ("x86_64-pc-minimal", "cpu-Haswell", "numatune-memnode", "hostdev-usb-address",
+                 "firmware-auto-efi-enrolled-keys-no-secboot", "cpu-host-passthrough"):
+        xml = corpus_domain_xml(name)
+        a, b = decide(xml, collected), decide(xml, built)
+        assert (a.decision, {f.code for f in a.findings}) == (b.decision, {f.code for f in b.findings}), name
+
+
+def test_collect_from_a_daemon_that_is_down_keeps_the_old_cache(tmp_path):
+    output = tmp_path / "facts.json"
+    output.write_text("old")
+    result = guard_cli("facts", "collect", "--uri", "qemu+unix:///system?socket=%s/none" % tmp_path, "--output",
+                       str(output))
+    assert result.returncode == 2 and "cannot connect" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert output.read_text() == "old"
+
+
+def test_preflight_small_allowed_big_denied(hosts, tmp_path):
+    source, dest, _guard = hosts
+    config = tmp_path / "config.toml"
+    config.write_text('[memory]\nlimit = "100 MiB"\n')
+    source.define_and_start(guest_xml("pf-small", memory_mib=64))
+    source.define_and_start(guest_xml("pf-big", memory_mib=128))
+    try:
+        result = guard_cli("preflight", "pf-small", "pf-big", "--source", source.uri, "--dest", dest.uri,
+                           "--format", "json", config=str(config))
+        assert result.returncode == 1 and result.stdout, result.stderr
+        results = {r["domain"]["name"]: r for r in json.loads(result.stdout)["results"]}
+        assert results["pf-small"]["decision"] == "allow"
+        assert results["pf-big"]["decision"] == "deny"
+        assert "memory-size[limit]" in {f["code"] for f in results["pf-big"]["findings"] if f["action"] == "deny"}
+        assert results["pf-big"]["dest"] == dest.uri and results["pf-big"]["source"] == source.uri
+        # The source fingerprint travelled: no unverifiable[source-fingerprint] warning.
+        assert "unverifiable[source-fingerprint]" not in {f["code"] for f in results["pf-small"]["findings"]}
+        assert {"pf-small", "pf-big"} <= source.running()
+        assert "migration-guard.dev" not in source.virsh("dumpxml", "pf-small").stdout  # nothing changed
+        every = guard_cli("preflight", "--all", "--source", source.uri, "--dest", dest.uri, "--format", "json",
+                          config=str(config))
+        assert every.returncode == 1, every.stderr
+        names = {r["domain"]["name"] for r in json.loads(every.stdout)["results"]}
+        assert {"pf-small", "pf-big"} <= names
+    finally:
+        source.virsh("destroy", "pf-small", check=False)
+        source.virsh("destroy", "pf-big", check=False)
+
+
+def test_session_uris_are_a_finding(hosts):
+    source, _dest, _guard = hosts
+    decision = decide(guest_xml("x"), None, connection="session")
+    assert "session-connection[destination]" in {f.code for f in decision.findings}
+    from guard.preflight import connection_kind
+    assert connection_kind("qemu:///session") == "session"
+    assert connection_kind("qemu+ssh://hv02/system") == "system"
+    assert connection_kind(source.uri) == "system"
