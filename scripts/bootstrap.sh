@@ -30,7 +30,7 @@ make_venv() {  # make_venv PYTHON DIR
     if [ ! -x "$dir/bin/python" ]; then
         "$python" -m venv "$dir"
     fi
-    local extras="lxml structlog pytest hypothesis"
+    local extras="lxml structlog pytest hypothesis setuptools wheel"
     "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || extras="$extras tomli"
     if pkg-config --exists libvirt 2>/dev/null; then
         # The binding is compiled against the host's libvirt; pin the host's version.

@@ -19,3 +19,8 @@ def test_readme_commands_are_make_targets():
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     with open(os.path.join(REPO, ".ci", "run")) as handle:
         assert "make test" in handle.read()
+
+
+def test_packaged_rule_reference_matches_registry():
+    with open(os.path.join(REPO, "docs", "rules.md")) as handle:
+        assert handle.read().rstrip("\n").endswith(markdown_reference())
