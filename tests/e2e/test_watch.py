@@ -1,0 +1,90 @@
+"""The collector service against a real daemon: stamping on start, re-stamping after a
+facts change and after libvirt restarts, never touching the persistent definition."""
+import dataclasses
+import os
+import threading
+import time
+
+import libvirt
+
+from guard import watch as watch_module
+from guard.domain import parse_domain
+from guard.facts.cache import read_facts_file
+from guard.fingerprint import fingerprint_from_metadata
+from harness import guest_xml
+
+
+def fingerprint_of_guest(host, name):
+    domain = parse_domain(host.virsh("dumpxml", name).stdout)
+    return fingerprint_from_metadata(domain.fingerprint) if domain.fingerprint else None
+
+
+def wait_for(predicate, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
+
+
+def test_watch_restamps_after_a_facts_change_keeping_the_started_qemu(hosts, tmp_path, monkeypatch):
+    source, _dest, _guard = hosts
+    output = str(tmp_path / "facts.json")
+    watcher = watch_module.Watcher(source.uri, output, interval=3600)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: os.path.exists(output))
+        source.define_and_start(guest_xml("watch-a"))
+        first = wait_for(lambda: fingerprint_of_guest(source, "watch-a"))
+        assert first is not None and first.microcode == read_facts_file(output).microcode
+        # The microcode of a running host cannot change here: the collector's view of it is
+        # replaced instead (the only stand-in in this test).
+        real_collect = watch_module.collect
+
+        def updated(uri):
+            facts = real_collect(uri)
+            return dataclasses.replace(facts, qemu_version="99.0.0",
+                                       cpu=dataclasses.replace(facts.cpu, microcode="0xfeed"),
+                                       local=dataclasses.replace(facts.local, microcode="0xfeed"))
+        monkeypatch.setattr(watch_module, "collect", updated)
+        watcher.wakeup.set()  # the timer firing
+        second = wait_for(lambda: (lambda f: f if f and f.microcode == "0xfeed" else None)(
+            fingerprint_of_guest(source, "watch-a")))
+        assert second is not None, "not re-stamped after the facts changed"
+        assert second.qemu_version == first.qemu_version  # the running QEMU did not change
+        assert read_facts_file(output).microcode == "0xfeed"
+    finally:
+        watcher.stop()
+        thread.join(timeout=15)
+        source.virsh("destroy", "watch-a", check=False)
+    assert not thread.is_alive()
+
+
+def test_watch_reconnects_and_restamps_after_libvirt_restarts(hosts, tmp_path):
+    source, _dest, _guard = hosts
+    output = str(tmp_path / "facts.json")
+    watcher = watch_module.Watcher(source.uri, output, interval=3600, max_backoff=1.0)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: os.path.exists(output))
+        source.define_and_start(guest_xml("watch-b"))
+        assert wait_for(lambda: fingerprint_of_guest(source, "watch-b"))
+        conn = libvirt.open(source.uri)
+        conn.lookupByName("watch-b").setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, None, None,
+                                                 "https://migration-guard.dev/xmlns/1",
+                                                 libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        conn.close()
+        assert fingerprint_of_guest(source, "watch-b") is None
+        before = os.stat(output).st_mtime
+        source.restart_libvirtd()
+        assert wait_for(lambda: fingerprint_of_guest(source, "watch-b"), 60), "not re-stamped after a restart"
+        assert os.stat(output).st_mtime > before
+    finally:
+        watcher.stop()
+        thread.join(timeout=15)
+        source.virsh("destroy", "watch-b", check=False)
+    assert not thread.is_alive()
