@@ -47,6 +47,7 @@ class Watcher:
         self.facts = None
         self.conn = None
         self.lock = threading.Lock()
+        self.memo = {}  # unchanged libvirt documents are not parsed again
 
     def stop(self, *_args):
         self.stopping.set()
@@ -54,7 +55,7 @@ class Watcher:
 
     def refresh(self):
         """Collect; write the cache; if the facts changed, restamp every running domain."""
-        facts = collect(self.uri)
+        facts = collect(self.uri, memo=self.memo)
         changed = self.facts is None or _comparable(facts) != _comparable(self.facts)
         write_atomic(self.output, facts_to_json(facts), mode=0o644)
         with self.lock:

@@ -190,9 +190,10 @@ def nodedev_from_xml(text, what="node device"):
 
 
 def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), **versions):
-    """HostFacts from documents given as text; versions: qemu_version, libvirt_version,
-    kernel_release, hostname, collected_at."""
-    facts = facts_from_capabilities(capabilities)
+    """HostFacts from documents given as text (capabilities may also be the HostFacts
+    already parsed from it); versions: qemu_version, libvirt_version, kernel_release,
+    hostname, collected_at."""
+    facts = capabilities if isinstance(capabilities, HostFacts) else facts_from_capabilities(capabilities)
     mdevs, mdev_types = [], []
     for document in nodedevs:
         found_mdevs, found_types = nodedev_from_xml(document)

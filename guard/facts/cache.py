@@ -11,7 +11,7 @@ MAX_FACTS_BYTES = 8 * 1024 * 1024
 
 
 def facts_to_json(facts):
-    return json.dumps(facts.to_dict(), indent=1, sort_keys=True) + "\n"
+    return json.dumps(facts.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def facts_from_json(text, what="facts"):
@@ -80,7 +80,9 @@ def load_cache(path, max_age, now_epoch, trusted_uid=0):
 
 def write_atomic(path, text, mode=0o644):
     """Write text to path so readers see the old file or the new one, never a torn one:
-    a temp file in the same directory, fsync, rename, fsync of the directory."""
+    a temp file in the same directory, fsync, rename. (No fsync of the directory: after a
+    crash the rename may be lost, leaving the previous complete cache, which the next
+    refresh replaces; that saves a sync on every refresh.)"""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, mode=0o755, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".facts-", dir=directory)
@@ -97,8 +99,3 @@ def write_atomic(path, text, mode=0o644):
         except OSError:
             pass
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -4,6 +4,7 @@ Only read-only libvirt calls are made. Used by `facts collect`, `facts watch` an
 pre-flight (which collects a remote destination's facts over qemu+ssh://).
 """
 import dataclasses
+import hashlib
 import os
 import time
 from urllib.parse import urlparse
@@ -74,7 +75,8 @@ def _domain_capabilities(conn, uri, requests):
 
 
 def collect_documents(conn, uri):
-    """The libvirt documents the facts are built from, plus versions: the raw calls."""
+    """The libvirt documents the facts are built from, plus versions: the raw calls (and
+    the parse of capabilities, which says what domcapabilities to ask for)."""
     capabilities = conn.getCapabilities()
     host = facts_from_capabilities(capabilities)
     arch = host.cpu.arch or os.uname().machine
@@ -95,13 +97,26 @@ def collect_documents(conn, uri):
         nodedevs = [d.XMLDesc(0) for d in conn.listAllDevices(MDEV_FLAGS)] if MDEV_FLAGS else []
     except libvirt.libvirtError:
         pass
-    return {"capabilities": capabilities, "domcapabilities": domcaps, "sysinfo": sysinfo, "networks": networks,
+    return {"capabilities": capabilities, "host": host, "domcapabilities": domcaps, "sysinfo": sysinfo, "networks": networks,
             "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
             "qemu_version": _version(conn.getVersion()), "hostname": conn.getHostname()}
 
 
-def collect(uri="qemu:///system", conn=None, local_root="/"):
-    """HostFacts of the host behind `uri`; local extras only when the URI is local."""
+def _digest(docs):
+    hasher = hashlib.sha256()
+    for key in ("capabilities", "sysinfo", "libvirt_version", "qemu_version", "hostname"):
+        hasher.update(repr(docs[key]).encode())
+    for key in ("domcapabilities", "networks", "nodedevs"):
+        for document in docs[key]:
+            hasher.update(document.encode())
+    return hasher.hexdigest()
+
+
+def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
+    """HostFacts of the host behind `uri`; local extras only when the URI is local.
+
+    `memo` (a dict kept by a long-running collector) maps the digest of libvirt's
+    documents to the facts parsed from them: an unchanged host is not parsed again."""
     own = conn is None
     conn = conn or open_readonly(uri)
     try:
@@ -112,10 +127,17 @@ def collect(uri="qemu:///system", conn=None, local_root="/"):
         if own:
             conn.close()
     local = is_local(uri)
-    facts = build_facts(docs["capabilities"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
-                        docs["nodedevs"], libvirt_version=docs["libvirt_version"],
-                        qemu_version=docs["qemu_version"], hostname=docs["hostname"], collected_at=time.time(),
-                        kernel_release=os.uname().release if local else None)
+    digest = _digest(docs) if memo is not None else None
+    facts = memo.get(digest) if memo is not None else None
+    if facts is None:
+        facts = build_facts(docs["host"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
+                            docs["nodedevs"], libvirt_version=docs["libvirt_version"],
+                            qemu_version=docs["qemu_version"], hostname=docs["hostname"],
+                            kernel_release=os.uname().release if local else None)
+        if memo is not None:
+            memo.clear()
+            memo[digest] = facts
+    facts = dataclasses.replace(facts, collected_at=time.time())
     if local:
         facts = dataclasses.replace(facts, local=read_local(local_root),
                                     bios=facts.bios or bios_from_dmi(local_root))

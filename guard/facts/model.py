@@ -13,6 +13,14 @@ from ..errors import InputError
 SCHEMA_VERSION = 1
 
 
+def _plain(value):
+    if isinstance(value, _Record):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _freeze(value):
     if isinstance(value, list):
         return tuple(_freeze(item) for item in value)
@@ -48,7 +56,19 @@ class _Record:
             raise InputError("facts: %s is incomplete: %s" % (cls.__name__, exc))
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """A plain dict for JSON. Records are immutable, so each one converts once and keeps
+        the result: the collector re-serialises the same domcapabilities every refresh.
+        Callers must not modify the returned dict."""
+        cached = self.__dict__.get("_plain_dict")
+        if cached is not None:
+            return cached
+        names = self.__class__.__dict__.get("_field_names")
+        if names is None:
+            names = tuple(f.name for f in dataclasses.fields(self))
+            setattr(self.__class__, "_field_names", names)
+        plain = {name: _plain(getattr(self, name)) for name in names}
+        object.__setattr__(self, "_plain_dict", plain)
+        return plain
 
 
 @dataclass(frozen=True)

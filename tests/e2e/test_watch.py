@@ -44,8 +44,8 @@ def test_watch_restamps_after_a_facts_change_keeping_the_started_qemu(hosts, tmp
         # replaced instead (the only stand-in in this test).
         real_collect = watch_module.collect
 
-        def updated(uri):
-            facts = real_collect(uri)
+        def updated(uri, **kwargs):
+            facts = real_collect(uri, **kwargs)
             return dataclasses.replace(facts, qemu_version="99.0.0",
                                        cpu=dataclasses.replace(facts.cpu, microcode="0xfeed"),
                                        local=dataclasses.replace(facts.local, microcode="0xfeed"))
