@@ -122,7 +122,9 @@ class _Reader:
 
 def _known_rule_keys():
     from .rules import BY_ID, all_codes
-    return set(BY_ID) | all_codes()
+    # unverifiable's codes name the rule that could not run, or the missing input.
+    unverifiable = {"unverifiable[%s]" % name for name in list(BY_ID) + ["facts", "source-fingerprint"]}
+    return (set(BY_ID) | all_codes() | unverifiable) - {"unverifiable[<rule>]"}
 
 
 def _until(reader, value, index):

@@ -121,3 +121,12 @@ def test_exemption_until_dates_are_compared_in_utc():
                           'reason = "r"\nuntil = 2026-11-28T12:00:01Z\n')
     assert config.exemptions[0].until > NOW > NOW - datetime.timedelta(seconds=1)
     assert decide(BIG, debian12_facts(), config=config).decision == "allow"
+
+
+def test_unverifiable_codes_are_configurable():
+    config = parse_config('[rules."unverifiable[source-fingerprint]"]\naction = "off"\n'
+                          '[rules."unverifiable[cpu-model]"]\naction = "deny"\n')
+    decision = decide(minimal_guest(), debian12_facts(), config=config)
+    assert "unverifiable[source-fingerprint]" not in codes(decision)
+    with pytest.raises(ConfigError):
+        parse_config('[rules."unverifiable[<rule>]"]\naction = "off"\n')
