@@ -5,7 +5,7 @@ import json
 import os
 
 from .errors import InputError
-from .facts.cache import unsafe_reason, write_atomic
+from .facts.cache import Untrusted, read_trusted, write_atomic
 
 
 def write_bypass(path, seconds, reason, now):
@@ -23,16 +23,11 @@ def write_bypass(path, seconds, reason, now):
 def read_bypass(path, now, trusted_uid=0):
     """(active state or None, note or None). An expired, unsafe or corrupt file is ignored."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        data = read_trusted(path, 65536, trusted_uid)
     except FileNotFoundError:
         return None, None
-    except OSError as exc:
-        return None, "bypass file %s unreadable: %s" % (path, exc.strerror or exc)
-    with os.fdopen(fd, "rb") as handle:
-        reason = unsafe_reason(path, os.fstat(handle.fileno()), trusted_uid)
-        if reason:
-            return None, "bypass ignored: " + reason
-        data = handle.read(65536)
+    except Untrusted as exc:
+        return None, "bypass ignored: %s" % exc
     try:
         state = json.loads(data.decode("utf-8", "replace"))
         until = float(state["until"])

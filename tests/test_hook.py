@@ -338,3 +338,12 @@ def test_garbage_stdin_never_writes_stdout(blob, op):
         assert b"Traceback" not in result.stderr
     finally:
         shutil.rmtree(folder)
+
+
+@needs_root
+def test_bypass_file_anyone_could_write_is_ignored(host):
+    with open(host.bypass, "w") as handle:
+        json.dump({"until": time.time() + 600, "reason": "planted", "created": 0}, handle)
+    os.chmod(host.bypass, 0o666)
+    assert host.run(name="big", xml=BIG).returncode == 1
+    assert any("bypass ignored" in n and "writable" in n for n in host.records()[0]["notes"])

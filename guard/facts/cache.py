@@ -52,20 +52,36 @@ def unsafe_reason(path, st, trusted_uid=0):
     return None
 
 
+class Untrusted(Exception):
+    """A file the hook must not act on; the message says why."""
+
+
+def read_trusted(path, limit, trusted_uid=0):
+    """Up to limit + 1 bytes of a root-owned file nobody else can write, opened without
+    following a symlink and checked on the open descriptor (no check-then-open race).
+    FileNotFoundError when absent; Untrusted when unsafe or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise Untrusted("%s is unreadable: %s" % (path, exc.strerror or exc))
+    with os.fdopen(fd, "rb") as handle:
+        reason = unsafe_reason(path, os.fstat(handle.fileno()), trusted_uid)
+        if reason:
+            raise Untrusted(reason)
+        return handle.read(limit + 1)
+
+
 def load_cache(path, max_age, now_epoch, trusted_uid=0):
     """(HostFacts or None, problem or None) for the hook: a problem makes the rules that
     need facts report `unverifiable` instead of failing the whole decision."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        data = read_trusted(path, MAX_FACTS_BYTES, trusted_uid)
     except FileNotFoundError:
         return None, "facts cache %s is missing" % path
-    except OSError as exc:
-        return None, "facts cache %s is unreadable: %s" % (path, exc.strerror or exc)
-    with os.fdopen(fd, "rb") as handle:
-        reason = unsafe_reason(path, os.fstat(handle.fileno()), trusted_uid)
-        if reason:
-            return None, "facts cache refused: " + reason
-        data = handle.read(MAX_FACTS_BYTES + 1)
+    except Untrusted as exc:
+        return None, "facts cache refused: %s" % exc
     if len(data) > MAX_FACTS_BYTES:
         return None, "facts cache %s is over %d bytes" % (path, MAX_FACTS_BYTES)
     try:
