@@ -177,3 +177,20 @@ def test_guest_xml_over_64_kib_reaches_the_hook_whole(env, memory_mib, accepted)
     record = last_record(guard, name)
     assert record["decision"] == ("allow" if accepted else "deny")
 
+
+
+def test_removing_the_hook_leaves_libvirt_working(env):
+    """What `dnf remove` does: the hook file goes away while the daemon runs."""
+    source, dest, guard = env
+    hook = dest.path("etc", "hooks", "qemu")
+    saved = hook + ".saved"
+    os.rename(hook, saved)
+    try:
+        dest.define_and_start(guest_xml("e2e-unhooked"))
+        assert "e2e-unhooked" in dest.running()
+        source.define_and_start(guest_xml("e2e-unhooked-big", memory_mib=128))
+        before = len(guard.records())
+        assert migrate(source, dest, "e2e-unhooked-big").returncode == 0  # nothing enforces any more
+        assert len(guard.records()) == before
+    finally:
+        os.rename(saved, hook)
