@@ -4,6 +4,7 @@ from typing import Callable, Optional, Tuple
 
 from ..domain import Domain
 from ..facts.model import HostFacts
+from ..findings import WARN, finding
 from ..fingerprint import Fingerprint, fingerprint_of
 
 
@@ -50,7 +51,6 @@ class Rule:
 
 def unverifiable(rule_id, message, **evidence):
     """A check that could not run for lack of facts: reported, never guessed."""
-    from ..findings import WARN, finding
     return finding("unverifiable", rule_id, WARN, message,
                    "refresh the destination's facts (`migration-guard facts collect`) or stamp the source "
                    "fingerprint (`migration-guard stamp`)", **evidence)
