@@ -18,16 +18,19 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 from guard.facts.cache import facts_to_json  # noqa: E402
 from helpers import debian12_facts, minimal_guest  # noqa: E402
 
-RUNS = 25
+RUNS = 30
 
 
-def timed(argv, stdin=b"", env=None):
-    samples = []
+def interleaved(*commands):
+    """Median wall time of each (argv, stdin, env), the commands taking turns so that
+    drift in the machine's speed hits all of them alike."""
+    samples = [[] for _ in commands]
     for _ in range(RUNS):
-        start = time.perf_counter()
-        subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for (argv, stdin, env), times in zip(commands, samples):
+            start = time.perf_counter()
+            subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            times.append(time.perf_counter() - start)
+    return [statistics.median(times) for times in samples]
 
 
 def main():
@@ -43,10 +46,11 @@ def main():
         env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "MIGRATION_GUARD_CONFIG": config}
         xml = minimal_guest(name="web01").encode()
         # -I as the installed hook's shebang has it; the venv's python finds the package.
-        bare = timed([python, "-I", "-c", "pass"], env=env)
-        other_op = timed([python, "-I", hook, "web01", "reconnect", "begin", "-"], xml, env)
-        floor = timed([python, "-I", "-c", "import lxml.etree, structlog, json"], env=env)
-        migrate = timed([python, "-I", hook, "web01", "migrate", "begin", "-"], xml, env)
+        bare, other_op, floor, migrate = interleaved(
+            ([python, "-I", "-c", "pass"], b"", env),
+            ([python, "-I", hook, "web01", "reconnect", "begin", "-"], xml, env),
+            ([python, "-I", "-c", "import lxml.etree, structlog, json"], b"", env),
+            ([python, "-I", hook, "web01", "migrate", "begin", "-"], xml, env))
         print("non-migrate op: %.1f ms vs python -c pass %.1f ms: ratio %.2f (target <= 1.25)"
               % (other_op * 1000, bare * 1000, other_op / bare))
         print("migrate decision: %.1f ms vs import floor %.1f ms: ratio %.2f (target <= 1.5)"

@@ -1,7 +1,6 @@
 """The audit trail: one JSON object per decision, one line, one O_APPEND write."""
 import datetime
 import fnmatch
-import gzip
 import glob
 import json
 import os
@@ -51,6 +50,7 @@ def log_files(path):
 
 def _open(name):
     if name.endswith(".gz"):
+        import gzip  # only `audit` reads rotated logs; the hook never needs it
         return gzip.open(name, "rt", encoding="utf-8", errors="replace")
     return open(name, "r", encoding="utf-8", errors="replace")
 
