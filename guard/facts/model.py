@@ -36,7 +36,7 @@ class _Record:
     def from_dict(cls, data):
         if not isinstance(data, dict):
             raise InputError("facts: %s must be an object" % cls.__name__)
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = cls._names()
         values = {}
         for key, value in data.items():
             if key not in known:
@@ -55,6 +55,15 @@ class _Record:
         except TypeError as exc:
             raise InputError("facts: %s is incomplete: %s" % (cls.__name__, exc))
 
+    @classmethod
+    def _names(cls):
+        """Field names, computed once per class (dataclasses.fields is slow on the hook's path)."""
+        names = cls.__dict__.get("_field_names")
+        if names is None:
+            names = tuple(f.name for f in dataclasses.fields(cls))
+            setattr(cls, "_field_names", names)
+        return names
+
     def to_dict(self):
         """A plain dict for JSON. Records are immutable, so each one converts once and keeps
         the result: the collector re-serialises the same domcapabilities every refresh.
@@ -62,11 +71,7 @@ class _Record:
         cached = self.__dict__.get("_plain_dict")
         if cached is not None:
             return cached
-        names = self.__class__.__dict__.get("_field_names")
-        if names is None:
-            names = tuple(f.name for f in dataclasses.fields(self))
-            setattr(self.__class__, "_field_names", names)
-        plain = {name: _plain(getattr(self, name)) for name in names}
+        plain = {name: _plain(getattr(self, name)) for name in self._names()}
         object.__setattr__(self, "_plain_dict", plain)
         return plain
 
