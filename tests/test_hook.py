@@ -5,6 +5,7 @@ import json
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,8 @@ def test_accepted_migration_leaves_one_allow_record(host):
     assert {"time", "host", "uuid", "mode", "profile", "findings", "guard_version", "config_digest",
             "duration_ms"} <= set(record)
     assert any(f["code"] == "unverifiable[source-fingerprint]" for f in record["findings"])
+    assert stat.S_IMODE(os.stat(host.audit).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(os.path.dirname(host.audit)).st_mode) == 0o750
 
 
 @needs_root
