@@ -6,14 +6,23 @@ from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
 
 
+def add_collector_arguments(parser):
+    """--uri, --output and --config, shared by `facts collect` and `facts watch`."""
+    parser.add_argument("--uri", default="qemu:///system")
+    parser.add_argument("--output", metavar="PATH", help="default: the config's paths.facts")
+    parser.add_argument("--config", metavar="FILE")
+
+
+def output_path(args):
+    return args.output or load_config(args.config).paths.facts
+
+
 def register(facts_sub):
     parser = facts_sub.add_parser("collect", help="collect this host's facts from libvirt (read-only)",
                                   description="Collect host facts over a read-only libvirt connection plus local "
                                               "extras, and write them atomically to --output (default: the "
                                               "config's paths.facts). '-' writes to stdout.")
-    parser.add_argument("--uri", default="qemu:///system")
-    parser.add_argument("--output", metavar="PATH")
-    parser.add_argument("--config", metavar="FILE")
+    add_collector_arguments(parser)
     parser.set_defaults(run=run_collect)
     try:
         from . import watch
@@ -23,7 +32,7 @@ def register(facts_sub):
 
 
 def run_collect(args):
-    output = args.output or load_config(args.config).paths.facts
+    output = output_path(args)
     facts = collect(args.uri)
     text = facts_to_json(facts)
     if output == "-":

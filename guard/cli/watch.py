@@ -1,7 +1,7 @@
 """`migration-guard facts watch`: the collector service."""
-from ..config import load_config
 from ..units import parse_duration
 from ..watch import run_watch
+from .facts_live import add_collector_arguments, output_path
 
 
 def register(facts_sub):
@@ -9,13 +9,10 @@ def register(facts_sub):
                                   description="The collector service: refresh the facts cache at start, on a "
                                               "timer, when libvirt restarts and when facts change; stamp the "
                                               "source fingerprint into every running guest's live XML.")
-    parser.add_argument("--uri", default="qemu:///system")
-    parser.add_argument("--output", metavar="PATH", help="default: the config's paths.facts")
+    add_collector_arguments(parser)
     parser.add_argument("--interval", default="10m", help="refresh period (default 10m)")
-    parser.add_argument("--config", metavar="FILE")
     parser.set_defaults(run=run)
 
 
 def run(args):
-    output = args.output or load_config(args.config).paths.facts
-    return run_watch(args.uri, output, parse_duration(args.interval, "--interval"))
+    return run_watch(args.uri, output_path(args), parse_duration(args.interval, "--interval"))
