@@ -9,10 +9,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 
-import libvirt  # noqa: E402
-
 from guard.facts.cache import facts_to_json, write_atomic  # noqa: E402
-from guard.facts.collect import collect, collect_documents, open_readonly  # noqa: E402
+from guard.facts.collect import collect, collect_documents, open_connection  # noqa: E402
 from harness import LibvirtHost, missing_requirements  # noqa: E402
 
 RUNS = 40
@@ -39,8 +37,7 @@ def main():
     host.start()
     try:
         output = os.path.join(base, "facts.json")
-        conn = open_readonly(host.uri)
-        full = libvirt.open(host.uri)
+        conn = open_connection(host.uri)
         collect_documents(conn, host.uri)  # warm libvirt's caches for both sides alike
         memo = {}  # what the watch service keeps between refreshes
         # Interleaved, so that drift in the daemon's speed hits all three alike.
@@ -49,7 +46,6 @@ def main():
             lambda: write_atomic(output, facts_to_json(collect(host.uri, conn=conn))),
             lambda: write_atomic(output, facts_to_json(collect(host.uri, conn=conn, memo=memo))))
         conn.close()
-        full.close()
         print("raw libvirt calls (capabilities, domcapabilities x%d, sysinfo, networks, node devices, versions): "
               "%.1f ms" % (4, raw * 1000))
         print("one-shot collect (the same calls + parsing + local extras + atomic write): %.1f ms, ratio %.2f"

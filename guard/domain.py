@@ -330,9 +330,9 @@ def _hostdevs(devices):
 
 def _interfaces(devices):
     interfaces = []
-    for iface in devices.iterchildren("interface"):
-        # iterchildren filters in C; find/findall walk every child in Python (lxml's
+    # iterchildren filters in C; find/findall walk every child in Python (lxml's
     # ElementPath), which dominates the cost of guests with thousands of devices.
+    for iface in devices.iterchildren("interface"):
         parts = {child.tag: child for child in iface if isinstance(child.tag, str)}
         source, teaming, model, mac = (parts.get(k) for k in ("source", "teaming", "model", "mac"))
         described = None

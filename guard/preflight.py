@@ -1,8 +1,8 @@
 """The pre-flight, run on the source: can these guests go to those hosts, and if not, why.
 
-Reads each guest's migratable XML and both hosts' facts over libvirt, stamps the source
-fingerprint into the XML in memory (as the collector would on the host), and decides
-with the same engine and config as the destination's hook. It changes no domain.
+Reads each guest's migratable XML and both hosts' facts over libvirt, and decides with the
+same engine and config as the destination's hook, giving the engine the source's
+fingerprint directly (what a stamped guest would carry). It changes no domain.
 """
 import concurrent.futures
 import time
@@ -12,7 +12,7 @@ import libvirt
 
 from .domain import parse_domain
 from .engine import check_domain
-from .facts.collect import CollectError, quiet_libvirt, collect
+from .facts.collect import CollectError, collect, open_connection
 from .fingerprint import fingerprint_of
 
 DIRTY_RATE_SECONDS = 1
@@ -50,20 +50,13 @@ def _dest_facts(uris):
         return dict(pool.map(one, uris))
 
 
-def _source_conn(uri):
-    """A full connection: libvirt refuses the migratable XML (and dirty-rate calculation) on
-    a read-only one ("virDomainGetXMLDesc with secure flag"). Nothing is changed through it."""
-    quiet_libvirt()
-    try:
-        return libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        raise CollectError("cannot connect to %s: %s" % (uri, exc.get_error_message()))
-
-
 def preflight(source_uri, dest_uris, names, all_running, config, now):
-    """[(domain name, uuid, dest uri, Decision or None, error or None)] for every pair."""
+    """[(dest uri, Decision)] for every (guest, destination) pair. A destination whose facts
+    could not be read gets a decision whose `unverifiable[facts]` finding says why."""
     need_dirty_rate = config.bandwidth is not None
-    conn = _source_conn(source_uri)
+    # A full connection: libvirt refuses the migratable XML (and the dirty-rate calculation)
+    # on a read-only one ("virDomainGetXMLDesc with secure flag"). Nothing is changed through it.
+    conn = open_connection(source_uri, read_only=False)
     try:
         source_facts = collect(source_uri, conn=conn)
         source = fingerprint_of(source_facts)
@@ -93,5 +86,5 @@ def preflight(source_uri, dest_uris, names, all_running, config, now):
             decision = check_domain(domain, facts, source, config, now, connection=connection_kind(uri),
                                     source_connection=connection_kind(source_uri),
                                     facts_problem=error, dirty_rate=dirty)
-            results.append((domain.name, domain.uuid, uri, decision, error))
+            results.append((uri, decision))
     return results

@@ -7,14 +7,13 @@ import libvirt
 from . import XMLNS, XMLNS_PREFIX
 from .domain import parse_domain
 from .errors import InputError
-from .fingerprint import fingerprint_from_metadata, fingerprint_of, metadata_xml
+from .fingerprint import fingerprint_of, metadata_xml, source_fingerprint
 
 
 def current_fingerprint(dom):
     """The fingerprint a running domain carries now, or None."""
     try:
-        domain = parse_domain(dom.XMLDesc(0))
-        return fingerprint_from_metadata(domain.fingerprint) if domain.fingerprint else None
+        return source_fingerprint(None, parse_domain(dom.XMLDesc(0)))
     except (InputError, libvirt.libvirtError):
         return None
 

@@ -31,13 +31,13 @@ def run(args):
     config = load_config(args.config)
     now = datetime.datetime.now(datetime.timezone.utc)
     results = preflight(args.source, args.dest, args.domains, args.all, config, now)
-    denied = any(decision.decision == "deny" for _n, _u, _d, decision, _e in results)
+    denied = any(decision.decision == "deny" for _dest, decision in results)
     if args.format == "json":
         print(json.dumps({"results": [decision_json(decision, {"source": args.source, "dest": dest})
-                                      for _n, _u, dest, decision, _e in results]}, sort_keys=True))
+                                      for dest, decision in results]}, sort_keys=True))
     else:
-        for name, _uuid, dest, decision, _error in results:
-            print(decision_text(decision, header="%s -> %s" % (name, dest)))
+        for dest, decision in results:
+            print(decision_text(decision, header="%s -> %s" % (decision.domain_name, dest)))
         if not results:
             print("no running guests on %s" % args.source)
     return 1 if denied else 0

@@ -38,35 +38,34 @@ def _version(number):
     return "%d.%d.%d" % (number // 1000000, (number // 1000) % 1000, number % 1000)
 
 
-def open_readonly(uri):
+def open_connection(uri, read_only=True):
+    """A libvirt connection, or CollectError with libvirt's one-line reason."""
     quiet_libvirt()
     try:
-        return libvirt.openReadOnly(uri)
+        return libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
     except libvirt.libvirtError as exc:
         raise CollectError("cannot connect to %s: %s" % (uri, exc.get_error_message()))
 
 
 def _domain_capabilities(conn, uri, requests):
     """domcapabilities documents. libvirt (9.0 at least) refuses virConnectGetDomainCapabilities
-    on a read-only connection ("read only access prevents ..."): for this one read call the
-    collector opens a full connection, which needs the same privileges as the daemon's socket."""
+    on a read-only connection ("read only access prevents ..."): at the first refusal the
+    collector opens a full connection (the same privileges as the daemon's socket) and asks
+    it for this and every later document."""
     documents = []
-    full = None
+    source, full = conn, None
     try:
         for arch, machine, virt_type in requests:
-            for attempt in (conn, "full"):
-                target = attempt
-                if attempt == "full":
-                    if full is None:
-                        full = libvirt.open(uri)
-                    target = full
+            for _attempt in range(2):
                 try:
-                    documents.append(target.getDomainCapabilities(None, arch, machine, virt_type, 0))
-                    break
+                    documents.append(source.getDomainCapabilities(None, arch, machine, virt_type, 0))
                 except libvirt.libvirtError as exc:
-                    if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_DENIED:
-                        break  # e.g. kvm listed but unusable, or no q35 on this QEMU
-    except libvirt.libvirtError:
+                    if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED and full is None:
+                        full = source = open_connection(uri, read_only=False)
+                        continue  # the same request, on the full connection
+                    # else e.g. kvm listed but unusable, or no q35 on this QEMU: skip it
+                break
+    except CollectError:
         pass  # no full connection to be had: the rules that need domcapabilities say unverifiable
     finally:
         if full is not None:
@@ -97,8 +96,8 @@ def collect_documents(conn, uri):
         nodedevs = [d.XMLDesc(0) for d in conn.listAllDevices(MDEV_FLAGS)] if MDEV_FLAGS else []
     except libvirt.libvirtError:
         pass
-    return {"capabilities": capabilities, "host": host, "domcapabilities": domcaps, "sysinfo": sysinfo, "networks": networks,
-            "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
+    return {"capabilities": capabilities, "host": host, "domcapabilities": domcaps, "sysinfo": sysinfo,
+            "networks": networks, "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
             "qemu_version": _version(conn.getVersion()), "hostname": conn.getHostname()}
 
 
@@ -118,7 +117,7 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
     `memo` (a dict kept by a long-running collector) maps the digest of libvirt's
     documents to the facts parsed from them: an unchanged host is not parsed again."""
     own = conn is None
-    conn = conn or open_readonly(uri)
+    conn = conn or open_connection(uri)
     try:
         docs = collect_documents(conn, uri)
     except libvirt.libvirtError as exc:

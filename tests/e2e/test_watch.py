@@ -10,13 +10,12 @@ import libvirt
 from guard import watch as watch_module
 from guard.domain import parse_domain
 from guard.facts.cache import read_facts_file
-from guard.fingerprint import fingerprint_from_metadata
+from guard.fingerprint import source_fingerprint
 from harness import guest_xml
 
 
 def fingerprint_of_guest(host, name):
-    domain = parse_domain(host.virsh("dumpxml", name).stdout)
-    return fingerprint_from_metadata(domain.fingerprint) if domain.fingerprint else None
+    return source_fingerprint(None, parse_domain(host.virsh("dumpxml", name).stdout))
 
 
 def wait_for(predicate, seconds=30):
