@@ -5,6 +5,7 @@ bootstrap:
 	./scripts/bootstrap.sh
 
 test: bootstrap
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q tests
 	@if [ -x .venv39/bin/python ]; then \
 		echo "== Python 3.9 (RHEL 9's system Python; the e2e suite ran above) =="; \
@@ -23,7 +24,7 @@ clean:
 # RPMs into dist/. On a builder without pyproject-rpm-macros (Debian's rpm), the stand-in
 # macros of packaging/rpm-macros-non-rhel are loaded, the wheel is built with the venv's
 # Python, and BuildRequires are not checked against the (empty) rpm database.
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' guard/__init__.py)
 TARBALL := dist/migration-guard-$(VERSION).tar.gz
 RPMBUILD = rpmbuild --define "_topdir $(CURDIR)/dist/rpmbuild" --define "_sourcedir $(CURDIR)/dist" \
 	--define "_srcrpmdir $(CURDIR)/dist" --define "_rpmdir $(CURDIR)/dist" \

@@ -28,24 +28,18 @@ def unavailable():
 def main():
     base = tempfile.mkdtemp(prefix="mg-demo-")
     source = LibvirtHost("hv-a", os.path.join(base, "A"))
-    dest = LibvirtHost("hv-b", os.path.join(base, "B"))
+    folder = os.path.join(base, "guard-B")  # hv-b sees it as /etc/migration-guard
+    dest = LibvirtHost("hv-b", os.path.join(base, "B"), hook=os.path.join(REPO, "hooks", "qemu"), guard_etc=folder)
     started = []
     try:
-        folder = os.path.join(base, "guard-B")
         os.makedirs(folder)
         config = os.path.join(folder, "config.toml")
         with open(config, "w") as handle:
             handle.write('# demo: a tiny memory limit so that a 128 MiB guest is "too big"\n'
                          '[memory]\nlimit = "100 MiB"\n[paths]\nfacts = "%s/facts.json"\n'
                          'audit_log = "%s/audit.log"\nbypass = "%s/bypass.json"\n' % (folder, folder, folder))
-        wrapper = os.path.join(base, "hook-B")
-        with open(wrapper, "w") as handle:  # per-host config: both daemons share this machine
-            handle.write("#!/bin/sh\nMIGRATION_GUARD_CONFIG=%s exec %s -I %s \"$@\"\n"
-                         % (config, sys.executable, os.path.join(REPO, "hooks", "qemu")))
-        os.chmod(wrapper, 0o755)
         source.prepare()
-        dest.prepare()
-        dest.install_hook(wrapper)
+        dest.prepare()  # installs the hook into hv-b's hooks/qemu.d, naming this Python
         say("== starting two libvirt hosts (hv-a, hv-b); hv-b has the migration-guard hook and "
             "[memory] limit = \"100 MiB\"")
         for host in (source, dest):

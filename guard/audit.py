@@ -1,21 +1,10 @@
-"""The audit trail: one JSON object per decision, one line, one O_APPEND write."""
+"""The audit trail on disk: one JSON object per decision, one line, one O_APPEND write;
+and the reading side of `migration-guard audit`. Records are built by guard.audit_record."""
 import datetime
 import fnmatch
 import glob
 import json
 import os
-
-import structlog
-
-_render = structlog.processors.JSONRenderer(sort_keys=True)
-_stamp = structlog.processors.TimeStamper(fmt="iso", utc=True, key="time")
-
-
-def render_record(record):
-    """The audit line for a record dict: structlog stamps the time and renders JSON."""
-    event = dict(record)
-    event = _stamp(None, "audit", event)
-    return _render(None, "audit", event)
 
 
 def append_record(path, line):

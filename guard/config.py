@@ -8,8 +8,7 @@ import hashlib
 import os
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from collections import namedtuple
 
 from .errors import ConfigError
 from .findings import DENY, OFF, WARN
@@ -29,38 +28,32 @@ ON_ERROR = ("deny", "allow")
 RULE_ACTIONS = (DENY, WARN, OFF)
 
 
-@dataclass(frozen=True)
-class Paths:
-    facts: str = "/var/cache/migration-guard/facts.json"
-    audit_log: str = "/var/log/migration-guard/audit.log"
-    bypass: str = "/run/migration-guard/bypass.json"
+Paths = namedtuple("Paths", "facts audit_log bypass", defaults=(
+    "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json"))
+
+# domain: an fnmatch glob on the guest name; until: an aware datetime or None.
+ConfigExemption = namedtuple("ConfigExemption", "reason rules domain uuid until", defaults=(None, None, None))
+
+_CONFIG_DEFAULTS = (
+    ("mode", "enforce"),
+    ("profile", "default"),
+    ("on_error", "deny"),
+    ("timeout", 10.0),  # seconds
+    ("max_facts_age", 24 * 3600.0),  # seconds
+    ("allow_metadata_exemptions", False),
+    ("paths", Paths()),
+    ("memory_limit", 1 << 40),  # bytes
+    ("bandwidth", None),  # bytes per second
+    ("max_downtime", None),  # seconds
+    ("rules", ()),  # (rule id or code, action)
+    ("exemptions", ()),  # ConfigExemption
+    ("source", "built-in defaults"),
+    ("digest", None),
+)
 
 
-@dataclass(frozen=True)
-class ConfigExemption:
-    reason: str
-    rules: Tuple[str, ...]
-    domain: Optional[str] = None  # fnmatch glob on the guest name
-    uuid: Optional[str] = None
-    until: Optional[datetime.datetime] = None  # aware, UTC
-
-
-@dataclass(frozen=True)
-class Config:
-    mode: str = "enforce"
-    profile: str = "default"
-    on_error: str = "deny"
-    timeout: float = 10.0
-    max_facts_age: float = 24 * 3600.0
-    allow_metadata_exemptions: bool = False
-    paths: Paths = field(default_factory=Paths)
-    memory_limit: int = 1 << 40
-    bandwidth: Optional[float] = None  # bytes per second
-    max_downtime: Optional[float] = None  # seconds
-    rules: Tuple[Tuple[str, str], ...] = ()  # (rule id or code, action)
-    exemptions: Tuple[ConfigExemption, ...] = ()
-    source: str = "built-in defaults"
-    digest: Optional[str] = None
+class Config(namedtuple("Config", [k for k, _v in _CONFIG_DEFAULTS], defaults=[v for _k, v in _CONFIG_DEFAULTS])):
+    __slots__ = ()
 
     def rule_action(self, code, rule):
         table = dict(self.rules)
@@ -122,9 +115,7 @@ class _Reader:
 
 def _known_rule_keys():
     from .rules import BY_ID, all_codes
-    # unverifiable's codes name the rule that could not run, or the missing input.
-    unverifiable = {"unverifiable[%s]" % name for name in list(BY_ID) + ["facts", "source-fingerprint"]}
-    return (set(BY_ID) | all_codes() | unverifiable) - {"unverifiable[<rule>]"}
+    return set(BY_ID) | all_codes()
 
 
 def _until(reader, value, index):

@@ -1,152 +1,75 @@
 """The domain model: what the rules need from a libvirt domain XML, and nothing else.
 
-Per-device records are NamedTuples (immutable, and cheaper to build than frozen
-dataclasses: a guest can have thousands of pins and devices); the rest are frozen dataclasses.
-
-No policy lives here (nova's "no policy in the XML layer"): this module only
-turns XML into frozen dataclasses. It accepts a bare <domain> and the
-<domstatus> wrapper of libvirt's status files.
+No policy lives here (nova's "no policy in the XML layer"): this module only turns XML
+into immutable records (namedtuples: the hook builds them for guests with thousands of
+pins and devices, and imports them on every migration). It accepts a bare <domain> and
+the <domstatus> wrapper of libvirt's status files. The project's own <metadata> element
+is read by guard.metadata, which never raises: a guest's metadata cannot fail a decision.
 """
 import functools
-import json
-from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Tuple
+from collections import namedtuple
 
-from . import XMLNS
 from .cpuset import parse_idset
 from .errors import InputError
+from .metadata import read_metadata
 from .units import libvirt_bytes
 from .xmlsafe import parse_xml, text_of
-
-_NS = {"mg": XMLNS}
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
 _cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
 
+# One pinning of something to host CPUs. what: "vcpu cpuset", "vcpupin 3", "emulatorpin",
+# "iothreadpin 1".
+Pin = namedtuple("Pin", "what cpuset cpus")
 
-class Pin(NamedTuple):
-    """One pinning of something (a vCPU, the emulator, an iothread) to host CPUs."""
+# A numatune <memory> or <memnode>: guest memory bound to host NUMA nodes. mode: strict |
+# preferred | interleave | restrictive; cell: the guest cell of a <memnode>, else None.
+NodeBinding = namedtuple("NodeBinding", "what mode nodeset nodes cell", defaults=(None,))
 
-    what: str  # "vcpu cpuset", "vcpupin 3", "emulatorpin", "iothreadpin 1"
-    cpuset: str
-    cpus: frozenset
+# nodes: the guest NUMA cells this size backs, or None for all of them. size_bytes 0 is
+# <hugepages/> without <page>: the host's default huge page size.
+HugePage = namedtuple("HugePage", "size_bytes nodeset nodes", defaults=(None, None))
 
+GuestCell = namedtuple("GuestCell", "id memory_bytes")
 
-@dataclass(frozen=True)
-class NodeBinding:
-    """A numatune <memory> or <memnode>: guest memory bound to host NUMA nodes."""
-
-    what: str  # "numatune memory", "numatune memnode 2"
-    mode: str  # strict | preferred | interleave | restrictive
-    nodeset: str
-    nodes: frozenset
-    cell: Optional[int] = None  # guest cell for memnode
+CpuFeature = namedtuple("CpuFeature", "name policy")  # policy: force | require | optional | disable | forbid
 
 
-@dataclass(frozen=True)
-class HugePage:
-    size_bytes: int
-    nodeset: Optional[str] = None
-    nodes: Optional[frozenset] = None  # guest NUMA cells this size backs
+class GuestCpu(namedtuple("GuestCpu", "mode model vendor features", defaults=(None, None, ()))):
+    """mode: custom | host-model | host-passthrough | maximum."""
 
-
-@dataclass(frozen=True)
-class GuestCell:
-    id: int
-    cpus: Optional[str]
-    memory_bytes: int
-
-
-class CpuFeature(NamedTuple):
-    name: str
-    policy: str  # force | require | optional | disable | forbid
-
-
-@dataclass(frozen=True)
-class GuestCpu:
-    mode: str  # custom | host-model | host-passthrough | maximum
-    match: Optional[str] = None
-    check: Optional[str] = None
-    model: Optional[str] = None
-    fallback: Optional[str] = None
-    vendor: Optional[str] = None
-    features: Tuple[CpuFeature, ...] = ()
+    __slots__ = ()
 
     def features_with(self, *policies):
         return tuple(f.name for f in self.features if f.policy in policies)
 
 
-@dataclass(frozen=True)
-class Firmware:
-    firmware: Optional[str] = None  # <os firmware='efi|bios'>
-    features: Tuple[Tuple[str, bool], ...] = ()  # <firmware><feature name enabled>
-    loader_path: Optional[str] = None
-    loader_type: Optional[str] = None
-    loader_secure: Optional[bool] = None
-    nvram_template: Optional[str] = None
+class Firmware(namedtuple("Firmware", "firmware features loader_path loader_type loader_secure nvram_template",
+                          defaults=(None, (), None, None, None, None))):
+    """firmware: <os firmware='efi|bios'>; features: (name, enabled) of <firmware><feature>."""
+
+    __slots__ = ()
 
     def wants(self, feature):
         return any(name == feature and enabled for name, enabled in self.features)
 
 
-class HostDev(NamedTuple):
-    mode: str  # subsystem | capabilities
-    type: str  # pci | usb | scsi | scsi_host | mdev | storage | misc | net
-    source: str  # a short description of the source, for messages
-    managed: Optional[bool] = None
-    teaming: Optional[str] = None  # teaming type (transient makes a VF failover-capable)
-    mdev_uuid: Optional[str] = None
-    model: Optional[str] = None
+# mode: subsystem | capabilities; type: pci | usb | scsi | scsi_host | mdev | storage | misc |
+# net; source: a short description for messages; teaming: transient makes a VF failover-capable.
+HostDev = namedtuple("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
 
+# type: network | bridge | hostdev | vdpa | direct | user | ...
+Interface = namedtuple("Interface", "type mac network source teaming", defaults=(None, None, None, None))
 
-class Interface(NamedTuple):
-    type: str  # network | bridge | hostdev | vdpa | direct | user | ...
-    mac: Optional[str] = None
-    network: Optional[str] = None
-    source_mode: Optional[str] = None  # direct: vepa | bridge | private | passthrough
-    source: Optional[str] = None
-    teaming: Optional[str] = None
-    model: Optional[str] = None
+class Domain(namedtuple("Domain", (
+        "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
+        "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions"),
+        defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, ()))):
+    """fingerprint: the source Fingerprint the guest carries (or None, with
+    fingerprint_problem saying why when it carries an unusable one); exemptions: the
+    guest's own (guard.metadata.Exemption), honoured only when the config opts in."""
 
-
-@dataclass(frozen=True)
-class Exemption:
-    """An exemption the domain carries in its own metadata (honoured only when opted in)."""
-
-    rules: Tuple[str, ...]
-    reason: str
-    until: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Domain:
-    name: str
-    uuid: Optional[str]
-    virt_type: str
-    arch: Optional[str]
-    machine: Optional[str]
-    emulator: Optional[str]
-    memory_bytes: int
-    current_memory_bytes: Optional[int] = None
-    max_memory_bytes: Optional[int] = None
-    vcpus: int = 1
-    vcpu_placement: str = "static"
-    pins: Tuple[Pin, ...] = ()
-    numatune_placement: Optional[str] = None
-    node_bindings: Tuple[NodeBinding, ...] = ()
-    hugepages: Tuple[HugePage, ...] = ()
-    cells: Tuple[GuestCell, ...] = ()
-    cpu: Optional[GuestCpu] = None
-    firmware: Firmware = field(default_factory=Firmware)
-    hostdevs: Tuple[HostDev, ...] = ()
-    interfaces: Tuple[Interface, ...] = ()
-    launch_security: Optional[str] = None
-    tpm_models: Tuple[str, ...] = ()
-    filesystems: Tuple[str, ...] = ()
-    shmems: Tuple[str, ...] = ()
-    fingerprint: Optional[dict] = None
-    fingerprint_error: Optional[str] = None
-    exemptions: Tuple[Exemption, ...] = ()
+    __slots__ = ()
 
     @property
     def cpu_mode(self):
@@ -201,14 +124,12 @@ def _pins(root):
 def _numatune(root):
     numatune = root.find("numatune")
     if numatune is None:
-        return None, ()
+        return ()
     bindings = []
-    placement = None
     memory = numatune.find("memory")
     if memory is not None:
-        placement = memory.get("placement") or ("static" if memory.get("nodeset") else None)
         # placement='auto' asks numad for nodes at start: nothing is pinned by name.
-        if memory.get("nodeset") and placement != "auto":
+        if memory.get("nodeset") and memory.get("placement") != "auto":
             bindings.append(NodeBinding("numatune memory", memory.get("mode", "strict"), memory.get("nodeset"),
                                         _idset(memory.get("nodeset"), "<numatune><memory nodeset>")))
     for memnode in numatune.findall("memnode"):
@@ -218,7 +139,7 @@ def _numatune(root):
         bindings.append(NodeBinding("numatune memnode %d" % cell, memnode.get("mode", "strict"),
                                     memnode.get("nodeset"), _idset(memnode.get("nodeset"), "<memnode nodeset>"),
                                     cell))
-    return placement, tuple(bindings)
+    return tuple(bindings)
 
 
 def _hugepages(root):
@@ -238,7 +159,7 @@ def _cells(root):
     cells = []
     for cell in root.findall("cpu/numa/cell"):
         memory = libvirt_bytes(cell.get("memory") or "0", cell.get("unit"))
-        cells.append(GuestCell(_int(cell.get("id", str(len(cells))), "<cell id>"), cell.get("cpus"), memory))
+        cells.append(GuestCell(_int(cell.get("id", str(len(cells))), "<cell id>"), memory))
     return tuple(cells)
 
 
@@ -254,10 +175,7 @@ def _cpu(root):
         return None
     return GuestCpu(
         mode=mode,
-        match=cpu.get("match"),
-        check=cpu.get("check"),
         model=model.text.strip() if model is not None and model.text else None,
-        fallback=model.get("fallback") if model is not None else None,
         vendor=text_of(cpu, "vendor"),
         features=features,
     )
@@ -320,7 +238,6 @@ def _hostdevs(devices):
             mode=hostdev.get("mode", "subsystem"),
             type=hostdev.get("type", "?"),
             source=_describe_source(source),
-            managed=_yes(hostdev.get("managed")),
             teaming=teaming.get("type") if teaming is not None else None,
             mdev_uuid=address.get("uuid") if address is not None else None,
             model=hostdev.get("model"),
@@ -334,7 +251,7 @@ def _interfaces(devices):
     # ElementPath), which dominates the cost of guests with thousands of devices.
     for iface in devices.iterchildren("interface"):
         parts = {child.tag: child for child in iface if isinstance(child.tag, str)}
-        source, teaming, model, mac = (parts.get(k) for k in ("source", "teaming", "model", "mac"))
+        source, teaming, mac = (parts.get(k) for k in ("source", "teaming", "mac"))
         described = None
         if source is not None:
             described = source.get("dev") or source.get("bridge") or source.get("network")
@@ -344,45 +261,10 @@ def _interfaces(devices):
             type=iface.get("type", "?"),
             mac=mac.get("address") if mac is not None else None,
             network=source.get("network") if source is not None else None,
-            source_mode=source.get("mode") if source is not None else None,
             source=described,
             teaming=teaming.get("type") if teaming is not None else None,
-            model=model.get("type") if model is not None else None,
         ))
     return tuple(interfaces)
-
-
-def _child(parent, local_name):
-    """A child by local name: virDomainSetMetadata namespaces only the top element, so
-    children may carry the project's namespace or none."""
-    for child in parent:
-        if isinstance(child.tag, str) and child.tag.rpartition("}")[2] == local_name:
-            return child
-    return None
-
-
-def _metadata(root):
-    """The fingerprint and exemptions the project keeps in <metadata>."""
-    fingerprint = None
-    error = None
-    guard = root.find("metadata/mg:guard", _NS)
-    if guard is None:
-        return None, None, ()
-    node = _child(guard, "fingerprint")
-    if node is not None:
-        try:
-            fingerprint = json.loads(node.text or "")
-            if not isinstance(fingerprint, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            fingerprint, error = None, "the source fingerprint in <metadata> is unreadable (%s)" % exc
-    exemptions = []
-    for item in guard:
-        if isinstance(item.tag, str) and item.tag.rpartition("}")[2] == "exemption":
-            rules = tuple(r.strip() for r in (item.get("rules") or "").split(",") if r.strip())
-            if rules and item.get("reason"):
-                exemptions.append(Exemption(rules, item.get("reason"), item.get("until")))
-    return fingerprint, error, tuple(exemptions)
 
 
 def domain_element(root):
@@ -410,12 +292,10 @@ def domain_from_element(root):
     if memory is None:
         raise InputError("domain %s has no <memory>" % name)
     os_type = root.find("os/type")
-    vcpu = root.find("vcpu")
     devices = root.find("devices")
     if devices is None:
         devices = root.makeelement("devices")
-    fingerprint, fingerprint_error, exemptions = _metadata(root)
-    placement, bindings = _numatune(root)
+    fingerprint, fingerprint_problem, exemptions = read_metadata(root)
     launch = root.find("launchSecurity")
     return Domain(
         name=name,
@@ -425,13 +305,8 @@ def domain_from_element(root):
         machine=os_type.get("machine") if os_type is not None else None,
         emulator=next((e.text.strip() for e in devices.iterchildren("emulator") if e.text), None),
         memory_bytes=memory,
-        current_memory_bytes=_bytes(root.find("currentMemory")),
-        max_memory_bytes=_bytes(root.find("maxMemory")),
-        vcpus=_int(vcpu.text, "<vcpu>") if vcpu is not None and vcpu.text else 1,
-        vcpu_placement=vcpu.get("placement", "static") if vcpu is not None else "static",
         pins=_pins(root),
-        numatune_placement=placement,
-        node_bindings=bindings,
+        node_bindings=_numatune(root),
         hugepages=_hugepages(root),
         cells=cells,
         cpu=_cpu(root),
@@ -439,12 +314,8 @@ def domain_from_element(root):
         hostdevs=_hostdevs(devices),
         interfaces=_interfaces(devices),
         launch_security=launch.get("type") if launch is not None else None,
-        tpm_models=tuple(t.get("model", "tpm-tis") for t in devices.iterchildren("tpm")),
-        filesystems=tuple((f.find("driver").get("type") if f.find("driver") is not None else None) or "path"
-                          for f in devices.iterchildren("filesystem")),
-        shmems=tuple(s.get("name", "") for s in devices.iterchildren("shmem")),
         fingerprint=fingerprint,
-        fingerprint_error=fingerprint_error,
+        fingerprint_problem=fingerprint_problem,
         exemptions=exemptions,
     )
 

@@ -1,22 +1,38 @@
-"""What the rules report and what the policy decides: frozen values, no behaviour."""
-from dataclasses import dataclass, field
-from typing import Optional, Tuple
+"""What the rules report: declared codes and the findings made from them. Values only.
+
+Every code a rule can report is declared in its Rule record (guard.rules.base) with its
+default and strict actions. A finding is made only through `finding()`, which looks the
+code up: a code nobody declared, or an action its declaration does not allow, is a bug
+and raises UndeclaredCode at once instead of reaching a policy that does not know it.
+"""
+from collections import namedtuple
 
 DENY, WARN, INFO, OFF = "deny", "warn", "info", "off"
 ACTIONS = (DENY, WARN, INFO)
 
+# default: "deny", "warn", or "deny|warn" where the rule picks by context (host-cpu denies
+# for host-passthrough guests and warns otherwise); strict: the action under profile strict.
+Code = namedtuple("Code", "code default strict")
 
-@dataclass(frozen=True)
-class Finding:
+DECLARED = {}  # code -> Code, filled as rule modules declare their Rule records
+
+
+class UndeclaredCode(Exception):
+    """A rule reported a code (or an action) its record does not declare: a bug."""
+
+
+def declare(code, default, strict=DENY):
+    declared = Code(code, default, strict)
+    DECLARED[code] = declared
+    return declared
+
+
+class Finding(namedtuple("Finding", "rule code action message remedy evidence strict")):
     """One limitation a rule found. `action` is the rule's own verdict under the default
-    profile; the policy may raise, lower or drop it."""
+    profile; the policy may raise, lower or drop it. `evidence` is a sorted tuple of
+    (name, value) pairs; `strict` the declared action under profile strict."""
 
-    rule: str
-    code: str
-    action: str
-    message: str
-    remedy: str = ""
-    evidence: Tuple[Tuple[str, object], ...] = ()
+    __slots__ = ()
 
     def evidence_dict(self):
         return dict(self.evidence)
@@ -29,29 +45,9 @@ class Finding:
 def finding(rule, variant, action, message, remedy="", **evidence):
     """A Finding whose code is rule[variant] (or the rule id when variant is None)."""
     code = "%s[%s]" % (rule, variant) if variant else rule
-    return Finding(rule, code, action, message, remedy, tuple(sorted(evidence.items())))
-
-
-@dataclass(frozen=True)
-class Decision:
-    decision: str  # allow | deny | would-deny
-    mode: str
-    profile: str
-    domain_name: str
-    domain_uuid: Optional[str]
-    findings: Tuple[Finding, ...] = ()
-    notes: Tuple[str, ...] = field(default=())  # expired exemptions and the like
-
-    @property
-    def denies(self):
-        return tuple(f for f in self.findings if f.action == DENY)
-
-    def to_dict(self):
-        return {
-            "decision": self.decision,
-            "mode": self.mode,
-            "profile": self.profile,
-            "domain": {"name": self.domain_name, "uuid": self.domain_uuid},
-            "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes),
-        }
+    declared = DECLARED.get(code)
+    if declared is None:
+        raise UndeclaredCode("%s reported undeclared code %s" % (rule, code))
+    if action not in declared.default.split("|"):
+        raise UndeclaredCode("%s reported %s as %s; its record declares %s" % (rule, code, action, declared.default))
+    return Finding(rule, code, action, message, remedy, tuple(sorted(evidence.items())), declared.strict)

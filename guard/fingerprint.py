@@ -1,21 +1,13 @@
 """The source fingerprint: the host facts that identity rules compare, carried by the VM.
 
 The destination hook sees only the domain XML, so the source's facts travel inside it,
-in <metadata> under the project's namespace, as compact JSON. The same projection of
-destination facts is what the rules compare it with, so `check --source-facts` and a
-stamped XML give the same verdict by construction.
+in <metadata> under the project's namespace, as compact JSON (guard.metadata reads and
+writes it). The same projection of destination facts is what the rules compare it with,
+so `check --source-facts` and a stamped XML give the same verdict by construction.
 """
-import json
-from dataclasses import dataclass
-from typing import Optional, Tuple
-
-from lxml import etree
-
-from . import XMLNS, XMLNS_PREFIX
-from .domain import domain_element
 from .errors import InputError
-from .facts.model import _Record
-from .xmlsafe import parse_xml
+from .facts.model import OPT_STR, STRS
+from .records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
 
 FINGERPRINT_VERSION = 1
 
@@ -40,29 +32,30 @@ def cpu_cmdline(cmdline):
     return tuple(sorted(keep))
 
 
-@dataclass(frozen=True)
-class Fingerprint(_Record):
-    version: int = FINGERPRINT_VERSION
-    host: Optional[str] = None
-    host_uuid: Optional[str] = None
-    collected_at: Optional[float] = None
-    cpu_model: Optional[str] = None
-    cpu_vendor: Optional[str] = None
-    cpu_signature: Optional[str] = None
-    cpu_features: Tuple[str, ...] = ()
-    microcode: Optional[str] = None
-    bios_vendor: Optional[str] = None
-    bios_version: Optional[str] = None
-    bios_date: Optional[str] = None
-    qemu_version: Optional[str] = None
-    libvirt_version: Optional[str] = None
-    kernel_release: Optional[str] = None
-    smt: Optional[str] = None
-    nested: Optional[bool] = None
-    boot_mode: Optional[str] = None
-    vulnerabilities: Tuple[Tuple[str, str], ...] = ()
-    cpu_cmdline: Tuple[str, ...] = ()
-    numa: Tuple[Tuple[int, int, int], ...] = ()  # (cell id, CPU count, memory bytes)
+class Fingerprint(record("Fingerprint", (
+        ("version", INT, FINGERPRINT_VERSION),
+        ("host", OPT_STR, None),
+        ("host_uuid", OPT_STR, None),
+        ("collected_at", optional(NUMBER), None),
+        ("cpu_model", OPT_STR, None),
+        ("cpu_vendor", OPT_STR, None),
+        ("cpu_signature", OPT_STR, None),
+        ("cpu_features", STRS, ()),
+        ("microcode", OPT_STR, None),
+        ("bios_vendor", OPT_STR, None),
+        ("bios_version", OPT_STR, None),
+        ("bios_date", OPT_STR, None),
+        ("qemu_version", OPT_STR, None),
+        ("libvirt_version", OPT_STR, None),
+        ("kernel_release", OPT_STR, None),
+        ("smt", OPT_STR, None),
+        ("nested", optional(BOOL), None),
+        ("boot_mode", OPT_STR, None),
+        ("vulnerabilities", seq(tup(STR, STR)), ()),
+        ("cpu_cmdline", STRS, ()),
+        ("numa", seq(tup(INT, INT, INT)), ()),  # (cell id, CPU count, memory bytes)
+))):
+    __slots__ = ()
 
     def numa_shape(self):
         """Cells and CPUs per cell: what NUMA pinning depends on (memory sizes may differ)."""
@@ -97,64 +90,11 @@ def fingerprint_of(facts):
     )
 
 
-def fingerprint_from_metadata(data):
-    """A Fingerprint from the JSON object found in a domain's metadata."""
+def fingerprint_from_data(data):
+    """A Fingerprint from the JSON value found in a domain's metadata (guest-controlled:
+    every field is type-checked); InputError says what is wrong."""
+    if not isinstance(data, dict):
+        raise InputError("it is not a JSON object")
     if data.get("version") != FINGERPRINT_VERSION:
-        raise InputError("source fingerprint version %r is not %d" % (data.get("version"), FINGERPRINT_VERSION))
-    return Fingerprint.from_dict(data)
-
-
-def fingerprint_json(fingerprint):
-    return json.dumps(fingerprint.to_dict(), sort_keys=True, separators=(",", ":"))
-
-
-def metadata_element(fingerprint, namespaced=True):
-    """The <guard> element as libvirt stores it: virDomainSetMetadata(key=XMLNS_PREFIX,
-    uri=XMLNS) puts the namespace on the top element only, and refuses a document that
-    declares it already ("failed to create a new XML namespace")."""
-    if namespaced:
-        guard = etree.Element("{%s}guard" % XMLNS, nsmap={XMLNS_PREFIX: XMLNS})
-    else:
-        guard = etree.Element("guard")
-    node = etree.SubElement(guard, "fingerprint")
-    node.text = fingerprint_json(fingerprint)
-    return guard
-
-
-def metadata_xml(fingerprint):
-    """Text for virDomainSetMetadata's metadata argument (libvirt adds the namespace)."""
-    return etree.tostring(metadata_element(fingerprint, namespaced=False), encoding="unicode")
-
-
-def stamp_xml(xml, facts):
-    """The domain XML with the source fingerprint of `facts` in its <metadata>, any older
-    fingerprint replaced. Everything else is left as it was."""
-    root = parse_xml(xml, "domain XML")
-    domain = domain_element(root)
-    metadata = domain.find("metadata")
-    if metadata is None:
-        metadata = etree.Element("metadata")
-        # libvirt's schema puts <metadata> right after the name/uuid/title/description block.
-        anchor = None
-        for tag in ("description", "title", "genid", "uuid", "name"):
-            anchor = domain.find(tag)
-            if anchor is not None:
-                break
-        if anchor is not None:
-            anchor.addnext(metadata)
-        else:
-            domain.insert(0, metadata)
-    for old in metadata.findall("{%s}guard" % XMLNS):
-        metadata.remove(old)
-    metadata.append(metadata_element(fingerprint_of(facts)))
-    return etree.tostring(root, encoding="unicode") + "\n"
-
-
-def source_fingerprint(facts=None, domain=None):
-    """The source fingerprint to check against: given facts win over the stamped one."""
-    if facts is not None:
-        return fingerprint_of(facts)
-    if domain is not None and domain.fingerprint is not None:
-        return fingerprint_from_metadata(domain.fingerprint)
-    return None
-
+        raise InputError("its version is %r, this guard reads %d" % (data.get("version"), FINGERPRINT_VERSION))
+    return Fingerprint.load(data, "")

@@ -1,12 +1,12 @@
 """The `migrate` hook: decide an incoming migration on the destination.
 
-libvirt runs `/etc/libvirt/hooks/qemu NAME migrate begin -` with the incoming XML on
-stdin, before QEMU starts here. Exit 1 refuses (stderr is what `virsh migrate` shows),
-exit 0 accepts. stdout would replace the domain XML, so nothing is written there.
-Every outcome, including errors and timeouts, is audited and bounded in time.
+libvirt runs `/etc/libvirt/hooks/qemu.d/50-migration-guard NAME migrate begin -` with the
+incoming XML on stdin, before QEMU starts here. Exit 1 refuses (stderr is what `virsh
+migrate` shows), exit 0 accepts. stdout would replace the domain XML: the sh front end
+(hooks/qemu) points it at stderr before Python starts. This module only gathers the
+inputs, calls guard.core.decide and writes the outcome out; every outcome, including
+errors and timeouts, is audited and bounded in time.
 """
-import dataclasses
-import datetime
 import os
 import signal
 import socket
@@ -15,19 +15,17 @@ import threading
 import time
 
 from . import __version__
-from .audit import append_record, render_record
+from .audit import append_record
+from .audit_record import decision_record, render_record
 from .bypass import read_bypass
 from .config import Config, load_config
+from .core import Inputs, decide, failed
 from .domain import parse_domain
-from .engine import check_domain
 from .errors import ConfigError, GuardError, InputError
 from .facts.cache import load_cache
-from .fingerprint import source_fingerprint
 from .journal import send as journal_send
-from .report import deny_lines
+from .report import refusal_lines
 from .xmlsafe import MAX_XML_BYTES
-
-EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 
 
 class HookTimeout(Exception):
@@ -39,7 +37,7 @@ def _on_timeout(_signum, _frame):
 
 
 class _Run:
-    """What one hook run knows so far, for the audit record whatever happens."""
+    """One hook run: what it knows so far, and the single place its outcome is written."""
 
     def __init__(self, argv, stderr):
         self.started = time.monotonic()
@@ -47,9 +45,7 @@ class _Run:
         self.op = " ".join(argv[1:3]) if len(argv) > 1 else "?"
         self.stderr = stderr
         self.config = Config()
-        self.record = {"host": socket.gethostname(), "domain": self.guest, "uuid": None, "op": self.op,
-                       "guard_version": __version__, "uid": os.geteuid(), "findings": [],
-                       "fingerprint": None, "facts_age": None, "facts_problem": None}
+        self.domain = None
         self.finished = False
         self.lock = threading.Lock()
 
@@ -60,40 +56,41 @@ class _Run:
         except (OSError, ValueError):
             pass
 
-    def finish(self, decision, exit_code, **fields):
-        """Audit once, journal once, return the exit code. Thread-safe against the backstop."""
+    def finish(self, outcome):
+        """Say, audit and journal the outcome once; return its exit code. Thread-safe
+        against the backstop."""
         with self.lock:
             if self.finished:
-                return exit_code
+                return outcome.exit_code
             self.finished = True
         try:  # the decision is made: the alarm must not interrupt the audit write
             signal.setitimer(signal.ITIMER_REAL, 0)
         except (ValueError, OSError):
             pass
-        record = dict(self.record, decision=decision, mode=self.config.mode, profile=self.config.profile,
-                      config=self.config.source, config_digest=self.config.digest,
-                      duration_ms=round((time.monotonic() - self.started) * 1000, 1), **fields)
+        for line in refusal_lines(outcome):
+            self.say(line)
+        record = decision_record(outcome, time.time(), socket.gethostname(), self.op, os.geteuid(), __version__,
+                                 self.config, round((time.monotonic() - self.started) * 1000, 1))
         try:
             append_record(self.config.paths.audit_log, render_record(record))
         except (OSError, ValueError) as exc:
             message = "migration-guard: audit log %s not written (%s); decision %s stands" % (
-                self.config.paths.audit_log, getattr(exc, "strerror", None) or exc, decision)
+                self.config.paths.audit_log, getattr(exc, "strerror", None) or exc, outcome.decision)
             self.say(message)
             journal_send(message, priority=3)
-        rules = ",".join(sorted({f["code"] for f in record["findings"] if f["action"] != "info"}))
-        journal_send("migration %s of %s: %s%s" % (self.op, self.guest, decision, " (%s)" % rules if rules else ""),
-                     priority=4 if decision in ("deny", "error") else 6,
-                     MG_DECISION=decision, MG_DOMAIN=self.guest, MG_UUID=record.get("uuid"), MG_RULES=rules,
+        rules = ",".join(sorted({f.code for f in outcome.findings if f.action != "info"}))
+        name = outcome.domain_name or self.guest
+        journal_send("migration %s of %s: %s%s" % (self.op, name, outcome.decision, " (%s)" % rules if rules else ""),
+                     priority=4 if outcome.decision in ("deny", "error") else 6,
+                     MG_DECISION=outcome.decision, MG_DOMAIN=name, MG_UUID=outcome.domain_uuid, MG_RULES=rules,
                      MG_MODE=self.config.mode, MG_OP=self.op)
-        return exit_code
+        return outcome.exit_code
 
     def error(self, reason):
         """An internal error, bad config, bad XML or the timeout: on_error decides."""
-        refuse = self.config.on_error != "allow"
-        self.say("migration-guard: [error] %s; migration %s (on_error = %s)"
-                 % (reason, "refused" if refuse else "allowed", self.config.on_error))
-        return self.finish("error", EXIT_REFUSE if refuse else EXIT_ACCEPT, reason=reason,
-                           outcome="refused" if refuse else "accepted")
+        domain = self.domain
+        return self.finish(failed(self.config, reason, domain.name if domain else self.guest,
+                                  domain.uuid if domain else None))
 
 
 def _read_stdin(stream):
@@ -103,41 +100,17 @@ def _read_stdin(stream):
     return data
 
 
-def _decide(run, stdin):
+def _gather(run, stdin):
+    """The Inputs of this migration: the guest, this host's cached facts, the bypass."""
     config = run.config
-    now_epoch = time.time()
-    now = datetime.datetime.fromtimestamp(now_epoch, datetime.timezone.utc)
-    domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
-    run.record.update(domain=domain.name, uuid=domain.uuid)
-    try:
-        source = source_fingerprint(None, domain)
-    except InputError as exc:
-        domain, source = dataclasses.replace(domain, fingerprint=None, fingerprint_error=str(exc)), None
-    run.record["fingerprint"] = source is not None
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now_epoch)
-    run.record["facts_problem"] = problem
-    if facts is not None and facts.collected_at is not None:
-        run.record["facts_age"] = round(now_epoch - facts.collected_at, 1)
+    now = time.time()
+    run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
+    bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
     connection = "system" if os.geteuid() == 0 else "session"
-    decision = check_domain(domain, facts, source, config, now, connection=connection, facts_problem=problem)
-    run.record["findings"] = [{"rule": f.rule, "code": f.code, "action": f.action, "message": f.message}
-                              for f in decision.findings]
-    run.record["notes"] = list(decision.notes)
-    bypass, note = read_bypass(config.paths.bypass, now_epoch)
-    if note:
-        run.record["notes"].append(note)
-    if decision.decision in ("deny", "would-deny") and bypass is not None:
-        run.say("migration-guard: emergency bypass active until %s (%s): accepted despite %s" % (
-            datetime.datetime.fromtimestamp(bypass["until"], datetime.timezone.utc).isoformat(), bypass["reason"],
-            ", ".join(f.code for f in decision.denies)))
-        return run.finish("bypassed", EXIT_ACCEPT, bypass={"reason": bypass.get("reason"), "by": bypass.get("by"),
-                                                           "until": bypass.get("until")})
-    if decision.decision == "deny":
-        for line in deny_lines(decision):
-            run.say(line)
-        return run.finish("deny", EXIT_REFUSE)
-    return run.finish(decision.decision, EXIT_ACCEPT)
+    return Inputs(run.domain, facts, config, now, facts_problem=problem, connection=connection,
+                  bypass=bypass, bypass_note=bypass_note)
 
 
 def _backstop(run, seconds):
@@ -160,7 +133,7 @@ def _salvage_paths(defaults):
             paths = tomllib.loads(handle.read().decode("utf-8")).get("paths", {})
         audit_log = paths.get("audit_log")
         if isinstance(audit_log, str) and audit_log.startswith("/"):
-            return dataclasses.replace(defaults, paths=dataclasses.replace(defaults.paths, audit_log=audit_log))
+            return defaults._replace(paths=defaults.paths._replace(audit_log=audit_log))
     except Exception:  # noqa: BLE001 - best effort only
         pass
     return defaults
@@ -181,7 +154,7 @@ def main(argv, stdin=None, stderr=None):
     previous = signal.signal(signal.SIGALRM, _on_timeout)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        return _decide(run, stdin)
+        return run.finish(decide(_gather(run, stdin)))
     except HookTimeout:
         return run.error("timed out after %gs" % timeout)
     except GuardError as exc:
@@ -192,3 +165,8 @@ def main(argv, stdin=None, stderr=None):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         backstop.cancel()
+
+
+def entry():
+    """The sh front end's entry point: `python3 -I -c 'from guard.hook import entry; entry()' ARGS`."""
+    sys.exit(main(sys.argv[1:]))

@@ -1,10 +1,22 @@
-"""Enforcement, separate from detection: profile, per-rule actions, exemptions and mode
-turn the rules' findings into a decision (OPA Gatekeeper's deny / warn / dryrun)."""
-import dataclasses
+"""Enforcement, separate from detection: which source fingerprint counts, then profile,
+per-rule actions, exemptions, mode and the emergency bypass turn the rules' findings into
+a verdict (OPA Gatekeeper's deny / warn / dryrun, and a documented break-glass)."""
 import datetime
 import fnmatch
 
-from .findings import DENY, INFO, OFF, WARN, Decision
+from .findings import DENY, INFO, OFF
+
+NO_FINGERPRINT = "the guest carries no source fingerprint"
+
+
+def source_of(given, domain):
+    """(Fingerprint or None, where it came from, why there is none). Source facts given by
+    the caller (check --source-facts, preflight) win over the fingerprint the guest carries."""
+    if given is not None:
+        return given, "given", None
+    if domain.fingerprint is not None:
+        return domain.fingerprint, "metadata", None
+    return None, None, domain.fingerprint_problem or NO_FINGERPRINT
 
 
 def _applies(exemption_rules, found):
@@ -20,7 +32,7 @@ def _parse_until(text):
 
 
 def _exemptions(config, domain, now):
-    """(active exemptions as (rules, reason, origin), notes about expired ones)."""
+    """(active exemptions as (rules, reason, origin), notes about ignored ones)."""
     active, notes = [], []
     for item in config.exemptions:
         if item.domain and not fnmatch.fnmatchcase(domain.name, item.domain):
@@ -47,35 +59,38 @@ def _exemptions(config, domain, now):
 
 
 def _action(config, found):
-    action = found.action
-    if config.profile == "strict" and action == WARN:
-        action = DENY
+    action = found.strict if config.profile == "strict" else found.action
     return config.rule_action(found.code, found.rule) or action
 
 
-def decide(domain, findings, config, now):
-    """The Decision for a domain's findings under a config, at time `now` (aware datetime)."""
+def apply(domain, findings, config, now_epoch):
+    """(verdict, kept findings, notes) for a domain's findings under a config at a time.
+    verdict: allow | deny | would-deny (audit mode)."""
+    now = datetime.datetime.fromtimestamp(now_epoch, datetime.timezone.utc)
     exemptions, notes = _exemptions(config, domain, now)
     kept = []
     for found in findings:
         action = _action(config, found)
         if action == OFF:
             continue
-        if action in (DENY, WARN):
+        if action != INFO:
             for rules, reason, origin in exemptions:
                 if _applies(rules, found):
-                    found = dataclasses.replace(
-                        found, message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason,
-                                                                                  action),
+                    found = found._replace(
+                        message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason, action),
                         evidence=found.evidence + (("exempted", reason),))
                     action = INFO
                     break
-        kept.append(dataclasses.replace(found, action=action))
-    denied = any(f.action == DENY for f in kept)
-    if not denied:
+        kept.append(found._replace(action=action))
+    if not any(f.action == DENY for f in kept):
         verdict = "allow"
     elif config.mode == "audit":
         verdict = "would-deny"
     else:
         verdict = "deny"
-    return Decision(verdict, config.mode, config.profile, domain.name, domain.uuid, tuple(kept), tuple(notes))
+    return verdict, tuple(kept), notes
+
+
+def bypassed(verdict, bypass):
+    """An active emergency bypass accepts what would be refused; every finding stays recorded."""
+    return bypass is not None and verdict in ("deny", "would-deny")

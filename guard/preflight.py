@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 
 import libvirt
 
+from .core import Inputs, decide
 from .domain import parse_domain
-from .engine import check_domain
 from .facts.collect import CollectError, collect, open_connection
 from .fingerprint import fingerprint_of
 
@@ -50,9 +50,17 @@ def _dest_facts(uris):
         return dict(pool.map(one, uris))
 
 
+def decide_pair(domain, facts, facts_problem, source, config, now, source_uri, dest_uri, dirty_rate=None):
+    """One guest against one destination: what the destination's hook would decide, given
+    the source's fingerprint (None: the one the guest carries)."""
+    return decide(Inputs(domain, facts, config, now, facts_problem=facts_problem, source=source,
+                         connection=connection_kind(dest_uri), source_connection=connection_kind(source_uri),
+                         dirty_rate=dirty_rate))
+
+
 def preflight(source_uri, dest_uris, names, all_running, config, now):
-    """[(dest uri, Decision)] for every (guest, destination) pair. A destination whose facts
-    could not be read gets a decision whose `unverifiable[facts]` finding says why."""
+    """[(dest uri, Outcome)] for every (guest, destination) pair, decided by guard.core with
+    the source's facts given as its fingerprint. `now`: seconds since the epoch."""
     need_dirty_rate = config.bandwidth is not None
     # A full connection: libvirt refuses the migratable XML (and the dirty-rate calculation)
     # on a read-only one ("virDomainGetXMLDesc with secure flag"). Nothing is changed through it.
@@ -83,8 +91,5 @@ def preflight(source_uri, dest_uris, names, all_running, config, now):
     for domain, dirty in guests:
         for uri in dest_uris:
             facts, error = dests[uri]
-            decision = check_domain(domain, facts, source, config, now, connection=connection_kind(uri),
-                                    source_connection=connection_kind(source_uri),
-                                    facts_problem=error, dirty_rate=dirty)
-            results.append((uri, decision))
+            results.append((uri, decide_pair(domain, facts, error, source, config, now, source_uri, uri, dirty)))
     return results

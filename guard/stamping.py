@@ -1,19 +1,19 @@
 """Stamping the source fingerprint into running domains' live XML (never the persistent
 definition), so that the destination hook can compare hosts."""
-import dataclasses
 
 import libvirt
 
 from . import XMLNS, XMLNS_PREFIX
 from .domain import parse_domain
 from .errors import InputError
-from .fingerprint import fingerprint_of, metadata_xml, source_fingerprint
+from .fingerprint import fingerprint_of
+from .metadata import metadata_xml
 
 
 def current_fingerprint(dom):
     """The fingerprint a running domain carries now, or None."""
     try:
-        return source_fingerprint(None, parse_domain(dom.XMLDesc(0)))
+        return parse_domain(dom.XMLDesc(0)).fingerprint
     except (InputError, libvirt.libvirtError):
         return None
 
@@ -28,7 +28,7 @@ def stamp_domain(dom, facts, started_here=False):
     if not started_here:
         previous = current_fingerprint(dom)
         if previous is not None and previous.host_uuid == fingerprint.host_uuid and previous.qemu_version:
-            fingerprint = dataclasses.replace(fingerprint, qemu_version=previous.qemu_version)
+            fingerprint = fingerprint._replace(qemu_version=previous.qemu_version)
     dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(fingerprint), XMLNS_PREFIX, XMLNS,
                     libvirt.VIR_DOMAIN_AFFECT_LIVE)
     return fingerprint

@@ -5,7 +5,6 @@ Refreshes at start, every `interval`, when libvirt comes back after going away, 
 the host's facts change; stamps domains as they start or migrate in (lifecycle events)
 and all of them after a facts change. Reconnects with backoff; stops on SIGTERM/SIGINT.
 """
-import dataclasses
 import signal
 import sys
 import threading
@@ -14,7 +13,7 @@ import libvirt
 import structlog
 
 from .facts.cache import facts_to_json, write_atomic
-from .facts.collect import quiet_libvirt, collect
+from .facts.collect import collect, quiet_libvirt
 from .stamping import stamp_domain
 
 log = structlog.get_logger("migration-guard.watch")
@@ -36,7 +35,7 @@ def _start_event_loop():
 
 
 def _comparable(facts):
-    return dataclasses.replace(facts, collected_at=None)
+    return facts._replace(collected_at=None)
 
 
 class Watcher:

@@ -36,6 +36,7 @@ make_venv() {  # make_venv PYTHON DIR
         # The binding is compiled against the host's libvirt; pin the host's version.
         extras="$extras libvirt-python==$(pkg-config --modversion libvirt)"
     fi
+    [ "$dir" = .venv ] && extras="$extras ruff"  # the linter runs once, with the default Python
     "$dir/bin/pip" install -q --disable-pip-version-check $extras
     "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -e .
 }

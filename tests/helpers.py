@@ -1,5 +1,4 @@
 """Shared test data: real host documents (this repo's Debian 12 capture and libvirt's corpus)."""
-import dataclasses
 import datetime
 import functools
 import os
@@ -7,15 +6,16 @@ import os
 import pytest
 
 from guard.config import Config
+from guard.core import Inputs
+from guard.core import decide as core_decide
 from guard.domain import parse_domain
-from guard.engine import check_domain
 from guard.facts.build import build_facts
 from guard.fingerprint import fingerprint_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEBIAN12 = os.path.join(REPO, "examples", "hosts", "debian12-libvirt9.0")
-NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
 
 
 def corpus_root():
@@ -68,12 +68,12 @@ def corpus_facts():
 
 def source_like(facts, **changes):
     """The fingerprint of a source host that differs from `facts` as given."""
-    return dataclasses.replace(fingerprint_of(facts), **changes)
+    return fingerprint_of(facts)._replace(**changes)
 
 
 def decide(xml, dest, source=None, config=None, **kwargs):
     domain = parse_domain(xml) if isinstance(xml, (str, bytes)) else xml
-    return check_domain(domain, dest, source, config or Config(), NOW, **kwargs)
+    return core_decide(Inputs(domain, dest, config or Config(), NOW, source=source, **kwargs))
 
 
 def codes(decision, action=None):

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from test_hook import BIG, SMALL, Host, needs_root
 
 from helpers import REPO
-from test_hook import BIG, SMALL, Host, needs_root
 
 
 def audit(host, *args):

@@ -1,5 +1,4 @@
 """The command line as a user runs it: real processes, exit codes, stdout and stderr."""
-import dataclasses
 import json
 import os
 import subprocess
@@ -23,8 +22,7 @@ def run(*args, stdin=None, env=None):
 def files(tmp_path):
     dest = tmp_path / "dest.json"
     dest.write_text(facts_to_json(debian12_facts()))
-    other_microcode = dataclasses.replace(
-        debian12_facts(), cpu=dataclasses.replace(debian12_facts().cpu, microcode="0x99"))
+    other_microcode = debian12_facts()._replace(cpu=debian12_facts().cpu._replace(microcode="0x99"))
     src = tmp_path / "source.json"
     src.write_text(facts_to_json(other_microcode))
     same = tmp_path / "same.json"
@@ -130,7 +128,8 @@ def test_rules_and_explain():
 
 def test_stamped_source_roundtrip_uses_same_fingerprint():
     from guard.domain import parse_domain
-    from guard.fingerprint import source_fingerprint, stamp_xml
+    from guard.fingerprint import fingerprint_of
+    from guard.metadata import stamp_xml
     facts = debian12_facts()
-    domain = parse_domain(stamp_xml(minimal_guest(), facts))
-    assert source_fingerprint(None, domain) == source_like(facts)
+    domain = parse_domain(stamp_xml(minimal_guest(), fingerprint_of(facts)))
+    assert domain.fingerprint == source_like(facts)

@@ -46,11 +46,11 @@ def test_local_facts_from_a_host_tree(tmp_path):
 
 
 WRITER = """
-import sys, dataclasses
+import sys
 sys.path.insert(0, %r)
 from helpers import debian12_facts
 from guard.facts.cache import facts_to_json, write_atomic
-texts = [facts_to_json(dataclasses.replace(debian12_facts(), hostname="h" * n)) for n in (1, 5000)]
+texts = [facts_to_json(debian12_facts()._replace(hostname="h" * n)) for n in (1, 5000)]
 i = 0
 while True:
     write_atomic(sys.argv[1], texts[i %% 2])

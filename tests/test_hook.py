@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.facts.cache import facts_to_json
-from guard.fingerprint import stamp_xml
+from guard.fingerprint import fingerprint_of
+from guard.metadata import stamp_xml
 from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
 
 HOOK = os.path.join(REPO, "hooks", "qemu")
@@ -33,6 +34,7 @@ class Host:
     def __init__(self, folder, config_extra="", facts=None):
         self.folder = folder
         os.chmod(folder, 0o755)
+        self.hook = installed_hook(folder)
         self.facts = os.path.join(folder, "facts.json")
         self.audit = os.path.join(folder, "log", "audit.log")
         self.bypass = os.path.join(folder, "bypass.json")
@@ -49,17 +51,18 @@ class Host:
                              % (self.facts, self.audit, self.bypass))
 
     def write_facts(self, facts, mode=0o644):
-        import dataclasses
         with open(self.facts, "w") as handle:
-            handle.write(facts_to_json(dataclasses.replace(facts, collected_at=time.time())))
+            handle.write(facts_to_json(facts._replace(collected_at=time.time())))
         os.chmod(self.facts, mode)
 
-    def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=()):
+    def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=(), python_only=None):
+        # libvirt's environment (LC_ALL=C and PATH), plus the test's config path.
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
-                       "MIGRATION_GUARD_CONFIG": self.config, "PYTHONPATH": REPO}
+                       "MIGRATION_GUARD_CONFIG": self.config}
         environment.update(env or {})
         data = xml.encode() if isinstance(xml, str) else xml
-        return subprocess.run(list(prefix) + [sys.executable, HOOK, name, op, "begin", "-"], input=data,
+        argv = [self.hook] if python_only is None else python_only
+        return subprocess.run(list(prefix) + argv + [name, op, "begin", "-"], input=data,
                               capture_output=True, env=environment, timeout=timeout)
 
     def records(self):
@@ -72,6 +75,17 @@ class Host:
 @pytest.fixture
 def host(tmp_path):
     return Host(str(tmp_path))
+
+
+def installed_hook(folder, python=sys.executable):
+    """hooks/qemu as packaging installs it: its one PYTHON= line naming the interpreter."""
+    with open(HOOK) as handle:
+        text = handle.read()
+    path = os.path.join(folder, "50-migration-guard")
+    with open(path, "w") as handle:
+        handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python, 1))
+    os.chmod(path, 0o755)
+    return path
 
 
 def the_record(host):
@@ -89,16 +103,37 @@ def test_non_migrate_ops_exit_0_silently_even_with_garbage(host, op):
 
 
 def test_reconnect_survives_a_broken_install(host, tmp_path):
-    broken = tmp_path / "broken"
-    (broken / "guard").mkdir(parents=True)
-    (broken / "guard" / "__init__.py").write_text(
-        "import os\nos.write(1, b'LEAK')\nprint('LEAK')\nraise RuntimeError('half-installed package')\n")
-    env = {"PYTHONPATH": str(broken)}
-    result = host.run(op="reconnect", env=env)
-    assert (result.returncode, result.stdout) == (0, b"")
-    migrate = host.run(env=env)
-    assert migrate.returncode == 1 and migrate.stdout == b""  # what was printed went to stderr
-    assert b"cannot load" in migrate.stderr and b"LEAK" in migrate.stderr
+    """An interpreter without the guard (a half-installed package): every other op still
+    exits 0 without starting Python, and a migration is refused with a clear line."""
+    bare_python = os.path.join(sys.base_prefix, "bin", "python3")  # the venv's base: no guard there
+    host.hook = installed_hook(str(tmp_path), python=bare_python)
+    result = host.run(op="reconnect")
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    migrate = host.run()
+    assert migrate.returncode == 1 and migrate.stdout == b""
+    assert b"cannot load" in migrate.stderr and b"ModuleNotFoundError" in migrate.stderr
+
+
+def test_nothing_the_interpreter_prints_reaches_stdout(host, tmp_path):
+    """stdout would replace the domain XML: the front end points fd 1 at stderr before the
+    interpreter starts, so even a stray print of a broken interpreter cannot reach it."""
+    noisy = tmp_path / "noisy-python"
+    noisy.write_text("#!/bin/sh\necho LEAK\nprintf 'LEAK-printf'\nexit 1\n")
+    noisy.chmod(0o755)
+    host.hook = installed_hook(str(tmp_path), python=str(noisy))
+    migrate = host.run()
+    assert migrate.returncode == 1 and migrate.stdout == b""
+    assert b"LEAK" in migrate.stderr and b"LEAK-printf" in migrate.stderr
+
+
+def test_non_migrate_ops_never_start_python(host, tmp_path):
+    missing = str(tmp_path / "no-such-python")
+    host.hook = installed_hook(str(tmp_path), python=missing)
+    for op in ("prepare", "start", "started", "stopped", "release", "reconnect", "restore", "attach"):
+        result = host.run(op=op)
+        assert (result.returncode, result.stdout, result.stderr) == (0, b"", b""), op
+    migrate = host.run()
+    assert migrate.returncode != 0 and b"no-such-python" in migrate.stderr  # fail closed
 
 
 @needs_root
@@ -173,9 +208,8 @@ def test_expired_bypass_is_ignored(host):
 
 @needs_root
 def test_stamped_source_with_other_microcode_is_refused(host):
-    import dataclasses
-    source = dataclasses.replace(debian12_facts(), cpu=dataclasses.replace(debian12_facts().cpu, microcode="0x77"))
-    xml = stamp_xml(minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>"), source)
+    source = debian12_facts()._replace(cpu=debian12_facts().cpu._replace(microcode="0x77"))
+    xml = stamp_xml(minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>"), fingerprint_of(source))
     result = host.run(xml=xml)
     assert result.returncode == 1 and b"[microcode]" in result.stderr
     assert the_record(host)["fingerprint"] is True
@@ -255,9 +289,8 @@ def test_unusable_facts_make_facts_rules_unverifiable(host, problem):
         with open(host.facts, "w") as handle:
             handle.write('{"schema": 1, "cpu": ')
     elif problem == "stale":
-        import dataclasses
         with open(host.facts, "w") as handle:
-            handle.write(facts_to_json(dataclasses.replace(debian12_facts(), collected_at=time.time() - 90000)))
+            handle.write(facts_to_json(debian12_facts()._replace(collected_at=time.time() - 90000)))
     elif problem == "schema":
         with open(host.facts, "w") as handle:
             handle.write('{"schema": 99}')
@@ -324,7 +357,11 @@ def test_session_daemon_hook_is_a_session_connection(tmp_path):
     folder = tempfile.mkdtemp(prefix="mg-session-")
     try:
         host = Host(folder)
-        result = host.run(prefix=UNPRIVILEGED)
+        # The sh front end cannot exec the venv's interpreter (under /root, 0700) as uid
+        # 65534; a session daemon's hook runs /usr/bin/python3. So this runs the hook's
+        # Python entry as the front end would, with -I, as that user.
+        result = host.run(prefix=UNPRIVILEGED, python_only=[sys.executable, "-I", "-c",
+                                                           "from guard.hook import entry; entry()"])
         assert result.returncode == 1 and result.stdout == b""
         assert b"[session-connection[destination]]" in result.stderr
         assert b"audit log" in result.stderr  # a session user cannot write the root-owned log
@@ -351,3 +388,37 @@ def test_bypass_file_anyone_could_write_is_ignored(host):
     os.chmod(host.bypass, 0o666)
     assert host.run(name="big", xml=BIG).returncode == 1
     assert any("bypass ignored" in n and "writable" in n for n in host.records()[0]["notes"])
+
+
+def documented_fields():
+    """{field: (types, presence)} from docs/audit-record.md's table."""
+    import re
+    with open(os.path.join(REPO, "docs", "audit-record.md")) as handle:
+        rows = re.findall(r"^\| `(\w+)` \| ([\w|]+) \| (\w+) \|", handle.read(), re.M)
+    return {name: (set(types.split("|")), presence) for name, types, presence in rows}
+
+
+JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict,
+              "null": type(None)}
+
+
+@needs_root
+def test_real_records_match_the_documented_schema(host):
+    host.run(name="small")  # allow
+    host.run(name="big", xml=BIG)  # deny
+    host.run(name="bad", xml="<domain")  # error
+    host.write_config("mode = \"audit\"")
+    host.run(name="big", xml=BIG)  # would-deny
+    fields = documented_fields()
+    records = host.records()
+    assert [r["decision"] for r in records] == ["allow", "deny", "error", "would-deny"]
+    for record in records:
+        assert set(record) <= set(fields), set(record) - set(fields)
+        for name, (types, presence) in fields.items():
+            if presence == "always" or (presence == "error" and record["decision"] == "error"):
+                assert name in record, name
+            if name in record:
+                value = record[name]
+                assert any(isinstance(value, JSON_TYPES[t]) and not (t in ("integer", "number") and
+                                                                     isinstance(value, bool)) for t in types), (name, value)
+        assert record["schema"] == 1

@@ -1,6 +1,5 @@
 """Property-based: mutations of real XML never crash the parser or the engine. Every
 outcome is a Decision or an InputError with one line."""
-import glob
 import os
 
 from hypothesis import HealthCheck, given, settings

@@ -44,7 +44,7 @@ def test_rpmlint_reports_no_errors(packages):
 
 def test_payload_and_requirements(packages):
     files = set(rpm_query(packages[0], "-l").split())
-    for path in ("/etc/libvirt/hooks/qemu", "/usr/bin/migration-guard", "/etc/migration-guard/config.toml",
+    for path in ("/etc/libvirt/hooks/qemu.d/50-migration-guard", "/usr/bin/migration-guard", "/etc/migration-guard/config.toml",
                  "/usr/lib/systemd/system/migration-guard-watch.service",
                  "/usr/lib/systemd/system/migration-guard-collect.service",
                  "/usr/lib/systemd/system/migration-guard-collect.timer", "/etc/logrotate.d/migration-guard",
@@ -64,11 +64,21 @@ def test_scratch_root_install_runs_the_hook(packages, tmp_path):
     installed = subprocess.run(["rpm", "--root", root, "-i", "--nodeps", "--noscripts", packages[0]],
                                capture_output=True, text=True)
     assert installed.returncode == 0, installed.stderr
-    hook = os.path.join(root, "etc", "libvirt", "hooks", "qemu")
-    assert os.access(hook, os.X_OK)
-    with open(hook) as handle:
-        assert handle.readline().startswith("#!/usr/bin/python3 -I")
+    installed_hook = os.path.join(root, "etc", "libvirt", "hooks", "qemu.d", "50-migration-guard")
+    assert os.access(installed_hook, os.X_OK)
+    with open(installed_hook) as handle:
+        text = handle.read()
+    assert text.startswith("#!/bin/sh\n") and re.findall(r"^PYTHON=.*$", text, re.M) == ["PYTHON=/usr/bin/python3"]
     sitelib = os.path.join(root, "usr", "lib", "python3.9", "site-packages")
+    # Stand-in for RHEL's /usr/bin/python3, whose site-packages is the package's sitelib:
+    # the venv's interpreter with that folder first on its path (-I would drop PYTHONPATH).
+    python = tmp_path / "rhel-python3"
+    python.write_text('#!/bin/sh\n[ "$1" = -I ] && shift\nPYTHONPATH=%s exec %s -s "$@"\n' % (sitelib, sys.executable))
+    python.chmod(0o755)
+    hook = str(tmp_path / "50-migration-guard")
+    with open(hook, "w") as handle:
+        handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python))
+    os.chmod(hook, 0o755)
     env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "PYTHONPATH": sitelib,
            "MIGRATION_GUARD_CONFIG": str(tmp_path / "config.toml")}
     # Run from a neutral folder: the checkout's guard/ must not shadow the installed one.
@@ -77,11 +87,11 @@ def test_scratch_root_install_runs_the_hook(packages, tmp_path):
     assert where.startswith(sitelib)  # the installed package, not the checkout
     (tmp_path / "config.toml").write_text('[paths]\nfacts = "%s/none.json"\naudit_log = "%s/audit.log"\n'
                                           'bypass = "%s/bypass.json"\n' % (tmp_path, tmp_path, tmp_path))
-    start = subprocess.run([sys.executable, hook, "vm1", "start", "begin", "-"], input=b"<domain/>", env=env,
+    start = subprocess.run([hook, "vm1", "start", "begin", "-"], input=b"<domain/>", env=env,
                            cwd=root, capture_output=True)
     assert (start.returncode, start.stdout, start.stderr) == (0, b"", b"")
     big = minimal_guest(name="big", memory="2 TiB").encode()
-    refused = subprocess.run([sys.executable, hook, "big", "migrate", "begin", "-"], input=big, env=env,
+    refused = subprocess.run([hook, "big", "migrate", "begin", "-"], input=big, env=env,
                              cwd=root, capture_output=True)
     assert refused.returncode == 1 and refused.stdout == b""
     assert b"[memory-size[limit]]" in refused.stderr

@@ -3,7 +3,7 @@ import datetime
 import json
 import time
 
-from ..bypass import clear_bypass, read_bypass, write_bypass
+from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, read_bypass, write_bypass
 from ..config import load_config
 from ..errors import GuardError
 from ..units import parse_duration
@@ -38,13 +38,13 @@ def run(args):
             print("no bypass active" + (" (%s)" % note if note else ""))
         else:
             print("bypass active until %s (%.0f min left), by %s: %s" % (
-                _iso(state["until"]), (state["until"] - now) / 60, state.get("by"), state.get("reason")))
-            print(json.dumps(state, sort_keys=True))
+                _iso(state.until), (state.until - now) / 60, state.by, state.reason))
+            print(json.dumps(state.to_dict(), sort_keys=True))
         return 0
     seconds = parse_duration(args.duration, "--for")
-    if seconds <= 0 or seconds > 7 * 86400:
+    if seconds <= 0 or seconds > MAX_BYPASS_SECONDS:
         raise GuardError("--for must be between 1s and 7d")
     state = write_bypass(path, seconds, args.reason, now)
     print("bypass active until %s: migrations are accepted and audited as 'bypassed'. "
-          "End it with: migration-guard bypass --clear" % _iso(state["until"]))
+          "End it with: migration-guard bypass --clear" % _iso(state.until))
     return 0

@@ -1,13 +1,13 @@
 """`migration-guard check`: decide one domain XML offline against facts files."""
-import datetime
 import sys
+import time
 
 from ..config import load_config
+from ..core import Inputs, decide
 from ..domain import parse_domain
-from ..engine import check_domain
 from ..errors import InputError
 from ..facts.cache import read_facts_file
-from ..fingerprint import source_fingerprint
+from ..fingerprint import fingerprint_of
 from ..report import decision_json, decision_text, dumps
 
 
@@ -39,11 +39,10 @@ def run(args):
     config = load_config(args.config)
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
     dest = read_facts_file(args.facts)
-    source = source_fingerprint(read_facts_file(args.source_facts) if args.source_facts else None, domain)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    decision = check_domain(domain, dest, source, config, now)
+    source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None
+    outcome = decide(Inputs(domain, dest, config, time.time(), source=source))
     if args.format == "json":
-        print(dumps(decision_json(decision)))
+        print(dumps(decision_json(outcome)))
     else:
-        print(decision_text(decision))
-    return 1 if decision.decision == "deny" else 0
+        print(decision_text(outcome))
+    return outcome.exit_code

@@ -1,6 +1,6 @@
 """`migration-guard preflight`: check guests against destinations from the source."""
-import datetime
 import json
+import time
 
 from ..config import load_config
 from ..errors import GuardError
@@ -29,7 +29,7 @@ def run(args):
     except ImportError as exc:
         raise GuardError("preflight needs libvirt-python (python3-libvirt): %s" % exc)
     config = load_config(args.config)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = time.time()
     results = preflight(args.source, args.dest, args.domains, args.all, config, now)
     denied = any(decision.decision == "deny" for _dest, decision in results)
     if args.format == "json":

@@ -16,7 +16,8 @@ def register(sub):
 
 def rule_dict(rule):
     return {"id": rule.id, "title": rule.title, "limitation": rule.limitation, "checks": rule.checks,
-            "default": rule.default, "strict": rule.strict, "remedy": rule.remedy, "codes": list(rule.codes),
+            "default": rule.default, "strict": rule.strict, "remedy": rule.remedy,
+            "codes": [{"code": c.code, "default": c.default, "strict": c.strict} for c in rule.codes],
             "needs_destination_facts": rule.needs_dest, "needs_source_fingerprint": rule.needs_source}
 
 
@@ -25,7 +26,7 @@ def markdown_reference():
     for rule in REGISTRY:
         lines.append("| `%s` | %s | %s | %s | %s | %s |" % (
             rule.id, rule.limitation, rule.checks.replace("|", "/"), rule.default, rule.strict,
-            ", ".join("`%s`" % c for c in rule.codes)))
+            ", ".join("`%s`" % c.code for c in rule.codes)))
     return "\n".join(lines)
 
 
@@ -51,7 +52,9 @@ def run_explain(args):
     print("  checks:     %s" % rule.checks)
     print("  default:    %s; strict profile: %s" % (rule.default, rule.strict))
     print("  remedy:     %s" % rule.remedy)
-    print("  codes:      %s" % ", ".join(rule.codes))
+    print("  codes:")
+    for code in rule.codes:
+        print("    %-40s default %s, strict %s" % (code.code, code.default.replace("|", " or "), code.strict))
     needs = [n for n, flag in (("destination facts", rule.needs_dest), ("the source fingerprint",
                                                                          rule.needs_source)) if flag]
     print("  needs:      %s" % (" and ".join(needs) or "the domain XML only"))

@@ -2,7 +2,8 @@
 import sys
 
 from ..facts.cache import read_facts_file
-from ..fingerprint import stamp_xml
+from ..fingerprint import fingerprint_of
+from ..metadata import stamp_xml
 from .check import read_input
 
 
@@ -18,5 +19,5 @@ def register(sub):
 def run(args):
     xml = read_input(args.domain_xml)
     facts = read_facts_file(args.facts)
-    sys.stdout.write(stamp_xml(xml, facts))
+    sys.stdout.write(stamp_xml(xml, fingerprint_of(facts)))
     return 0

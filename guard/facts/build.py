@@ -1,12 +1,9 @@
 """HostFacts from libvirt's own documents: capabilities, domcapabilities, sysinfo,
 network and node device XML. Pure functions of the documents' text."""
-import dataclasses
-
 from ..errors import InputError
 from ..units import libvirt_bytes
 from ..xmlsafe import parse_xml, text_of
-from .model import (Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, MdevType,
-                    Network, NumaCell)
+from .model import Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, Network, NumaCell
 
 
 def _expect(root, tag, what):
@@ -23,12 +20,6 @@ def _host_cpu(cpu):
         return HostCpu()
     signature = cpu.find("signature")
     microcode = cpu.find("microcode")
-    topology = cpu.find("topology")
-
-    def topo(key):
-        value = topology.get(key) if topology is not None else None
-        return int(value) if value and value.isdigit() else None
-
     return HostCpu(
         arch=text_of(cpu, "arch"),
         model=text_of(cpu, "model"),
@@ -38,7 +29,6 @@ def _host_cpu(cpu):
         microcode=microcode.get("version") if microcode is not None else None,
         features=tuple(sorted(f.get("name") for f in cpu.findall("feature") if f.get("name"))),
         page_sizes=tuple(sorted(_page_bytes(p) for p in cpu.findall("pages"))),
-        sockets=topo("sockets"), cores=topo("cores"), threads=topo("threads"),
     )
 
 
@@ -110,14 +100,11 @@ def domcaps_from_xml(text, what="domcapabilities"):
     _expect(root, "domainCapabilities", what)
     cpu = root.find("cpu")
     modes, models = [], []
-    host_model = vendor = None
     required, disabled = (), ()
     if cpu is not None:
         for mode in cpu.findall("mode"):
             modes.append((mode.get("name"), mode.get("supported") == "yes"))
             if mode.get("name") == "host-model" and mode.get("supported") == "yes":
-                host_model = text_of(mode, "model")
-                vendor = text_of(mode, "vendor")
                 required = tuple(f.get("name") for f in mode.findall("feature") if f.get("policy") == "require")
                 disabled = tuple(f.get("name") for f in mode.findall("feature") if f.get("policy") == "disable")
         custom = cpu.find("mode[@name='custom']")
@@ -126,8 +113,7 @@ def domcaps_from_xml(text, what="domcapabilities"):
                         for b in custom.findall("blockers")}
             for model in custom.findall("model"):
                 name = (model.text or "").strip()
-                models.append(CpuModel(name, model.get("usable"), model.get("vendor"), model.get("canonical"),
-                                       blockers.get(name)))
+                models.append(CpuModel(name, model.get("usable"), blockers.get(name)))
     os_el = root.find("os")
     loader = os_el.find("loader") if os_el is not None else None
     sev = root.find("features/sev")
@@ -137,8 +123,6 @@ def domcaps_from_xml(text, what="domcapabilities"):
         machine=text_of(root, "machine"),
         emulator=text_of(root, "path"),
         cpu_modes=tuple(modes),
-        host_model=host_model,
-        host_model_vendor=vendor,
         host_model_required=required,
         host_model_disabled=disabled,
         cpu_models=tuple(models),
@@ -157,9 +141,7 @@ def bios_from_sysinfo(text, what="sysinfo"):
     def entry(section, name):
         return text_of(root, "%s/entry[@name='%s']" % (section, name))
 
-    return Bios(vendor=entry("bios", "vendor"), version=entry("bios", "version"), date=entry("bios", "date"),
-                release=entry("bios", "release"), system_manufacturer=entry("system", "manufacturer"),
-                system_product=entry("system", "product"))
+    return Bios(vendor=entry("bios", "vendor"), version=entry("bios", "version"), date=entry("bios", "date"))
 
 
 def network_from_xml(text, what="network"):
@@ -170,23 +152,18 @@ def network_from_xml(text, what="network"):
 
 
 def nodedev_from_xml(text, what="node device"):
-    """The mdevs and mdev types one node device document describes."""
+    """The mdevs one node device document describes."""
     root = parse_xml(text, what)
     _expect(root, "device", what)
     name = text_of(root, "name")
-    mdevs, types = [], []
+    mdevs = []
     for cap in root.iter("capability"):
         if cap.get("type") == "mdev":
             type_el = cap.find("type")
             uuid = text_of(cap, "uuid") or (name[5:].replace("_", "-") if name and name.startswith("mdev_") else None)
             if uuid:
-                mdevs.append(Mdev(uuid, type_el.get("id") if type_el is not None else None, text_of(root, "parent")))
-        elif cap.get("type") == "mdev_types":
-            for mdev_type in cap.findall("type"):
-                available = text_of(mdev_type, "availableInstances")
-                types.append(MdevType(mdev_type.get("id"), name, text_of(mdev_type, "name"),
-                                      int(available) if available and available.isdigit() else 0))
-    return tuple(mdevs), tuple(types)
+                mdevs.append(Mdev(uuid, type_el.get("id") if type_el is not None else None))
+    return tuple(mdevs)
 
 
 def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), **versions):
@@ -194,18 +171,14 @@ def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nod
     already parsed from it); versions: qemu_version, libvirt_version, kernel_release,
     hostname, collected_at."""
     facts = capabilities if isinstance(capabilities, HostFacts) else facts_from_capabilities(capabilities)
-    mdevs, mdev_types = [], []
+    mdevs = []
     for document in nodedevs:
-        found_mdevs, found_types = nodedev_from_xml(document)
-        mdevs.extend(found_mdevs)
-        mdev_types.extend(found_types)
-    return dataclasses.replace(
-        facts,
+        mdevs.extend(nodedev_from_xml(document))
+    return facts._replace(
         domcaps=tuple(domcaps_from_xml(d) for d in domcapabilities),
         bios=bios_from_sysinfo(sysinfo) if sysinfo else None,
         networks=tuple(network_from_xml(n) for n in networks),
         mdevs=tuple(mdevs),
-        mdev_types=tuple(mdev_types),
         **{k: v for k, v in versions.items() if v is not None}
     )
 

@@ -3,7 +3,6 @@
 Only read-only libvirt calls are made. Used by `facts collect`, `facts watch` and the
 pre-flight (which collects a remote destination's facts over qemu+ssh://).
 """
-import dataclasses
 import hashlib
 import os
 import time
@@ -136,8 +135,8 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
         if memo is not None:
             memo.clear()
             memo[digest] = facts
-    facts = dataclasses.replace(facts, collected_at=time.time())
+    facts = facts._replace(collected_at=time.time())
     if local:
-        facts = dataclasses.replace(facts, local=read_local(local_root),
+        facts = facts._replace(local=read_local(local_root),
                                     bios=facts.bios or bios_from_dmi(local_root))
     return facts

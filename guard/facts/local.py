@@ -58,8 +58,7 @@ def read_local(root="/"):
 def bios_from_dmi(root="/"):
     """SMBIOS BIOS facts from /sys/class/dmi/id, for hosts where virsh sysinfo has none."""
     values = {key: _read(root, "sys/class/dmi/id/" + name) for key, name in (
-        ("vendor", "bios_vendor"), ("version", "bios_version"), ("date", "bios_date"),
-        ("release", "bios_release"), ("system_manufacturer", "sys_vendor"), ("system_product", "product_name"))}
+        ("vendor", "bios_vendor"), ("version", "bios_version"), ("date", "bios_date"))}
     if not any(values.values()):
         return None
     return Bios(**values)

@@ -14,4 +14,4 @@ BY_ID = {rule.id: rule for rule in REGISTRY}
 
 
 def all_codes():
-    return {code for rule in REGISTRY for code in rule.codes}
+    return {code.code for rule in REGISTRY for code in rule.codes}

@@ -1,52 +1,73 @@
 """The rule record and the context every rule receives."""
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from collections import namedtuple
 
-from ..domain import Domain
-from ..facts.model import HostFacts
-from ..findings import WARN, finding
-from ..fingerprint import Fingerprint, fingerprint_of
+from ..findings import DENY, WARN, declare, finding
+from ..fingerprint import fingerprint_of
 
-
-@dataclass(frozen=True)
-class Options:
-    """The few policy values that change what a rule detects (not what is done about it)."""
-
-    memory_limit_bytes: int = 1 << 40
-    bandwidth_bytes_per_s: Optional[float] = None
-    max_downtime_s: Optional[float] = None
-    dirty_rate_bytes_per_s: Optional[float] = None  # measured by preflight; None in the hook
+# The few policy values that change what a rule detects (not what is done about it).
+# dirty_rate_bytes_per_s is measured by preflight; None in the hook.
+Options = namedtuple("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downtime_s dirty_rate_bytes_per_s",
+                     defaults=(1 << 40, None, None, None))
 
 
-@dataclass(frozen=True)
-class Context:
-    domain: Domain
-    dest: Optional[HostFacts]
-    source: Optional[Fingerprint]
-    options: Options = field(default_factory=Options)
-    connection: Optional[str] = None  # "system" | "session": the libvirt connection the check serves
-    source_connection: Optional[str] = None
+class Context(namedtuple("Context", "domain dest source options connection source_connection",
+                         defaults=(Options(), None, None))):
+    """What a rule sees: the Domain, destination HostFacts (or None), the source
+    Fingerprint (or None), Options, and the libvirt connection kinds ("system" | "session")
+    on either side when known."""
+
+    __slots__ = ()
 
     @property
     def dest_fingerprint(self):
         return fingerprint_of(self.dest) if self.dest is not None else None
 
 
-@dataclass(frozen=True)
 class Rule:
-    """A declarative rule record (ansible-lint style): the registry holds one per rule id."""
+    """A declarative rule record (ansible-lint style): the registry holds one per rule id.
+    `codes` maps each code the rule can report to its declared default and strict action
+    (guard.findings.Code); `check(ctx)` yields findings made with `finding()`."""
 
-    id: str
-    title: str
-    limitation: str  # the RHEL 9 wording (or origin) this rule enforces
-    checks: str  # what it looks at, one sentence for `rules` and the docs
-    default: str  # default action, as the catalogue states it
-    strict: str
-    remedy: str
-    codes: Tuple[str, ...]
-    check: Callable  # (Context) -> iterable of Finding
-    needs_dest: bool = False  # needs destination facts; else only the domain XML
-    needs_source: bool = False  # needs the source fingerprint
+    __slots__ = ("id", "title", "limitation", "checks", "remedy", "codes", "check", "needs_dest", "needs_source")
+
+    def __init__(self, id, title, limitation, checks, remedy, codes, check, needs_dest=False, needs_source=False):
+        self.id, self.title, self.limitation, self.checks, self.remedy = id, title, limitation, checks, remedy
+        self.check, self.needs_dest, self.needs_source = check, needs_dest, needs_source
+        self.codes = tuple(declare(*spec) for spec in codes)
+        for code in self.codes:
+            if code.code != id and not code.code.startswith(id + "["):
+                raise ValueError("%s declares %s, which is not one of its codes" % (id, code.code))
+
+    @property
+    def default(self):
+        """The default actions, summarised: "deny", or e.g. "deny; shape warn"."""
+        return _summary(self, "default")
+
+    @property
+    def strict(self):
+        return _summary(self, "strict")
+
+
+def _summary(rule, which):
+    actions = {}
+    for code in rule.codes:
+        actions.setdefault(getattr(code, which).replace("|", "/"), []).append(code.code[len(rule.id) + 1:-1] or code.code)
+    if len(actions) == 1:
+        return next(iter(actions))
+    main = max(actions, key=lambda a: len(actions[a]))
+    others = "; ".join("%s %s" % (", ".join(names), action) for action, names in actions.items() if action != main)
+    return "%s; %s" % (main, others)
+
+
+def codes(rule_id, default, *variants, strict=DENY):
+    """Code specs (code, default, strict) for variants of one rule sharing their actions."""
+    return tuple(("%s[%s]" % (rule_id, v) if v else rule_id, default, strict) for v in variants)
+
+
+# The rules whose own checks can lack a fact and say so (unverifiable[<rule>]); the engine
+# adds unverifiable[facts] and unverifiable[source-fingerprint].
+UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
+                    "firmware", "memory-size")
 
 
 def unverifiable(rule_id, message, **evidence):

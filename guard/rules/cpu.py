@@ -1,6 +1,6 @@
 """cpu-model: the guest's CPU definition must be one the destination can provide."""
 from ..findings import DENY, finding
-from .base import Rule, domcaps_for, unverifiable
+from .base import Rule, codes, domcaps_for, unverifiable
 
 ID = "cpu-model"
 BASELINE_REMEDY = "use a custom CPU model from `virsh hypervisor-cpu-baseline` run against both hosts"
@@ -99,10 +99,8 @@ RULE = Rule(
            "under TCG); a custom or expanded host-model CPU model is usable there (blockers named, minus "
            "features the guest disables; check='none' is still a custom model); required features present, "
            "forbidden ones absent; the vendor matches.",
-    default="deny", strict="deny",
     remedy="Use a custom CPU model from `virsh hypervisor-cpu-baseline` computed over both hosts.",
-    codes=("cpu-model[mode]", "cpu-model[unknown-model]", "cpu-model[unusable]", "cpu-model[feature-missing]",
-           "cpu-model[feature-forbidden]", "cpu-model[vendor]"),
+    codes=codes(ID, DENY, "mode", "unknown-model", "unusable", "feature-missing", "feature-forbidden", "vendor"),
     check=check,
     needs_dest=True,
 )

@@ -1,6 +1,6 @@
 """Assigned host devices: device-passthrough, sriov and mediated-device."""
 from ..findings import DENY, finding
-from .base import Rule
+from .base import Rule, codes
 
 PASSTHROUGH = "device-passthrough"
 SRIOV = "sriov"
@@ -74,24 +74,20 @@ RULES = (
     Rule(id=PASSTHROUGH, title="Device passthrough", limitation="Device passthrough",
          checks="<hostdev> of type pci, usb, scsi, scsi_host and mode='capabilities'; a PCI hostdev with "
                 "<teaming type='transient'> (a failover VF that QEMU unplugs) is allowed.",
-         default="deny", strict="deny",
          remedy="Detach the device before migrating and re-attach it on the destination.",
-         codes=("device-passthrough[pci]", "device-passthrough[usb]", "device-passthrough[scsi]",
-                "device-passthrough[scsi_host]", "device-passthrough[capabilities]"),
+         codes=codes(PASSTHROUGH, DENY, "pci", "usb", "scsi", "scsi_host", "capabilities"),
          check=check_passthrough),
     Rule(id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
          checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "
                 "<forward mode='hostdev'> pool of the destination, <interface type='vdpa'>. "
                 "<interface type='direct' mode='passthrough'> is macvtap and is not SR-IOV.",
-         default="deny", strict="deny",
          remedy="Use virtio NICs, or a VF teamed with a virtio NIC (<teaming type='transient'>).",
-         codes=("sriov[hostdev]", "sriov[network-pool]", "sriov[vdpa]"),
+         codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa"),
          check=check_sriov),
     Rule(id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
          checks="<hostdev type='mdev'>; the code says whether the destination has the same mdev "
                 "(`present`, which an administrator may opt in to allow) or not (`absent`).",
-         default="deny", strict="deny",
          remedy="Detach the mediated device before migrating.",
-         codes=("mediated-device[present]", "mediated-device[absent]"),
+         codes=codes(MDEV, DENY, "present", "absent"),
          check=check_mdev),
 )

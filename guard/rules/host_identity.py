@@ -2,7 +2,10 @@
 kernel-version. All need the source fingerprint the VM carries (or --source-facts)."""
 from ..findings import DENY, WARN, finding
 from ..versions import compare_versions
-from .base import Rule
+from .base import Rule, codes
+
+# Denied for guests that see the host CPU, else a warning (see _identity_action).
+BY_EXPOSURE = "deny|warn"
 
 HOST_CPU, MICROCODE, BIOS, QEMU, KERNEL = "host-cpu", "microcode", "bios", "qemu-version", "kernel-version"
 
@@ -102,36 +105,31 @@ def _version_rule(rule_id, field, label, remedy):
 RULES = (
     Rule(id=HOST_CPU, title="Host CPU", limitation="CPU model (of the hosts)",
          checks="Host CPU vendor, model, signature and feature set, source against destination.",
-         default="deny for host-passthrough/maximum guests, else warn", strict="deny",
          remedy="Migrate between identical CPUs, or use a baseline custom CPU model.",
-         codes=("host-cpu[vendor]", "host-cpu[model]", "host-cpu[signature]", "host-cpu[features]"),
+         codes=codes(HOST_CPU, BY_EXPOSURE, "vendor", "model", "signature", "features"),
          check=check_host_cpu, needs_dest=True, needs_source=True),
     Rule(id=MICROCODE, title="Microcode", limitation="Microcode version",
          checks="The CPU microcode revision, source against destination.",
-         default="as host-cpu", strict="deny",
          remedy="Bring both hosts to the same microcode.",
-         codes=("microcode",), check=check_microcode, needs_dest=True, needs_source=True),
+         codes=codes(MICROCODE, BY_EXPOSURE, None), check=check_microcode, needs_dest=True, needs_source=True),
     Rule(id=BIOS, title="BIOS and firmware settings",
          limitation="BIOS version, BIOS settings, firmware settings",
          checks="SMBIOS BIOS vendor, version and date; the settings that show from the OS: SMT, boot mode, "
                 "nested virtualization, CPU vulnerability states, CPU-relevant kernel parameters.",
-         default="as host-cpu", strict="deny",
          remedy="Bring both hosts to the same BIOS and settings.",
-         codes=tuple("bios[%s]" % v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS),
+         codes=codes(BIOS, BY_EXPOSURE, *(v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS)),
          check=check_bios, needs_dest=True, needs_source=True),
     Rule(id=QEMU, title="QEMU version", limitation="QEMU version",
          checks="QEMU version the guest started with on the source against the destination's.",
-         default="deny older; warn different", strict="deny",
          remedy="Upgrade QEMU on the destination to at least the source's version.",
-         codes=("qemu-version[older]", "qemu-version[newer]"),
+         codes=codes(QEMU, DENY, "older") + codes(QEMU, WARN, "newer"),
          check=_version_rule(QEMU, "qemu_version", "QEMU",
                              "upgrade qemu-kvm on the destination to the source's version"),
          needs_dest=True, needs_source=True),
     Rule(id=KERNEL, title="Kernel version", limitation="Kernel version",
          checks="Kernel release, source against destination.",
-         default="deny older; warn different", strict="deny",
          remedy="Boot the destination into a kernel at least as new as the source's.",
-         codes=("kernel-version[older]", "kernel-version[newer]"),
+         codes=codes(KERNEL, DENY, "older") + codes(KERNEL, WARN, "newer"),
          check=_version_rule(KERNEL, "kernel_release", "kernel",
                              "boot the destination into the source's kernel or newer"),
          needs_dest=True, needs_source=True),

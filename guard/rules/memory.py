@@ -2,7 +2,7 @@
 from ..convergence import estimate
 from ..findings import DENY, WARN, finding
 from ..units import format_bytes
-from .base import Rule
+from .base import Rule, codes, unverifiable
 
 ID = "memory-size"
 
@@ -16,7 +16,10 @@ def check(ctx):
                       "memory may not migrate reliably" % (format_bytes(memory), format_bytes(limit)),
                       "shrink the guest, or raise [memory] limit if this host pair is validated for it",
                       guest_bytes=memory, limit_bytes=limit)
-    if ctx.dest is not None and ctx.dest.memory_bytes and memory > ctx.dest.memory_bytes:
+    if ctx.dest is not None and not ctx.dest.memory_bytes:
+        yield unverifiable(ID, "the destination's facts do not say how much memory it has; guest size against "
+                               "the host not checked")
+    elif ctx.dest is not None and memory > ctx.dest.memory_bytes:
         yield finding(ID, "host", DENY,
                       "guest has %s of memory; the destination has only %s"
                       % (format_bytes(memory), format_bytes(ctx.dest.memory_bytes)),
@@ -42,8 +45,7 @@ RULE = Rule(
     limitation="VMs with more than 1 TB of memory may not work reliably when migrated.",
     checks="Guest <memory> over [memory] limit (1 TiB by default); larger than the destination host's "
            "memory; pre-copy non-convergence predicted from bandwidth, max downtime and a measured dirty rate.",
-    default="deny; convergence warn", strict="deny",
     remedy="Shrink the guest, or raise [memory] limit for validated host pairs.",
-    codes=("memory-size[limit]", "memory-size[host]", "memory-size[convergence]"),
+    codes=codes(ID, DENY, "limit", "host") + codes(ID, WARN, "convergence"),
     check=check,
 )

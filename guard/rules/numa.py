@@ -2,7 +2,7 @@
 from ..cpuset import format_idset
 from ..findings import DENY, WARN, finding
 from ..units import format_bytes
-from .base import Rule, unverifiable
+from .base import Rule, codes, unverifiable
 
 ID = "numa-pinning"
 STRICT_MODES = ("strict", "restrictive")
@@ -118,10 +118,8 @@ RULE = Rule(
     checks="CPUs in <vcpu cpuset>, vcpupin, emulatorpin and iothreadpin exist on the destination; numatune "
            "memory/memnode nodesets exist; strictly bound memory fits those nodes; huge page sizes are "
            "offered and reserved; source and destination topology shapes match. placement='auto' is not pinning.",
-    default="deny; shape difference warn", strict="deny",
     remedy="Pin to CPUs and nodes that exist on the destination, or use placement='auto'.",
-    codes=("numa-pinning[cpus]", "numa-pinning[nodes]", "numa-pinning[memory]", "numa-pinning[hugepages]",
-           "numa-pinning[shape]"),
+    codes=codes(ID, DENY, "cpus", "nodes", "memory", "hugepages") + codes(ID, WARN, "shape"),
     check=check,
     needs_dest=True,
 )

@@ -1,7 +1,7 @@
 """What the destination's QEMU must offer: emulator, machine-type, firmware, and the
 confidential-computing guests no QEMU can migrate."""
 from ..findings import DENY, finding
-from .base import Rule, domcaps_for, unverifiable
+from .base import Rule, codes, domcaps_for, unverifiable
 
 EMULATOR, MACHINE, FIRMWARE, CONFIDENTIAL = "emulator", "machine-type", "firmware", "confidential-computing"
 
@@ -114,24 +114,23 @@ def check_confidential(ctx):
 RULES = (
     Rule(id=EMULATOR, title="Emulator", limitation="the destination cannot run the guest's emulator",
          checks="The guest's domain type is offered for its arch and its <emulator> binary exists on the "
-                "destination.", default="deny", strict="deny",
+                "destination.",
          remedy="Migrate with an XML that names the destination's emulator.",
-         codes=("emulator[domain-type]", "emulator[binary]"), check=check_emulator, needs_dest=True),
+         codes=codes(EMULATOR, DENY, "domain-type", "binary"), check=check_emulator, needs_dest=True),
     Rule(id=MACHINE, title="Machine type", limitation="QEMU migration compatibility",
          checks="The guest's machine type (or alias) is offered by the destination's QEMU.",
-         default="deny", strict="deny", remedy="Upgrade QEMU on the destination.",
-         codes=("machine-type",), check=check_machine, needs_dest=True),
+         remedy="Upgrade QEMU on the destination.",
+         codes=codes(MACHINE, DENY, None), check=check_machine, needs_dest=True),
     Rule(id=FIRMWARE, title="Guest firmware", limitation="Firmware settings (of the guest)",
          checks="<os firmware='efi|bios'> is satisfiable from the destination's firmware list (an empty list "
                 "refuses even bios); secure-boot / enrolled-keys need secure firmware; an explicit loader or "
                 "nvram template exists on the destination.",
-         default="deny", strict="deny", remedy="Install the same firmware packages on the destination.",
-         codes=("firmware[type]", "firmware[secure-boot]", "firmware[file]"), check=check_firmware,
+         remedy="Install the same firmware packages on the destination.",
+         codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
          needs_dest=True),
     Rule(id=CONFIDENTIAL, title="Confidential computing", limitation="not migratable (QEMU/libvirt)",
          checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx.",
-         default="deny", strict="deny", remedy="Shut down and start on the destination instead.",
-         codes=("confidential-computing[sev]", "confidential-computing[sev-snp]",
-                "confidential-computing[s390-pv]", "confidential-computing[tdx]"),
+         remedy="Shut down and start on the destination instead.",
+         codes=codes(CONFIDENTIAL, DENY, "sev", "sev-snp", "s390-pv", "tdx"),
          check=check_confidential),
 )

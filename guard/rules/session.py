@@ -1,6 +1,6 @@
 """session-connection: libvirt session (unprivileged) connections on either side."""
 from ..findings import DENY, finding
-from .base import Rule
+from .base import Rule, codes
 
 ID = "session-connection"
 
@@ -19,8 +19,7 @@ RULE = Rule(
     title="Session connection",
     limitation="Migrating VMs from or to a session connection of libvirt is unreliable.",
     checks="The hook runs under a non-root (session) daemon; a pre-flight URI names /session.",
-    default="deny", strict="deny",
     remedy="Use qemu:///system on both hosts.",
-    codes=("session-connection[destination]", "session-connection[source]"),
+    codes=codes(ID, DENY, "destination", "source"),
     check=check,
 )

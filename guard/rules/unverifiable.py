@@ -1,5 +1,6 @@
 """unverifiable: a check lacked the facts it needs. Emitted by the engine and by rules."""
-from .base import Rule
+from ..findings import WARN
+from .base import UNVERIFIABLE_FOR, Rule, codes
 
 
 def check(ctx):
@@ -12,8 +13,7 @@ RULE = Rule(
     limitation="a check lacked the facts it needs",
     checks="No source fingerprint, missing, unreadable or stale destination facts, or facts that lack "
            "what one rule needs; the code names the rule or the missing input.",
-    default="warn", strict="deny",
     remedy="Run the collector on both hosts so the cache is fresh and guests carry a fingerprint.",
-    codes=("unverifiable[source-fingerprint]", "unverifiable[facts]", "unverifiable[<rule>]"),
+    codes=codes("unverifiable", WARN, *UNVERIFIABLE_FOR),
     check=check,
 )

@@ -21,7 +21,7 @@ class Destination:
 
     def __init__(self, host):
         self.host = host
-        self.folder = host.path("guard")
+        self.folder = host.guard_etc  # B sees it as /etc/migration-guard
         self.config = os.path.join(self.folder, "config.toml")
         self.facts = os.path.join(self.folder, "facts.json")
         self.audit = os.path.join(self.folder, "audit.log")
@@ -44,16 +44,6 @@ class Destination:
             return [json.loads(line) for line in handle]
 
 
-def hook_wrapper(path, config):
-    """libvirt replaces the hook's environment; the wrapper gives this test host its own
-    config (both hosts share one filesystem) and the venv's Python. Production installs
-    the hook itself, with no wrapper and no environment."""
-    with open(path, "w") as handle:
-        handle.write("#!/bin/sh\nMIGRATION_GUARD_CONFIG=%s exec %s -I %s \"$@\"\n"
-                     % (config, sys.executable, os.path.join(REPO, "hooks", "qemu")))
-    os.chmod(path, 0o755)
-
-
 @pytest.fixture(scope="session")
 def hosts():
     reason = missing_requirements()
@@ -63,7 +53,10 @@ def hosts():
         pytest.skip(reason + "; run `make test` as root to run them")
     base = tempfile.mkdtemp(prefix="mg-e2e-")
     source = LibvirtHost("A", os.path.join(base, "A"))
-    dest = LibvirtHost("B", os.path.join(base, "B"))
+    # The hook runs as libvirt runs it: hooks/qemu as installed (its PYTHON line naming the
+    # venv's interpreter), libvirt's environment, the config at /etc/migration-guard.
+    dest = LibvirtHost("B", os.path.join(base, "B"), hook=os.path.join(REPO, "hooks", "qemu"),
+                       guard_etc=os.path.join(base, "B-guard"))
     started = []
 
     def stop_all():
@@ -77,9 +70,6 @@ def hosts():
         guard_side = Destination(dest)
         os.makedirs(guard_side.folder)
         guard_side.write_config()
-        wrapper = os.path.join(base, "hook-B")
-        hook_wrapper(wrapper, guard_side.config)
-        dest.install_hook(wrapper)  # before the daemon starts: libvirt looks for it only then
         started.extend((source, dest))
         # Each fresh daemon probes QEMU once (seconds): start both at the same time.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:

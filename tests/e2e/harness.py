@@ -6,9 +6,11 @@ bind-mounted from a folder, a distinct host_uuid, and QEMU running as root. Ever
 started is stopped by pid.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -51,10 +53,13 @@ def guest_xml(name, memory_mib=64, cpuset=None, vcpupin=None, extra_devices=""):
 class LibvirtHost:
     """One libvirt daemon in its own mount namespace, rooted at `root`."""
 
-    def __init__(self, name, root, hook=None):
+    def __init__(self, name, root, hook=None, guard_etc=None):
         self.name = name
         self.root = os.path.abspath(root)
-        self.hook = hook  # file to install as /etc/libvirt/hooks/qemu before the daemon starts
+        self.hook = hook  # the hook to install into /etc/libvirt/hooks/qemu.d before the daemon starts
+        # A folder this host sees as /etc/migration-guard, so its hook reads its own config
+        # from the default path, with the environment libvirt gives it.
+        self.guard_etc = guard_etc
         self.host_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, "migration-guard-test/" + self.root))
         self.started = False
 
@@ -85,13 +90,31 @@ class LibvirtHost:
         if self.hook:
             self.install_hook(self.hook)
 
-    def install_hook(self, source):
-        target = self.path("etc", "hooks", "qemu")
-        shutil.copyfile(source, target)
+    def install_hook(self, source, name="50-migration-guard", python=sys.executable):
+        """Install the hook as packaging does: into hooks/qemu.d, its one PYTHON= line
+        rewritten to name the interpreter (here the test venv's)."""
+        with open(source) as handle:
+            text = handle.read()
+        text, count = re.subn(r"^PYTHON=.*$", "PYTHON=%s" % python, text, flags=re.M)
+        assert count == 1, "the hook must have exactly one PYTHON= line"
+        folder = self.path("etc", "hooks", "qemu.d")
+        os.makedirs(folder, exist_ok=True)
+        target = os.path.join(folder, name)
+        with open(target, "w") as handle:
+            handle.write(text)
         os.chmod(target, 0o755)
+        return target
+
+    def mounts(self):
+        mounts = [(self.path(folder), target) for folder, target in MOUNTS]
+        if self.guard_etc:
+            mounts.append((self.guard_etc, "/etc/migration-guard"))
+        return mounts
 
     def _mount_script(self):
-        mounts = "; ".join("mount --bind %s %s" % (self.path(folder), target) for folder, target in MOUNTS)
+        if self.guard_etc:
+            os.makedirs("/etc/migration-guard", exist_ok=True)  # the mount point; left in place (empty)
+        mounts = "; ".join("mount --bind %s %s" % (source, target) for source, target in self.mounts())
         return ("mkdir -p /run/libvirt; %s; virtlogd -d -p %s; libvirtd -d -p %s"
                 % (mounts, self.path("virtlogd.pid"), self.path("libvirtd.pid")))
 

@@ -182,8 +182,9 @@ def test_guest_xml_over_64_kib_reaches_the_hook_whole(env, memory_mib, accepted)
 def test_removing_the_hook_leaves_libvirt_working(env):
     """What `dnf remove` does: the hook file goes away while the daemon runs."""
     source, dest, guard = env
-    hook = dest.path("etc", "hooks", "qemu")
-    saved = hook + ".saved"
+    hook = dest.path("etc", "hooks", "qemu.d", "50-migration-guard")
+    # Out of qemu.d altogether: libvirt runs every executable there, whatever its name.
+    saved = dest.path("50-migration-guard.saved")
     os.rename(hook, saved)
     try:
         dest.define_and_start(guest_xml("e2e-unhooked"))

@@ -1,6 +1,5 @@
 """The collector service against a real daemon: stamping on start, re-stamping after a
 facts change and after libvirt restarts, never touching the persistent definition."""
-import dataclasses
 import os
 import threading
 import time
@@ -10,12 +9,11 @@ import libvirt
 from guard import watch as watch_module
 from guard.domain import parse_domain
 from guard.facts.cache import read_facts_file
-from guard.fingerprint import source_fingerprint
 from harness import guest_xml
 
 
 def fingerprint_of_guest(host, name):
-    return source_fingerprint(None, parse_domain(host.virsh("dumpxml", name).stdout))
+    return parse_domain(host.virsh("dumpxml", name).stdout).fingerprint
 
 
 def wait_for(predicate, seconds=30):
@@ -45,9 +43,9 @@ def test_watch_restamps_after_a_facts_change_keeping_the_started_qemu(hosts, tmp
 
         def updated(uri, **kwargs):
             facts = real_collect(uri, **kwargs)
-            return dataclasses.replace(facts, qemu_version="99.0.0",
-                                       cpu=dataclasses.replace(facts.cpu, microcode="0xfeed"),
-                                       local=dataclasses.replace(facts.local, microcode="0xfeed"))
+            return facts._replace(qemu_version="99.0.0",
+                                       cpu=facts.cpu._replace(microcode="0xfeed"),
+                                       local=facts.local._replace(microcode="0xfeed"))
         monkeypatch.setattr(watch_module, "collect", updated)
         watcher.wakeup.set()  # the timer firing
         second = wait_for(lambda: (lambda f: f if f and f.microcode == "0xfeed" else None)(

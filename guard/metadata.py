@@ -1,0 +1,135 @@
+"""The project's element in a domain's <metadata>: read (at the parser boundary) and written.
+
+    <metadata>
+      <mguard:guard xmlns:mguard="https://migration-guard.dev/xmlns/1">
+        <fingerprint>{compact JSON, guard.fingerprint.Fingerprint}</fingerprint>
+        <exemption rules="bios,microcode" reason="..." until="2026-12-31"/>
+      </mguard:guard>
+    </metadata>
+
+Everything here is guest-controlled: whoever can edit a domain's XML can write it. So
+reading never raises: an unusable fingerprint becomes a problem string (the engine
+reports it as `unverifiable[source-fingerprint]` and every other rule still runs), and a
+malformed exemption is dropped.
+"""
+import json
+from collections import namedtuple
+
+from lxml import etree
+
+from . import XMLNS, XMLNS_PREFIX
+from .errors import InputError
+from .fingerprint import fingerprint_from_data
+
+_NS = {"mg": XMLNS}
+MAX_FINGERPRINT_CHARS = 64 * 1024  # a real one is under 2 KiB
+MAX_EXEMPTIONS = 64
+
+
+Exemption = namedtuple("Exemption", "rules reason until")  # honoured only when the config opts in
+
+
+class Metadata(tuple):
+    """(fingerprint or None, fingerprint problem or None, exemptions)."""
+
+    __slots__ = ()
+
+    def __new__(cls, fingerprint=None, problem=None, exemptions=()):
+        return tuple.__new__(cls, (fingerprint, problem, exemptions))
+
+
+def _local_name(element):
+    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else None
+
+
+def _fingerprint(node):
+    """(Fingerprint, None) or (None, why it is unusable)."""
+    text = node.text or ""
+    if len(text) > MAX_FINGERPRINT_CHARS:
+        return None, "the source fingerprint in <metadata> is over %d characters" % MAX_FINGERPRINT_CHARS
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return None, "the source fingerprint in <metadata> is not JSON (%s)" % str(exc).splitlines()[0][:80]
+    try:
+        return fingerprint_from_data(data), None
+    except RecursionError:
+        return None, "the source fingerprint in <metadata> is nested too deeply"
+    except InputError as exc:
+        return None, "the source fingerprint in <metadata> is unusable: %s" % exc
+
+
+def _exemption(item):
+    rules = tuple(r.strip() for r in (item.get("rules") or "").split(",") if r.strip())
+    reason = (item.get("reason") or "").strip()
+    if not rules or not reason:
+        return None
+    return Exemption(rules, reason, item.get("until"))
+
+
+def read_metadata(domain):
+    """The project's metadata of a <domain> element, never raising."""
+    guard = domain.find("metadata/mg:guard", _NS)
+    if guard is None:
+        return Metadata()
+    fingerprint = problem = None
+    exemptions = []
+    for child in guard:
+        name = _local_name(child)
+        # virDomainSetMetadata namespaces only the top element: children may carry our
+        # namespace or none.
+        if name == "fingerprint" and fingerprint is None and problem is None:
+            fingerprint, problem = _fingerprint(child)
+        elif name == "exemption" and len(exemptions) < MAX_EXEMPTIONS:
+            found = _exemption(child)
+            if found is not None:
+                exemptions.append(found)
+    return Metadata(fingerprint, problem, tuple(exemptions))
+
+
+def fingerprint_json(fingerprint):
+    return json.dumps(fingerprint.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def guard_element(fingerprint, namespaced=True):
+    """The <guard> element as libvirt stores it: virDomainSetMetadata(key=XMLNS_PREFIX,
+    uri=XMLNS) puts the namespace on the top element only, and refuses a document that
+    declares it already ("failed to create a new XML namespace")."""
+    if namespaced:
+        guard = etree.Element("{%s}guard" % XMLNS, nsmap={XMLNS_PREFIX: XMLNS})
+    else:
+        guard = etree.Element("guard")
+    node = etree.SubElement(guard, "fingerprint")
+    node.text = fingerprint_json(fingerprint)
+    return guard
+
+
+def metadata_xml(fingerprint):
+    """Text for virDomainSetMetadata's metadata argument (libvirt adds the namespace)."""
+    return etree.tostring(guard_element(fingerprint, namespaced=False), encoding="unicode")
+
+
+def stamp_xml(xml, fingerprint):
+    """The domain XML with `fingerprint` in its <metadata>, any older one replaced.
+    Everything else is left as it was."""
+    from .domain import domain_element
+    from .xmlsafe import parse_xml
+    root = parse_xml(xml, "domain XML")
+    domain = domain_element(root)
+    metadata = domain.find("metadata")
+    if metadata is None:
+        metadata = etree.Element("metadata")
+        # libvirt's schema puts <metadata> right after the name/uuid/title/description block.
+        anchor = None
+        for tag in ("description", "title", "genid", "uuid", "name"):
+            anchor = domain.find(tag)
+            if anchor is not None:
+                break
+        if anchor is not None:
+            anchor.addnext(metadata)
+        else:
+            domain.insert(0, metadata)
+    for old in metadata.findall("{%s}guard" % XMLNS):
+        metadata.remove(old)
+    metadata.append(guard_element(fingerprint))
+    return etree.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,61 @@
+"""session-connection, device-passthrough, sriov, mediated-device: passing and failing fixtures."""
+import pytest
+
+from helpers import corpus_facts
+from rulecase import Case, corpus, minimal, run_case
+
+TEAMED_VF = """
+    <hostdev mode='subsystem' type='pci' managed='yes'>
+      <source><address domain='0x0000' bus='0x03' slot='0x07' function='0x1'/></source>
+      <teaming type='transient' persistent='ua-backup0'/>
+    </hostdev>"""
+NET_POOL = "<interface type='network'><source network='hostdev'/><mac address='52:54:00:00:00:01'/></interface>"
+NET_NAT = "<interface type='network'><source network='default'/><mac address='52:54:00:00:00:02'/></interface>"
+MACVTAP = ("<interface type='direct'><source dev='eth0' mode='passthrough'/>"
+           "<mac address='52:54:00:00:00:03'/></interface>")
+MDEV_PRESENT = ("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+                "<address uuid='d069d019-36ea-4111-8f0a-8c9a70e21366'/></source></hostdev>")
+# No x86_64 corpus guest has a mode='capabilities' hostdev: minimal XML from libvirt's docs.
+CAPS_STORAGE = "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block></source></hostdev>"
+PASSTHROUGH = ("device-passthrough[pci]", "device-passthrough[usb]", "device-passthrough[scsi]",
+               "device-passthrough[scsi_host]", "device-passthrough[capabilities]")
+
+CASES = [
+    Case("session-connection", "destination is a session daemon", minimal(),
+         expect="session-connection[destination]", kwargs={"connection": "session"}),
+    Case("session-connection", "source URI is a session", minimal(), expect="session-connection[source]",
+         kwargs={"connection": "system", "source_connection": "session"}),
+    Case("session-connection", "system on both sides", minimal(),
+         near=("session-connection[destination]", "session-connection[source]"),
+         kwargs={"connection": "system", "source_connection": "system"}),
+    Case("device-passthrough", "PCI hostdev", corpus("hostdev-pci-address"), expect="device-passthrough[pci]",
+         message_has=("0000:06:12.5",)),
+    Case("device-passthrough", "USB hostdev", corpus("hostdev-usb-address"), expect="device-passthrough[usb]"),
+    Case("device-passthrough", "SCSI hostdev", corpus("hostdev-scsi-lsi"), expect="device-passthrough[scsi]"),
+    Case("device-passthrough", "vhost-scsi (scsi_host) hostdev", corpus("hostdev-scsi-vhost-scsi-pcie"),
+         expect="device-passthrough[scsi_host]"),
+    Case("device-passthrough", "mode='capabilities' block device (minimal XML)", minimal(extra=CAPS_STORAGE),
+         expect="device-passthrough[capabilities]"),
+    Case("device-passthrough", "VF with transient teaming migrates", minimal(extra=TEAMED_VF),
+         near=("device-passthrough[pci]",)),
+    Case("device-passthrough", "ordinary guest with disks and NICs", corpus("x86_64-pc-headless"), near=PASSTHROUGH),
+    Case("device-passthrough", "an mdev is the mediated-device rule's", minimal(extra=MDEV_PRESENT), near=PASSTHROUGH),
+    Case("sriov", "interface type=hostdev", corpus("net-hostdev-vfio-multidomain"), expect="sriov[hostdev]"),
+    Case("sriov", "vDPA interface", corpus("net-vdpa"), expect="sriov[vdpa]"),
+    Case("sriov", "network that is a hostdev pool", minimal(extra=NET_POOL), dest=corpus_facts,
+         expect="sriov[network-pool]"),
+    Case("sriov", "teamed hostdev interfaces", corpus("net-virtio-teaming"), near=("sriov[hostdev]",)),
+    Case("sriov", "macvtap passthrough is not SR-IOV", minimal(extra=MACVTAP), near=("sriov[hostdev]", "sriov[vdpa]")),
+    Case("sriov", "NAT network", minimal(extra=NET_NAT), dest=corpus_facts, near=("sriov[network-pool]",)),
+    Case("mediated-device", "vGPU the destination lacks", corpus("hostdev-mdev-display"),
+         expect="mediated-device[absent]"),
+    Case("mediated-device", "vGPU the destination has: still denied by default", minimal(extra=MDEV_PRESENT),
+         dest=corpus_facts, expect="mediated-device[present]", message_has=("i915-GVTg_V5_8",)),
+    Case("mediated-device", "no mdev", corpus("x86_64-pc-minimal"),
+         near=("mediated-device[present]", "mediated-device[absent]")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)

@@ -1,0 +1,24 @@
+"""memory-size: passing and failing fixtures."""
+import pytest
+
+from guard.config import Config
+from helpers import corpus_facts
+from rulecase import Case, minimal, run_case
+
+MIB = 1 << 20
+LINK = Config(bandwidth=50.0 * MIB, max_downtime=0.3)
+
+CASES = [
+    Case("memory-size", "2 TiB guest", minimal(memory="2 TiB"), dest=corpus_facts, expect="memory-size[limit]"),
+    Case("memory-size", "guest larger than the destination", minimal(memory="8 GiB"), expect="memory-size[host]"),
+    Case("memory-size", "small guest", minimal(), near=("memory-size[limit]", "memory-size[host]")),
+    Case("memory-size", "dirties 100 MiB/s over a 50 MiB/s link", minimal(memory="2 GiB"),
+         expect="memory-size[convergence]", action="warn", kwargs={"config": LINK, "dirty_rate": 100.0 * MIB}),
+    Case("memory-size", "quiet guest over the same link", minimal(memory="64 MiB"),
+         near=("memory-size[convergence]",), kwargs={"config": LINK, "dirty_rate": 1.0 * MIB}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)

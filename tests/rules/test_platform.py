@@ -1,0 +1,54 @@
+"""emulator, machine-type, firmware, confidential-computing: passing and failing fixtures."""
+import pytest
+
+from helpers import corpus_facts, debian12_facts, minimal_guest
+from rulecase import Case, corpus, minimal, run_case, with_local
+
+LOADER = "<loader readonly='yes' type='pflash'>%s</loader>"
+# The corpus has SEV guests only; SEV-SNP, s390-pv and TDX are minimal XML after libvirt's docs.
+SNP = "\n  <launchSecurity type='sev-snp'><policy>0x00030000</policy></launchSecurity>"
+
+CASES = [
+    Case("emulator", "RHEL's /usr/libexec/qemu-kvm on a Debian host", lambda: minimal_guest().replace(
+        "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm"), expect="emulator[binary]"),
+    Case("emulator", "domain type the host does not offer", lambda: minimal_guest().replace(
+        "type='qemu'", "type='xen'", 1), expect="emulator[domain-type]"),
+    Case("emulator", "ordinary guest", minimal(), near=("emulator[binary]", "emulator[domain-type]")),
+    Case("machine-type", "RHEL machine type on a Debian QEMU", minimal(machine="pc-q35-rhel9.4.0"),
+         expect="machine-type", message_has=("pc-q35-rhel9.4.0",)),
+    Case("machine-type", "machine the corpus QEMU 2.x lacks", corpus("x86_64-q35-minimal"), dest=corpus_facts,
+         expect="machine-type"),
+    Case("machine-type", "alias pc", corpus("x86_64-pc-minimal"), near=("machine-type",)),
+    Case("machine-type", "versioned machine", minimal(machine="pc-i440fx-7.2"), near=("machine-type",)),
+    Case("firmware", "efi on a host without firmware descriptors", corpus("firmware-auto-efi-enrolled-keys-no-secboot"),
+         expect="firmware[type]"),
+    Case("firmware", "even bios on a host with an empty firmware list", minimal(os_attrs=" firmware='bios'"),
+         expect="firmware[type]"),
+    Case("firmware", "secure boot where the host has no secure firmware", minimal(
+        machine="q35", os_attrs=" firmware='efi'",
+        os_extra="<firmware><feature enabled='yes' name='secure-boot'/></firmware>"),
+        dest=corpus_facts, expect="firmware[secure-boot]"),
+    Case("firmware", "efi where the host offers it", minimal(machine="q35", os_attrs=" firmware='efi'"),
+         dest=corpus_facts, near=("firmware[type]", "firmware[secure-boot]")),
+    Case("firmware", "explicit loader the destination lacks (minimal XML)",
+         minimal(os_extra=LOADER % "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"), dest=with_local(debian12_facts),
+         expect="firmware[file]", message_has=("OVMF_CODE_4M.ms.fd",)),
+    Case("firmware", "explicit loader the destination has (minimal XML)",
+         minimal(os_extra=LOADER % "/usr/share/OVMF/OVMF_CODE.fd"), dest=with_local(debian12_facts),
+         near=("firmware[file]",)),
+    Case("confidential-computing", "SEV guest", corpus("launch-security-sev-direct"),
+         expect="confidential-computing[sev]"),
+    Case("confidential-computing", "SEV-SNP guest", minimal(top=SNP), expect="confidential-computing[sev-snp]"),
+    Case("confidential-computing", "s390 protected virtualization",
+         minimal(top="\n  <launchSecurity type='s390-pv'/>"), expect="confidential-computing[s390-pv]"),
+    Case("confidential-computing", "TDX guest", minimal(top="\n  <launchSecurity type='tdx'><policy>0x10000000</policy>"
+                                                            "</launchSecurity>"), expect="confidential-computing[tdx]"),
+    Case("confidential-computing", "ordinary guest", corpus("x86_64-q35-headless"),
+         near=("confidential-computing[sev]", "confidential-computing[sev-snp]", "confidential-computing[s390-pv]",
+               "confidential-computing[tdx]")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)

@@ -1,0 +1,52 @@
+"""unverifiable: a check that lacked a fact says so. Passing and failing fixtures."""
+import pytest
+
+from helpers import debian12_facts, minimal_guest
+from rulecase import Case, minimal, run_case, same_source
+
+
+def debian12(**changes):
+    return lambda: debian12_facts()._replace(**changes)
+
+
+def no_machine_types():
+    facts = debian12_facts()
+    return facts._replace(guests=tuple(g._replace(machines=()) for g in facts.guests))
+
+
+def no_firmware_enum():
+    facts = debian12_facts()
+    return facts._replace(domcaps=tuple(d._replace(firmware=None) for d in facts.domcaps))
+
+
+CASES = [
+    Case("unverifiable", "no source fingerprint", minimal(), expect="unverifiable[source-fingerprint]", action="warn"),
+    Case("unverifiable", "fingerprint present", minimal(), source=same_source(debian12_facts),
+         near=("unverifiable[source-fingerprint]", "unverifiable[facts]")),
+    Case("unverifiable", "no destination facts", minimal(), dest=lambda: None, expect="unverifiable[facts]",
+         action="warn", kwargs={"facts_problem": "facts cache /x is missing"},
+         message_has=("facts cache /x is missing", "numa-pinning")),
+    Case("unverifiable", "no facts for the guest's virt type", lambda: minimal_guest(
+        cpu="\n  <cpu mode='custom'><model>qemu64</model></cpu>").replace("type='qemu'", "type='kvm'", 1),
+        dest=debian12(domcaps=()), expect="unverifiable[cpu-model]", action="warn"),
+    Case("unverifiable", "pins on a host whose facts have no NUMA cells", minimal(vcpu="<vcpu cpuset='0'>1</vcpu>"),
+         dest=debian12(cells=()), expect="unverifiable[numa-pinning]", action="warn"),
+    Case("unverifiable", "facts that list no guest support", minimal(), dest=debian12(guests=()),
+         expect="unverifiable[emulator]", action="warn"),
+    Case("unverifiable", "facts that list no machine types", minimal(), dest=no_machine_types,
+         expect="unverifiable[machine-type]", action="warn"),
+    Case("unverifiable", "domcapabilities without a firmware list", minimal(os_attrs=" firmware='efi'"),
+         dest=no_firmware_enum, expect="unverifiable[firmware]", action="warn"),
+    Case("unverifiable", "facts without the host's memory", minimal(), dest=debian12(memory_bytes=None),
+         expect="unverifiable[memory-size]", action="warn"),
+    Case("unverifiable", "complete facts", minimal(cpu="\n  <cpu mode='custom'><model>qemu64</model></cpu>",
+                                                   vcpu="<vcpu cpuset='0'>1</vcpu>", os_attrs=" firmware='efi'"),
+         source=same_source(debian12_facts),
+         near=("unverifiable[cpu-model]", "unverifiable[numa-pinning]", "unverifiable[emulator]",
+               "unverifiable[machine-type]", "unverifiable[firmware]", "unverifiable[memory-size]")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)
