@@ -2,7 +2,6 @@
 and the reading side of `migration-guard audit`. Records are built by guard.audit_record."""
 import datetime
 import fnmatch
-import glob
 import json
 import os
 
@@ -25,6 +24,7 @@ def append_record(path, line):
 
 def log_files(path):
     """The audit log and its rotations, oldest first: path.N[.gz] ... path.1, path."""
+    import glob  # `audit` only: the hook never reads rotations
     rotated = []
     for candidate in glob.glob(glob.escape(path) + ".*"):
         suffix = candidate[len(path) + 1:]

@@ -1,6 +1,5 @@
 """The emergency bypass: for a limited time, migrations are accepted but every finding is
 still evaluated and audited (decision "bypassed"). Stored under /run: a reboot clears it."""
-import getpass
 import json
 import os
 from collections import namedtuple
@@ -21,6 +20,7 @@ class Bypass(namedtuple("Bypass", "created until reason by")):
 def write_bypass(path, seconds, reason, now):
     if not reason or not reason.strip():
         raise InputError("a bypass needs --reason")
+    import getpass  # the CLI's only: the hook never imports it
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry: still record the uid

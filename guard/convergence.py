@@ -4,22 +4,16 @@ Each round sends what the guest dirtied during the previous one. With dirty rate
 bandwidth b, round n sends M·(d/b)^n; the migration can stop once one round fits in the
 allowed downtime (b · max_downtime). It never gets there when d >= b.
 """
-from dataclasses import dataclass
-from typing import Optional
+from collections import namedtuple
 
 MAX_ROUNDS = 30  # QEMU gives up on nothing, but beyond this many rounds an admin would
 
 
-@dataclass(frozen=True)
-class Estimate:
-    converges: bool
-    rounds: Optional[int]
-    seconds: Optional[float]
-    reason: str
-    memory_bytes: int
-    dirty_rate: float
-    bandwidth: float
-    max_downtime: float
+class Estimate(namedtuple("Estimate", "converges rounds seconds reason memory_bytes dirty_rate bandwidth "
+                                      "max_downtime")):
+    """rounds and seconds are None when it does not converge; reason says why."""
+
+    __slots__ = ()
 
     def evidence(self):
         return {"converges": self.converges, "rounds": self.rounds, "seconds": self.seconds,

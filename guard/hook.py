@@ -9,7 +9,6 @@ errors and timeouts, is audited and bounded in time.
 """
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -69,7 +68,7 @@ class _Run:
             pass
         for line in refusal_lines(outcome):
             self.say(line)
-        record = decision_record(outcome, time.time(), socket.gethostname(), self.op, os.geteuid(), __version__,
+        record = decision_record(outcome, time.time(), os.uname().nodename, self.op, os.geteuid(), __version__,
                                  self.config, round((time.monotonic() - self.started) * 1000, 1))
         try:
             append_record(self.config.paths.audit_log, render_record(record))

@@ -3,8 +3,9 @@
 Uses the journal's native datagram protocol (no python3-systemd needed), so that
 `journalctl MG_DECISION=deny` finds every refusal; plain syslog where there is no journal.
 """
-import socket
-import syslog
+# _socket, not socket: the hook sends one datagram per decision, and socket.py costs
+# milliseconds of enum building at import.
+import _socket
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 # A fixed MESSAGE_ID for every migration-guard decision (`journalctl MESSAGE_ID=...`).
@@ -25,7 +26,7 @@ def send(message, priority=6, socket_path=JOURNAL_SOCKET, **fields):
         if value is not None:
             payload += _field(name, value)
     try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
         try:
             sock.sendto(payload, socket_path)
             return "journal"
@@ -34,6 +35,7 @@ def send(message, priority=6, socket_path=JOURNAL_SOCKET, **fields):
     except OSError:
         pass
     try:
+        import syslog
         syslog.openlog(IDENTIFIER, syslog.LOG_PID, syslog.LOG_DAEMON)
         syslog.syslog(priority, message)
         return "syslog"

@@ -2,7 +2,6 @@
 import json
 import os
 import stat
-import tempfile
 
 from ..errors import InputError
 from .model import HostFacts
@@ -99,6 +98,7 @@ def write_atomic(path, text, mode=0o644):
     a temp file in the same directory, fsync, rename. (No fsync of the directory: after a
     crash the rename may be lost, leaving the previous complete cache, which the next
     refresh replaces; that saves a sync on every refresh.)"""
+    import tempfile  # writers only: the hook, which only reads, never pays for it
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, mode=0o755, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".facts-", dir=directory)
