@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
-.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball
+.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -44,3 +44,6 @@ rpm: bootstrap rpm-build
 rpm-build: tarball
 	$(RPMBUILD) $(NON_RHEL) -ba packaging/migration-guard.spec
 	@ls -1 dist/*.rpm
+
+docs:
+	.venv/bin/python scripts/gen_docs.py

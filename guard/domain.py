@@ -102,52 +102,73 @@ def _yes(value):
     return value in ("yes", "on")
 
 
-def _pins(root):
+def _children(element):
+    """{tag: first child} of an element, in one pass in C order: find() with a path runs
+    lxml's ElementPath in Python, which dominates the cost of small documents."""
+    found = {}
+    if element is not None:
+        for child in element:
+            tag = child.tag
+            if tag not in found and isinstance(tag, str):
+                found[tag] = child
+    return found
+
+
+def _text(element):
+    if element is None or element.text is None:
+        return None
+    return element.text.strip()
+
+
+def _pins(vcpu, cputune):
     pins = []
-    vcpu = root.find("vcpu")
     if vcpu is not None and vcpu.get("cpuset") and vcpu.get("placement", "static") != "auto":
         pins.append(Pin("vcpu cpuset", vcpu.get("cpuset"), _idset(vcpu.get("cpuset"), "<vcpu cpuset>")))
-    cputune = root.find("cputune")
     if cputune is None:
         return tuple(pins)
-    for element, label, key in (("vcpupin", "vcpupin", "vcpu"), ("emulatorpin", "emulatorpin", None),
-                                ("iothreadpin", "iothreadpin", "iothread")):
-        for pin in cputune.iterchildren(element):
-            cpuset = pin.get("cpuset")
-            if not cpuset:
-                continue
-            what = "%s %s" % (label, pin.get(key)) if key else label
-            pins.append(Pin(what, cpuset, _idset(cpuset, "<%s>" % what)))
+    append = pins.append
+    for pin in cputune.iterchildren("vcpupin", "emulatorpin", "iothreadpin"):
+        cpuset = pin.get("cpuset")
+        if not cpuset:
+            continue
+        tag = pin.tag
+        if tag == "vcpupin":
+            what = "vcpupin %s" % pin.get("vcpu")
+        elif tag == "iothreadpin":
+            what = "iothreadpin %s" % pin.get("iothread")
+        else:
+            what = tag
+        append(Pin(what, cpuset, _idset(cpuset, what)))
     return tuple(pins)
 
 
-def _numatune(root):
-    numatune = root.find("numatune")
+def _numatune(numatune):
     if numatune is None:
         return ()
     bindings = []
-    memory = numatune.find("memory")
-    if memory is not None:
-        # placement='auto' asks numad for nodes at start: nothing is pinned by name.
-        if memory.get("nodeset") and memory.get("placement") != "auto":
-            bindings.append(NodeBinding("numatune memory", memory.get("mode", "strict"), memory.get("nodeset"),
-                                        _idset(memory.get("nodeset"), "<numatune><memory nodeset>")))
-    for memnode in numatune.findall("memnode"):
-        if not memnode.get("nodeset"):
+    for element in numatune.iterchildren("memory", "memnode"):
+        nodeset = element.get("nodeset")
+        if not nodeset:
             continue
-        cell = _int(memnode.get("cellid"), "<memnode cellid>")
-        bindings.append(NodeBinding("numatune memnode %d" % cell, memnode.get("mode", "strict"),
-                                    memnode.get("nodeset"), _idset(memnode.get("nodeset"), "<memnode nodeset>"),
-                                    cell))
-    return tuple(bindings)
+        if element.tag == "memory":
+            # placement='auto' asks numad for nodes at start: nothing is pinned by name.
+            if element.get("placement") != "auto":
+                bindings.append(NodeBinding("numatune memory", element.get("mode", "strict"), nodeset,
+                                            _idset(nodeset, "<numatune><memory nodeset>")))
+            continue
+        cell = _int(element.get("cellid"), "<memnode cellid>")
+        bindings.append(NodeBinding("numatune memnode %d" % cell, element.get("mode", "strict"), nodeset,
+                                    _idset(nodeset, "<memnode nodeset>"), cell))
+    # memory first, then memnodes in document order, as libvirt lists them
+    return tuple(sorted(bindings, key=lambda b: b.cell is not None))
 
 
-def _hugepages(root):
-    hugepages = root.find("memoryBacking/hugepages")
+def _hugepages(backing):
+    hugepages = _children(backing).get("hugepages")
     if hugepages is None:
         return ()
     pages = []
-    for page in hugepages.findall("page"):
+    for page in hugepages.iterchildren("page"):
         size = libvirt_bytes(page.get("size") or "", page.get("unit"))
         nodeset = page.get("nodeset")
         pages.append(HugePage(size, nodeset, _idset(nodeset, "<page nodeset>") if nodeset else None))
@@ -155,43 +176,39 @@ def _hugepages(root):
     return tuple(pages) or (HugePage(0),)
 
 
-def _cells(root):
+def _cells(numa):
     cells = []
-    for cell in root.findall("cpu/numa/cell"):
+    if numa is None:
+        return ()
+    for cell in numa.iterchildren("cell"):
         memory = libvirt_bytes(cell.get("memory") or "0", cell.get("unit"))
         cells.append(GuestCell(_int(cell.get("id", str(len(cells))), "<cell id>"), memory))
     return tuple(cells)
 
 
-def _cpu(root):
-    cpu = root.find("cpu")
+def _cpu(cpu, parts):
     if cpu is None:
         return None
-    model = cpu.find("model")
-    features = tuple(CpuFeature(f.get("name", ""), f.get("policy", "require")) for f in cpu.findall("feature"))
+    model = parts.get("model")
     mode = cpu.get("mode") or ("custom" if model is not None else None)
     if mode is None:
         # <cpu> holding only topology or NUMA cells: QEMU's default model, nothing to check.
         return None
-    return GuestCpu(
-        mode=mode,
-        model=model.text.strip() if model is not None and model.text else None,
-        vendor=text_of(cpu, "vendor"),
-        features=features,
-    )
+    features = tuple(CpuFeature(f.get("name", ""), f.get("policy", "require")) for f in cpu.iterchildren("feature"))
+    return GuestCpu(mode=mode, model=_text(model) or None, vendor=_text(parts.get("vendor")), features=features)
 
 
-def _firmware(root):
-    os_el = root.find("os")
+def _firmware(os_el, parts):
     if os_el is None:
         return Firmware()
-    loader = os_el.find("loader")
-    nvram = os_el.find("nvram")
-    features = tuple((f.get("name", ""), f.get("enabled") == "yes") for f in os_el.findall("firmware/feature"))
+    loader, nvram, firmware = parts.get("loader"), parts.get("nvram"), parts.get("firmware")
+    features = ()
+    if firmware is not None:
+        features = tuple((f.get("name", ""), f.get("enabled") == "yes") for f in firmware.iterchildren("feature"))
     return Firmware(
         firmware=os_el.get("firmware"),
         features=features,
-        loader_path=loader.text.strip() if loader is not None and loader.text and loader.text.strip() else None,
+        loader_path=_text(loader) or None,
         loader_type=loader.get("type") if loader is not None else None,
         loader_secure=_yes(loader.get("secure")) if loader is not None else None,
         nvram_template=nvram.get("template") if nvram is not None else None,
@@ -246,24 +263,25 @@ def _hostdevs(devices):
 
 
 def _interfaces(devices):
+    # A tight loop: guests with thousands of NICs exist, and every Python-level step per
+    # element shows at that size. iterchildren filters tags in C.
     interfaces = []
-    # iterchildren filters in C; find/findall walk every child in Python (lxml's
-    # ElementPath), which dominates the cost of guests with thousands of devices.
+    append = interfaces.append
     for iface in devices.iterchildren("interface"):
-        parts = {child.tag: child for child in iface if isinstance(child.tag, str)}
-        source, teaming, mac = (parts.get(k) for k in ("source", "teaming", "mac"))
-        described = None
+        source = mac = teaming = None
+        for child in iface.iterchildren("source", "mac", "teaming"):
+            tag = child.tag
+            if tag == "source":
+                source = child
+            elif tag == "mac":
+                mac = child.get("address")
+            else:
+                teaming = child.get("type")
+        network = described = None
         if source is not None:
-            described = source.get("dev") or source.get("bridge") or source.get("network")
-            if described is None:
-                described = _describe_source(source)
-        interfaces.append(Interface(
-            type=iface.get("type", "?"),
-            mac=mac.get("address") if mac is not None else None,
-            network=source.get("network") if source is not None else None,
-            source=described,
-            teaming=teaming.get("type") if teaming is not None else None,
-        ))
+            network = source.get("network")
+            described = source.get("dev") or source.get("bridge") or network or _describe_source(source)
+        append(Interface(iface.get("type", "?"), mac, network, described, teaming))
     return tuple(interfaces)
 
 
@@ -281,36 +299,41 @@ def domain_element(root):
 
 def domain_from_element(root):
     root = domain_element(root)
-    name = text_of(root, "name")
+    top = _children(root)
+    name = _text(top.get("name"))
     if not name:
         raise InputError("the domain has no <name>")
-    memory = _bytes(root.find("memory"))
-    cells = _cells(root)
+    cpu = top.get("cpu")
+    cpu_parts = _children(cpu)
+    memory = _bytes(top.get("memory"))
+    cells = _cells(cpu_parts.get("numa"))
     if memory is None and cells:
         # libvirt derives the total from the guest NUMA cells when <memory> is absent.
         memory = sum(cell.memory_bytes for cell in cells)
     if memory is None:
         raise InputError("domain %s has no <memory>" % name)
-    os_type = root.find("os/type")
-    devices = root.find("devices")
+    os_el = top.get("os")
+    os_parts = _children(os_el)
+    os_type = os_parts.get("type")
+    devices = top.get("devices")
     if devices is None:
         devices = root.makeelement("devices")
-    fingerprint, fingerprint_problem, exemptions = read_metadata(root)
-    launch = root.find("launchSecurity")
+    fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
+    launch = top.get("launchSecurity")
     return Domain(
         name=name,
-        uuid=text_of(root, "uuid"),
+        uuid=_text(top.get("uuid")),
         virt_type=root.get("type", "?"),
         arch=os_type.get("arch") if os_type is not None else None,
         machine=os_type.get("machine") if os_type is not None else None,
         emulator=next((e.text.strip() for e in devices.iterchildren("emulator") if e.text), None),
         memory_bytes=memory,
-        pins=_pins(root),
-        node_bindings=_numatune(root),
-        hugepages=_hugepages(root),
+        pins=_pins(top.get("vcpu"), top.get("cputune")),
+        node_bindings=_numatune(top.get("numatune")),
+        hugepages=_hugepages(top.get("memoryBacking")),
         cells=cells,
-        cpu=_cpu(root),
-        firmware=_firmware(root),
+        cpu=_cpu(cpu, cpu_parts),
+        firmware=_firmware(os_el, os_parts),
         hostdevs=_hostdevs(devices),
         interfaces=_interfaces(devices),
         launch_security=launch.get("type") if launch is not None else None,

@@ -67,9 +67,9 @@ def _exemption(item):
     return Exemption(rules, reason, item.get("until"))
 
 
-def read_metadata(domain):
-    """The project's metadata of a <domain> element, never raising."""
-    guard = domain.find("metadata/mg:guard", _NS)
+def read_metadata(metadata):
+    """The project's part of a domain's <metadata> element (or None), never raising."""
+    guard = metadata.find("mg:guard", _NS) if metadata is not None else None
     if guard is None:
         return Metadata()
     fingerprint = problem = None

@@ -4,6 +4,8 @@ No entity expansion, no DTD loading, no network, no huge trees, and an input siz
 cap: the hook reads XML that a remote libvirt sent, so an XXE or an entity bomb
 must be refused, not expanded.
 """
+from _thread import get_ident
+
 from lxml import etree
 
 from .errors import InputError
@@ -11,7 +13,19 @@ from .errors import InputError
 MAX_XML_BYTES = 16 * 1024 * 1024
 
 
+_PARSERS = {}  # one parser per thread: building one costs as much as parsing a small document
+
+
 def _parser():
+    ident = get_ident()
+    parser = _PARSERS.get(ident)
+    if parser is None:
+        parser = _PARSERS[ident] = _new_parser()
+    return parser
+
+
+def _new_parser():
+    # lxml parsers must not be shared between threads (preflight collects in a pool).
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -10,7 +10,7 @@ def test_readme_rule_reference_matches_registry():
     with open(os.path.join(REPO, "README.md")) as handle:
         readme = handle.read()
     section = re.search(r"<!-- rules:begin -->\n(.*)\n<!-- rules:end -->", readme, re.S).group(1)
-    assert section == markdown_reference(), "regenerate with: migration-guard rules --format markdown"
+    assert section == markdown_reference(), "regenerate with: make docs"
 
 
 def test_readme_commands_are_make_targets():

@@ -9,6 +9,7 @@ MDEV = "mediated-device"
 # QEMU unplugs a VF with <teaming type='transient'> before migration and the guest
 # fails over to its persistent virtio twin: the one assigned device that migrates.
 TRANSIENT = "transient"
+SUBSYSTEM_TYPES = ("pci", "usb", "scsi", "scsi_host")
 
 
 def check_passthrough(ctx):
@@ -17,7 +18,11 @@ def check_passthrough(ctx):
             continue
         if dev.mode == "subsystem" and dev.type == "pci" and dev.teaming == TRANSIENT:
             continue
-        variant = dev.type if dev.mode == "subsystem" else "capabilities"
+        # Guest-controlled text: a subsystem type libvirt does not define is still a host device.
+        if dev.mode != "subsystem":
+            variant = "capabilities"
+        else:
+            variant = dev.type if dev.type in SUBSYSTEM_TYPES else "other"
         yield finding(PASSTHROUGH, variant, DENY,
                       "guest has a %s host device assigned (%s); assigned devices cannot be migrated"
                       % (dev.type, dev.source),
@@ -75,7 +80,7 @@ RULES = (
          checks="<hostdev> of type pci, usb, scsi, scsi_host and mode='capabilities'; a PCI hostdev with "
                 "<teaming type='transient'> (a failover VF that QEMU unplugs) is allowed.",
          remedy="Detach the device before migrating and re-attach it on the destination.",
-         codes=codes(PASSTHROUGH, DENY, "pci", "usb", "scsi", "scsi_host", "capabilities"),
+         codes=codes(PASSTHROUGH, DENY, *SUBSYSTEM_TYPES + ("capabilities", "other")),
          check=check_passthrough),
     Rule(id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
          checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "

@@ -4,6 +4,7 @@ from ..findings import DENY, finding
 from .base import Rule, codes, domcaps_for, unverifiable
 
 EMULATOR, MACHINE, FIRMWARE, CONFIDENTIAL = "emulator", "machine-type", "firmware", "confidential-computing"
+CONFIDENTIAL_KINDS = ("sev", "sev-snp", "s390-pv", "tdx")
 
 
 def check_emulator(ctx):
@@ -105,7 +106,10 @@ def check_confidential(ctx):
         offered = sorted(set(caps.launch_security) | ({"sev"} if caps.sev else set())) if caps else []
         evidence["dest"] = offered
         dest_note = "; the destination offers %s" % (", ".join(offered) or "no confidential computing")
-    yield finding(CONFIDENTIAL, kind, DENY,
+    # The type is guest-controlled text: a type this guard does not know is still encrypted
+    # memory bound to its host (libvirt migrates no launchSecurity guest).
+    variant = kind if kind in CONFIDENTIAL_KINDS else "unknown"
+    yield finding(CONFIDENTIAL, variant, DENY,
                   "guest uses launch security %s, whose memory is encrypted for this host only; QEMU and "
                   "libvirt cannot migrate it%s" % (kind, dest_note),
                   "shut the guest down and start it on the destination", **evidence)
@@ -129,8 +133,8 @@ RULES = (
          codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
          needs_dest=True),
     Rule(id=CONFIDENTIAL, title="Confidential computing", limitation="not migratable (QEMU/libvirt)",
-         checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx.",
+         checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx, and any other type (unknown).",
          remedy="Shut down and start on the destination instead.",
-         codes=codes(CONFIDENTIAL, DENY, "sev", "sev-snp", "s390-pv", "tdx"),
+         codes=codes(CONFIDENTIAL, DENY, *CONFIDENTIAL_KINDS + ("unknown",)),
          check=check_confidential),
 )

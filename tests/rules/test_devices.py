@@ -18,7 +18,7 @@ MDEV_PRESENT = ("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>
 # No x86_64 corpus guest has a mode='capabilities' hostdev: minimal XML from libvirt's docs.
 CAPS_STORAGE = "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block></source></hostdev>"
 PASSTHROUGH = ("device-passthrough[pci]", "device-passthrough[usb]", "device-passthrough[scsi]",
-               "device-passthrough[scsi_host]", "device-passthrough[capabilities]")
+               "device-passthrough[scsi_host]", "device-passthrough[capabilities]", "device-passthrough[other]")
 
 CASES = [
     Case("session-connection", "destination is a session daemon", minimal(),
@@ -36,6 +36,9 @@ CASES = [
          expect="device-passthrough[scsi_host]"),
     Case("device-passthrough", "mode='capabilities' block device (minimal XML)", minimal(extra=CAPS_STORAGE),
          expect="device-passthrough[capabilities]"),
+    Case("device-passthrough", "a subsystem type libvirt does not define (minimal XML)",
+         minimal(extra="<hostdev mode='subsystem' type='floppy'><source/></hostdev>"),
+         expect="device-passthrough[other]", message_has=("floppy",)),
     Case("device-passthrough", "VF with transient teaming migrates", minimal(extra=TEAMED_VF),
          near=("device-passthrough[pci]",)),
     Case("device-passthrough", "ordinary guest with disks and NICs", corpus("x86_64-pc-headless"), near=PASSTHROUGH),

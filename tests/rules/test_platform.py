@@ -43,9 +43,12 @@ CASES = [
          minimal(top="\n  <launchSecurity type='s390-pv'/>"), expect="confidential-computing[s390-pv]"),
     Case("confidential-computing", "TDX guest", minimal(top="\n  <launchSecurity type='tdx'><policy>0x10000000</policy>"
                                                             "</launchSecurity>"), expect="confidential-computing[tdx]"),
+    Case("confidential-computing", "a launchSecurity type this guard does not know (minimal XML)",
+         minimal(top="\n  <launchSecurity type='cca'/>"), expect="confidential-computing[unknown]",
+         message_has=("cca",)),
     Case("confidential-computing", "ordinary guest", corpus("x86_64-q35-headless"),
          near=("confidential-computing[sev]", "confidential-computing[sev-snp]", "confidential-computing[s390-pv]",
-               "confidential-computing[tdx]")),
+               "confidential-computing[tdx]", "confidential-computing[unknown]")),
 ]
 
 
