@@ -48,6 +48,11 @@ def BOOL(value, where):
     raise _bad(where, "true or false", value)
 
 
+# Exact types a scalar kind accepts without further checks: the fast path of seq(), which
+# the hook runs over every list of the facts cache on each migration.
+_FAST_TYPES = {STR: (str,), INT: (int,), NUMBER: (int, float), BOOL: (bool,)}
+
+
 def optional(kind):
     def load(value, where):
         return None if value is None else kind(value, where)
@@ -56,9 +61,13 @@ def optional(kind):
 
 def seq(kind):
     """A JSON array of `kind`, as a tuple."""
+    fast = _FAST_TYPES.get(kind)
+
     def load(value, where):
         if not isinstance(value, (list, tuple)):
             raise _bad(where, "a list", value)
+        if fast is not None and all(type(item) in fast for item in value):
+            return tuple(value)
         return tuple(kind(item, "%s[%d]" % (where, index)) for index, item in enumerate(value))
     return load
 

@@ -133,3 +133,52 @@ def test_stamped_source_roundtrip_uses_same_fingerprint():
     facts = debian12_facts()
     domain = parse_domain(stamp_xml(minimal_guest(), fingerprint_of(facts)))
     assert domain.fingerprint == source_like(facts)
+
+
+@pytest.mark.parametrize("field, value, named", [
+    ("memory_bytes", '"lots"', "memory_bytes must be an integer, not 'lots'"),
+    ("cells", '[{"id": 0, "memory_bytes": 1, "cpus": ["x"]}]', "cells[0].cpus[0] must be an integer"),
+    ("guests", "7", "guests must be a list, not 7"),
+    ("cpu", '{"features": "sse"}', "cpu.features must be a list"),
+])
+def test_a_facts_field_of_the_wrong_type_is_one_line_naming_it(files, field, value, named):
+    data = json.loads(facts_to_json(debian12_facts()))
+    data[field] = json.loads(value)
+    bad = files["tmp"] / "bad.json"
+    bad.write_text(json.dumps(data))
+    result = run("check", "--domain-xml", files["passthrough"], "--facts", str(bad))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bug_is_one_line_and_its_traceback_only_with_debug(files, tmp_path):
+    # A stand-in bug: a sitecustomize that breaks the `rules` command's printing (only
+    # this test's interpreter sees it).
+    (tmp_path / "sitecustomize.py").write_text(
+        "import guard.cli.rules as r\n"
+        "def boom(args):\n    raise ZeroDivisionError('simulated bug')\n"
+        "r.run_rules = boom\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    plain = run("rules", env=env)
+    assert plain.returncode == 2 and plain.stderr.count("\n") == 1
+    assert "internal error (ZeroDivisionError: simulated bug); please report it" in plain.stderr
+    debug = run("--debug", "rules", env=env)
+    assert debug.returncode == 2 and "Traceback" in debug.stderr and "please report it" in debug.stderr
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`migration-guard audit | head -1` on a log far larger than a pipe's buffer."""
+    log = tmp_path / "audit.log"
+    record = {"schema": 1, "time": "2026-11-28T00:00:00.000000Z", "domain": "web", "decision": "deny", "findings": []}
+    log.write_text("".join(json.dumps(dict(record, domain="web%05d" % i)) + "\n" for i in range(20000)))
+    result = subprocess.run(["sh", "-c", "%s -m guard audit --log %s | head -n 1" % (sys.executable, log)],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.stdout.count("\n") == 1 and result.stderr == ""
+
+
+def test_one_version_everywhere():
+    import guard
+    with open(os.path.join(REPO, "packaging", "migration-guard.spec")) as handle:
+        spec = handle.read()
+    assert "Version:        %s\n" % guard.__version__ in spec
+    assert run("--version").stdout.strip() == "migration-guard %s" % guard.__version__
