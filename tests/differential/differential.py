@@ -115,6 +115,12 @@ class Suite:
             if guest.hugepages:
                 self.wait_removed()
             record["hugepages"] = rig.set_hugepages(guest.hugepages) if guest.hugepages else {}
+            short = {pool: (got, guest.hugepages[pool]) for pool, got in record["hugepages"].items()
+                     if pool in guest.hugepages and got < guest.hugepages[pool]}
+            if short:  # e.g. no contiguous 1 GiB left: a rig problem, not a verdict
+                record["start_error"] = "the kernel reserved only %s huge pages" % ", ".join(
+                    "%d of %d %s" % (got, wanted, pool) for pool, (got, wanted) in sorted(short.items()))
+                return record
             for path, how in guest.files:
                 self.make_file(path, how)
             for pool in ("mgpool", "mgpool-a"):
