@@ -125,7 +125,8 @@ def accuracy_markdown(results, meta):
            "starts each guest below on A, collects B's facts inside B's namespaces, asks "
            "`migration-guard check` (run in B's namespaces, with A's facts as `--source-facts`) for its "
            "decision on the guest's migratable XML, and then migrates the guest for real, **with no hook "
-           "installed**. The class compares the real outcome with the decision:", "",
+           "installed**. How B differs, and how to run the suite: `tests/differential/README.md`. "
+           "The class compares the real outcome with the decision:", "",
            "- **true-allow**: libvirt migrated it, the guard allowed it;",
            "- **true-deny**: libvirt failed on the destination, the guard denied it;",
            "- **false-allow**: libvirt failed on the destination after the guard said allow;",
