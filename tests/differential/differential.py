@@ -1,0 +1,221 @@
+"""Run the differential suite: every guest of guests.GUESTS started on A, decided by the guard
+on B's collected facts, then migrated for real to B, with no hook installed.
+
+The guard is used only through its stable command line, as a subprocess, run inside B's
+mount and network namespaces (as a real destination's collector and hook would run):
+
+    nsenter -t <B's libvirtd> -m -n <venv>/bin/migration-guard facts collect --uri <B> --output B.json
+    nsenter -t <B's libvirtd> -m -n <venv>/bin/migration-guard check --domain-xml G.xml \
+        --facts B.json --source-facts A.json --config C.toml --format json
+"""
+import concurrent.futures
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import time
+
+from guests import GUESTS
+from report import classify, error_line
+from rig import Rig, run
+
+# One guest (policy-memory, 1088 MiB) is over this limit; the others are 64 MiB, but for
+# the guest on a 1 GiB huge page (QEMU needs at least one page of memory), at the limit.
+CONFIG = '[memory]\nlimit = "1 GiB"\n'
+
+
+def _terminate(signum, _frame):
+    raise SystemExit("differential: terminated by signal %d; cleaning up" % signum)
+
+
+class Suite:
+    def __init__(self, base, venv_bin, guests=GUESTS, progress=None):
+        self.base = base
+        self.progress = progress or (lambda line: None)
+        self.venv_bin = venv_bin
+        self.guests = guests
+        self.rig = Rig(base, venv_bin)
+        self.work = os.path.join(base, "work")
+        self.config = os.path.join(self.work, "config.toml")
+        self.results = []
+        self.meta = {}
+        self.cleanup_problems = []
+        # `virsh destroy` takes about 2 s: guests are removed in the background while the
+        # next one runs, except around guests that change the (global) huge page pools.
+        self.remover = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self.removing = []
+
+    # -- paths ---------------------------------------------------------------------------
+    def expand(self, text):
+        return text.replace("{shared}", self.rig.shared())
+
+    def on_source(self, path):
+        """Where a guest's path is, seen from outside A's mount namespace."""
+        if path.startswith("/var/lib/libvirt/"):
+            return self.rig.A.path("lib", path[len("/var/lib/libvirt/"):])
+        return path
+
+    def make_file(self, path, how):
+        target = self.on_source(self.expand(path))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if how == "raw":
+            with open(target, "wb") as handle:
+                handle.truncate(1 << 20)
+        elif how == "seabios":
+            shutil.copyfile("/usr/share/seabios/bios-256k.bin", target)
+        elif how == "qemu":
+            if os.path.lexists(target):
+                os.unlink(target)
+            os.symlink(shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64", target)
+        else:
+            raise ValueError("unknown file kind %r" % how)
+
+    def anonymous(self, text):
+        """The rig's temporary folder as <rig>, so that errors read the same from run to run."""
+        return text.replace(self.base, "<rig>")
+
+    # -- the guard, through its command line, in B's namespaces -----------------------------
+    def guard(self, host, *args):
+        return host.nsenter(os.path.join(self.venv_bin, "migration-guard"), *args, check=False)
+
+    def check(self, xml_path, dest_facts, source_facts):
+        result = self.guard(self.rig.B, "check", "--domain-xml", xml_path, "--facts", dest_facts,
+                            "--source-facts", source_facts, "--config", self.config, "--format", "json")
+        record = {"guard_exit": result.returncode}
+        try:
+            data = json.loads(result.stdout)
+        except ValueError:
+            record.update(decision="error", guard_error=(result.stderr or result.stdout).strip()[:500])
+            return record
+        findings = data.get("findings", [])
+        record.update(
+            decision=data.get("decision") if result.returncode in (0, 1) else "error",
+            deny_codes=sorted({f["code"] for f in findings if f.get("action") == "deny"}),
+            warn_codes=sorted({f["code"] for f in findings if f.get("action") == "warn"}),
+            findings=[{"rule": f.get("rule"), "code": f.get("code"), "action": f.get("action"),
+                       "message": self.anonymous(f.get("message") or "")} for f in findings])
+        if result.returncode not in (0, 1):
+            record["guard_error"] = result.stderr.strip()[:500]
+        return record
+
+    # -- one guest -------------------------------------------------------------------------
+    def run_guest(self, guest):
+        rig = self.rig
+        started_at = time.monotonic()
+        timings = {}
+
+        def lap(step):
+            timings[step] = round(time.monotonic() - started_at - sum(timings.values()), 2)
+        record = {"name": guest.name, "category": guest.category, "lacks": guest.lacks,
+                  "flags": list(guest.flags), "expected_libvirt": guest.libvirt, "expected_error": guest.error,
+                  "started": False, "migrated": False, "error": "", "decision": None}
+        try:
+            if guest.hugepages:
+                self.wait_removed()
+            record["hugepages"] = rig.set_hugepages(guest.hugepages) if guest.hugepages else {}
+            short = {pool: (got, guest.hugepages[pool]) for pool, got in record["hugepages"].items()
+                     if pool in guest.hugepages and got < guest.hugepages[pool]}
+            if short:  # e.g. no contiguous 1 GiB left: a rig problem, not a verdict
+                record["start_error"] = "the kernel reserved only %s huge pages" % ", ".join(
+                    "%d of %d %s" % (got, wanted, pool) for pool, (got, wanted) in sorted(short.items()))
+                return record
+            for path, how in guest.files:
+                self.make_file(path, how)
+            for pool in ("mgpool", "mgpool-a"):
+                rig.A.virsh("pool-refresh", pool, check=False)
+            xml_path = os.path.join(self.work, "%s.xml" % guest.name)
+            with open(xml_path, "w") as handle:
+                handle.write(self.expand(guest.xml))
+            start = rig.A.virsh("create", xml_path, check=False)
+            lap("start")
+            if start.returncode != 0:
+                record["start_error"] = self.anonymous(error_line(start.stderr))
+                return record
+            record["started"] = True
+            migratable = os.path.join(self.work, "%s.migratable.xml" % guest.name)
+            with open(migratable, "w") as handle:
+                handle.write(rig.A.virsh("dumpxml", "--migratable", guest.name).stdout)
+            lap("dumpxml")
+            # B's facts as its collector sees them now, with A's guest running (huge pages in use).
+            dest_facts = os.path.join(self.work, "B-%s.json" % guest.name)
+            collected = self.guard(rig.B, "facts", "collect", "--uri", rig.B.uri, "--output", dest_facts)
+            lap("facts")
+            if collected.returncode != 0:
+                record.update(decision="error", guard_exit=collected.returncode,
+                              guard_error="facts collect: " + collected.stderr.strip()[:500])
+            else:
+                record.update(self.check(migratable, dest_facts, self.source_facts))
+            lap("check")
+            migration = rig.migrate(guest.name, guest.flags)
+            lap("migrate")
+            on_b = guest.name in rig.B.running()
+            on_a = guest.name in rig.A.running()
+            record.update(virsh_exit=migration.returncode, on_b=on_b, on_a=on_a,
+                          migrated=migration.returncode == 0 and on_b and not on_a,
+                          error=self.anonymous(error_line(migration.stderr)) if migration.returncode != 0 else "")
+            return record
+        finally:
+            if guest.hugepages:
+                rig.remove_guest(guest.name)
+                rig.restore_hugepages()
+            else:
+                self.removing.append(self.remover.submit(rig.remove_guest, guest.name))
+            lap("cleanup")
+            record["timings"] = timings
+            record["seconds"] = round(time.monotonic() - started_at, 1)
+            record["class"] = classify(record)
+
+    def wait_removed(self):
+        for future in self.removing:
+            try:
+                future.result(timeout=60)
+            except Exception:  # a guest that would not go is stopped with its daemon at the end
+                pass
+        self.removing = []
+
+    # -- the whole run ---------------------------------------------------------------------
+    def run(self):
+        """Everything, once. The rig is closed (daemons stopped, cgroups removed, huge page
+        pools restored) whatever happens, SIGTERM included."""
+        began = time.monotonic()
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            os.makedirs(self.work, exist_ok=True)
+            with open(self.config, "w") as handle:
+                handle.write(CONFIG)
+            self.rig.open()
+            self.source_facts = os.path.join(self.work, "A.json")
+            collected = self.guard(self.rig.A, "facts", "collect", "--uri", self.rig.A.uri,
+                                   "--output", self.source_facts)
+            if collected.returncode != 0:
+                raise RuntimeError("collecting A's facts failed: %s" % collected.stderr.strip())
+            self.meta = self._versions()
+            self.progress("differential: rig up in %.0f s; %d guests" % (time.monotonic() - began, len(self.guests)))
+            for guest in self.guests:
+                result = self.run_guest(guest)
+                self.results.append(result)
+                self.progress("differential: %-24s %-11s %s s" % (guest.name, result["class"], result["seconds"]))
+        finally:
+            self.wait_removed()
+            self.remover.shutdown(wait=True)
+            self.cleanup_problems = self.rig.close()
+            signal.signal(signal.SIGTERM, previous)
+            self.meta["seconds"] = round(time.monotonic() - began, 1)
+            self.meta["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return self.results
+
+    def _versions(self):
+        version = self.rig.A.virsh("version").stdout
+        found = {}
+        libvirt = re.search(r"Using library: libvirt (\S+)", version)
+        qemu = re.search(r"Running hypervisor: QEMU (\S+)", version)
+        guard = run([os.path.join(self.venv_bin, "migration-guard"), "--version"], check=False).stdout.strip()
+        found.update(libvirt=libvirt.group(1) if libvirt else "?", qemu=qemu.group(1) if qemu else "?",
+                     guard=guard.split()[-1] if guard else "?")
+        return found
+
+    def save(self, path):
+        with open(path, "w") as handle:
+            json.dump({"meta": self.meta, "results": self.results}, handle, indent=1)

@@ -1,0 +1,180 @@
+"""Classes, the table and docs/accuracy.md, from the differential suite's results.
+
+A result is one guest's record (see differential.run_guest): the real migration's outcome
+(`migrated`, `error`) and the guard's decision on the destination's collected facts
+(`decision`, `deny_codes`, `warn_codes`). Nothing here runs libvirt or the guard.
+
+    python tests/differential/report.py RESULTS.json [docs/accuracy.md]
+
+renders the document again from a saved results file (the suite writes both).
+"""
+import collections
+import json
+import re
+import sys
+
+# Deny codes for what RHEL 9 forbids although libvirt migrates it: a deny for one of these
+# alone, on a guest libvirt migrated, is the guard doing its job ("policy"), not a false deny.
+POLICY_CODES = ("memory-size[limit]",)
+
+TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, NOT_RUN = (
+    "true-allow", "true-deny", "false-allow", "false-deny", "policy", "guard-error", "not-run")
+CLASSES = (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, NOT_RUN)
+
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?\s*")
+
+
+def classify(result):
+    """The class of one guest: the real outcome against the guard's decision."""
+    if not result.get("started"):
+        return NOT_RUN
+    if result.get("decision") not in ("allow", "deny"):
+        return GUARD_ERROR
+    real_denies = [code for code in result.get("deny_codes", ()) if code not in POLICY_CODES]
+    if result["migrated"]:
+        if result["decision"] == "allow":
+            return TRUE_ALLOW
+        return FALSE_DENY if real_denies else POLICY
+    return TRUE_DENY if result["decision"] == "deny" else FALSE_ALLOW
+
+
+def error_line(stderr):
+    """libvirt's error as virsh printed it: the `error:` lines, one line, timestamps dropped."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    errors = [line[len("error:"):].strip() for line in lines if line.startswith("error:")] or lines
+    return _TIMESTAMP.sub("", " / ".join(errors)).strip()
+
+
+def counts(results):
+    tally = collections.Counter(classify(r) for r in results)
+    return {name: tally.get(name, 0) for name in CLASSES}
+
+
+def rates(results):
+    """Agreement, false-allow rate (of the migrations libvirt refused) and false-deny rate
+    (of those libvirt carried out, policy denies excluded)."""
+    tally = counts(results)
+    decided = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
+    failed = tally[TRUE_DENY] + tally[FALSE_ALLOW]
+    migrated = tally[TRUE_ALLOW] + tally[FALSE_DENY]
+
+    def ratio(part, whole):
+        return None if not whole else part / whole
+    return {"guests": len(results), "decided": decided,
+            "agreement": ratio(tally[TRUE_ALLOW] + tally[TRUE_DENY] + tally[POLICY], decided),
+            "false_allow_rate": ratio(tally[FALSE_ALLOW], failed),
+            "false_deny_rate": ratio(tally[FALSE_DENY], migrated)}
+
+
+def _percent(value):
+    return "n/a" if value is None else "%.0f%%" % (100 * value)
+
+
+def guard_text(result):
+    if result.get("decision") is None:
+        return "not run"
+    if result["decision"] not in ("allow", "deny"):
+        return "%s (exit %s): %s" % (result["decision"], result.get("guard_exit"), result.get("guard_error", ""))
+    codes = ", ".join(result.get("deny_codes", ()))
+    return result["decision"] + (" " + codes if codes else "")
+
+
+def outcome_text(result):
+    if not result.get("started"):
+        return "did not start on A: " + (result.get("start_error") or "")
+    return "migrated" if result["migrated"] else "failed: " + result["error"]
+
+
+def _cut(text, width):
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def table(results, error_width=110):
+    """The plain-text table the suite prints."""
+    rows = [("guest", "B lacks", "libvirt (real outcome)", "guard", "class")]
+    for r in results:
+        rows.append((r["name"], _cut(r["lacks"], 48), _cut(outcome_text(r), error_width), guard_text(r), classify(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    tally = counts(results)
+    summary = rates(results)
+    lines.append("")
+    lines.append("  ".join("%s %d" % (name, tally[name]) for name in CLASSES if tally[name] or name in
+                           (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY)))
+    lines.append("agreement %s; false-allow rate %s; false-deny rate %s; %d guests"
+                 % (_percent(summary["agreement"]), _percent(summary["false_allow_rate"]),
+                    _percent(summary["false_deny_rate"]), summary["guests"]))
+    return "\n".join(lines)
+
+
+def _md(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def accuracy_markdown(results, meta):
+    """docs/accuracy.md: what the rig does, the current rates, and each guest with libvirt's
+    own error and the guard's decision."""
+    tally = counts(results)
+    summary = rates(results)
+    out = ["# Accuracy: the guard against real libvirt migrations", "",
+           "<!-- Generated by tests/differential (MG_DIFFERENTIAL=1 pytest tests/differential);"
+           " do not edit by hand. -->", "",
+           "The differential suite starts two real libvirt daemons on one machine (DESIGN.md section 9), "
+           "with the destination B in its own mount and network namespaces and different from the source A, "
+           "starts each guest below on A, collects B's facts inside B's namespaces, asks "
+           "`migration-guard check` (run in B's namespaces, with A's facts as `--source-facts`) for its "
+           "decision on the guest's migratable XML, and then migrates the guest for real, **with no hook "
+           "installed**. How B differs, and how to run the suite: `tests/differential/README.md`. "
+           "The class compares the real outcome with the decision:", "",
+           "- **true-allow**: libvirt migrated it, the guard allowed it;",
+           "- **true-deny**: libvirt failed on the destination, the guard denied it;",
+           "- **false-allow**: libvirt failed on the destination after the guard said allow;",
+           "- **false-deny**: libvirt migrated it, the guard denied it (for something other than policy);",
+           "- **policy**: libvirt migrated it and the guard denied it only for what RHEL 9 forbids "
+           "(%s)." % ", ".join("`%s`" % c for c in POLICY_CODES), "",
+           "## Current rates", "",
+           "Run: %s; libvirt %s, QEMU %s, guard %s; %d guests in %.0f s." % (
+               meta.get("date", "?"), meta.get("libvirt", "?"), meta.get("qemu", "?"), meta.get("guard", "?"),
+               summary["guests"], meta.get("seconds", 0.0)), "",
+           "| class | guests |", "|---|---|"]
+    for name in CLASSES:
+        if tally[name] or name in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY):
+            out.append("| %s | %d |" % (name, tally[name]))
+    out += ["", "- agreement (true-allow, true-deny and policy, of the decided guests): %s"
+            % _percent(summary["agreement"]),
+            "- false-allow rate (of the migrations libvirt refused): %s" % _percent(summary["false_allow_rate"]),
+            "- false-deny rate (of the migrations libvirt carried out): %s" % _percent(summary["false_deny_rate"]),
+            "", "## Each difference, with libvirt's own error", ""]
+    by_category = collections.OrderedDict()
+    for r in results:
+        by_category.setdefault(r["category"], []).append(r)
+    for category, rows in by_category.items():
+        out += ["### %s" % category, "", "| guest | B lacks | flags | libvirt (real outcome) | guard | class |",
+                "|---|---|---|---|---|---|"]
+        for r in rows:
+            out.append("| `%s` | %s | %s | %s | %s | **%s** |" % (
+                r["name"], _md(r["lacks"]), _md(" ".join(r.get("flags", ())) or "-"), _md(outcome_text(r)),
+                _md(guard_text(r)), classify(r)))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or len(argv) > 2:
+        sys.stderr.write("usage: report.py RESULTS.json [OUTPUT.md]\n")
+        return 2
+    with open(argv[0]) as handle:
+        data = json.load(handle)
+    text = accuracy_markdown(data["results"], data["meta"])
+    if len(argv) == 2:
+        with open(argv[1], "w") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""The differential rig: two real libvirt hosts on one machine, the destination B differing
+from the source A in every way one machine allows (DESIGN.md section 9, "A destination
+that differs from the source").
+
+Each host is the e2e harness's LibvirtHost (its own mount namespace, /etc/libvirt,
+/run/libvirt, /var/lib/libvirt, ...), started here under `unshare -m -n` so that it also has
+its own network namespace, and with its own cgroup in every v1 hierarchy (bind-mounted over
+the hierarchy's root inside its mount namespace). A and B are joined by a veth pair on an
+RFC 3927 link-local /30; nothing is added to the machine's own network namespace.
+
+What differs, as data (HOSTS below): hidden paths (an empty directory bind-mounted over them
+in B's namespace), QEMU firmware descriptors, bridges, macvtap parent devices, libvirt
+networks (active, inactive, absent), storage pools, hugetlbfs mounts and the cpuset.
+System-wide state (the huge page pools, the cgroups) is restored by `Rig.close`, which the
+fixture calls whatever happened; every process is stopped by its pid.
+"""
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+E2E = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e")
+if E2E not in sys.path:
+    sys.path.insert(0, E2E)
+
+from harness import LibvirtHost, missing_requirements  # noqa: E402  (tests/e2e/harness.py)
+
+ADDRESSES = {"A": "169.254.77.1", "B": "169.254.77.2"}  # RFC 3927 link-local, on the veth only
+PREFIX = 30
+VETH = {"A": "mgdA", "B": "mgdB"}
+HUGEPAGE_POOLS = {"2M": "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+                  "1G": "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"}
+SHARED_DIRS = ("disks", "bin", "fw", "hidden-disks", "hidden-bin", "hidden-fw")
+
+# libvirt 9.0 reads QEMU firmware descriptors from /usr/share/qemu/firmware and
+# /etc/qemu/firmware (both absent on this Debian machine). A gets one for SeaBIOS through an
+# overlay on /usr/share/qemu in its own namespace; B gets none ("hidden firmware").
+SEABIOS_DESCRIPTOR = {
+    "description": "SeaBIOS (differential rig)",
+    "interface-types": ["bios"],
+    "mapping": {"device": "memory", "filename": "/usr/share/seabios/bios-256k.bin"},
+    "targets": [{"architecture": "x86_64", "machines": ["pc-i440fx-*", "pc-q35-*"]}],
+    "features": [],
+    "tags": [],
+}
+
+# What each host has. B lacks, compared with A: the firmware descriptors, bridge mgbr1,
+# macvtap parent mgmv1, network mgnet-absent (and has mgnet-down defined but inactive),
+# pool mgpool-a, the 1 GiB hugetlbfs mount, CPU 1 in its cpuset, the address 169.254.77.1,
+# and it sees an empty directory over shared/hidden-* (disks, an emulator, a loader).
+HOSTS = {
+    "A": {
+        "cpuset": None,  # the machine's CPUs
+        "firmware_descriptors": True,
+        "bridges": ("mgbr0", "mgbr1"),
+        "macvtap_parents": ("mgmv0", "mgmv1"),
+        "networks": {"mgnet-up": True, "mgnet-down": True, "mgnet-absent": True},
+        "pools": ("mgpool", "mgpool-a"),
+        "hugetlbfs": ("2M", "1G"),
+        "hide": (),
+    },
+    "B": {
+        "cpuset": "0",
+        "firmware_descriptors": False,
+        "bridges": ("mgbr0",),
+        "macvtap_parents": ("mgmv0",),
+        "networks": {"mgnet-up": True, "mgnet-down": False},
+        "pools": ("mgpool",),
+        "hugetlbfs": ("2M",),
+        "hide": ("hidden-disks", "hidden-bin", "hidden-fw"),
+    },
+}
+
+NETWORK_XML = """<network>
+  <name>{name}</name>
+  <forward mode='bridge'/>
+  <bridge name='mgbr0'/>
+</network>
+"""
+
+POOL_XML = """<pool type='dir'>
+  <name>{name}</name>
+  <target><path>/var/lib/libvirt/images/{name}</path></target>
+</pool>
+"""
+
+
+def run(args, check=True, timeout=60, **kwargs):
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check and result.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(args), result.returncode,
+                                                  (result.stderr or result.stdout).strip()))
+    return result
+
+
+def cgroup_v1_mounts():
+    """Mount points of the cgroup v1 hierarchies, from /proc/self/mounts."""
+    points = []
+    with open("/proc/self/mounts") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] == "cgroup":
+                points.append(fields[1])
+    return points
+
+
+def read_int(path):
+    with open(path) as handle:
+        return int(handle.read().strip())
+
+
+def write_value(path, value):
+    with open(path, "w") as handle:
+        handle.write(str(value))
+
+
+class DiffHost(LibvirtHost):
+    """A LibvirtHost in its own mount and network namespaces, with its own cgroups and the
+    differences of its HOSTS entry applied before its daemons start."""
+
+    def __init__(self, name, root, base, spec, tag):
+        LibvirtHost.__init__(self, name, root)
+        self.base = base
+        self.spec = spec
+        self.cgroup_name = "%s-%s" % (tag, name)
+        self.cgroups = []  # the directories made, to remove at the end
+        self.address = ADDRESSES[name]
+
+    # -- before start -------------------------------------------------------------------
+    def make_cgroups(self):
+        for mount in cgroup_v1_mounts():
+            path = os.path.join(mount, self.cgroup_name)
+            os.makedirs(path, exist_ok=True)
+            self.cgroups.append(path)
+            if os.path.exists(os.path.join(mount, "cpuset.cpus")):
+                with open(os.path.join(mount, "cpuset.cpus")) as handle:
+                    cpus = handle.read().strip()
+                with open(os.path.join(mount, "cpuset.mems")) as handle:
+                    mems = handle.read().strip()
+                write_value(os.path.join(path, "cpuset.cpus"), self.spec["cpuset"] or cpus)
+                write_value(os.path.join(path, "cpuset.mems"), mems)
+
+    def _namespace_setup(self):
+        """Shell commands run inside the new namespaces before the daemons start."""
+        commands = ["ip link set lo up"]
+        for path in self.cgroups:
+            commands.append("mount --bind %s %s" % (path, os.path.dirname(path)))
+        empty = self.path("empty")
+        os.makedirs(empty, exist_ok=True)
+        for hidden in self.spec["hide"]:
+            commands.append("mount --bind %s %s" % (empty, os.path.join(self.base, "shared", hidden)))
+        if self.spec["firmware_descriptors"]:
+            layer = self.path("qemu-share")
+            os.makedirs(os.path.join(layer, "firmware"), exist_ok=True)
+            with open(os.path.join(layer, "firmware", "50-seabios-rig.json"), "w") as handle:
+                json.dump(SEABIOS_DESCRIPTOR, handle, indent=2)
+            commands.append("mount -t overlay mg-diff-fw -o lowerdir=%s:/usr/share/qemu /usr/share/qemu" % layer)
+        for size in self.spec["hugetlbfs"]:
+            point = self.path("hugepages-%s" % size)
+            os.makedirs(point, exist_ok=True)
+            commands.append("mount -t hugetlbfs -o pagesize=%s mg-diff-huge-%s %s" % (size, size, point))
+        return commands
+
+    def start(self, timeout=60.0):
+        self.make_cgroups()
+        script = "set -e; %s; %s" % ("; ".join(self._namespace_setup()), self._mount_script())
+        subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
+                       check=True, timeout=timeout)
+        self.started = True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.path("run", "libvirt-sock")) and self.virsh("version", check=False).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("libvirtd for %s did not come up; see %s" % (self.name, self.path("log")))
+
+    # -- inside the namespaces ----------------------------------------------------------
+    def nsenter(self, *args, check=True, timeout=60):
+        """Run a command in this host's mount and network namespaces (as its collector would)."""
+        return run(["nsenter", "-t", str(self.pid("libvirtd")), "-m", "-n"] + list(args),
+                   check=check, timeout=timeout)
+
+    def ip(self, *args):
+        return self.nsenter("ip", *args)
+
+    def setup_links(self):
+        for bridge in self.spec["bridges"]:
+            self.ip("link", "add", bridge, "type", "bridge")
+            self.ip("link", "set", bridge, "up")
+        for parent in self.spec["macvtap_parents"]:
+            # a veth stands in for a NIC (no `dummy` module here)
+            self.ip("link", "add", parent, "type", "veth", "peer", "name", parent + "p")
+            self.ip("link", "set", parent, "up")
+            self.ip("link", "set", parent + "p", "up")
+
+    def setup_libvirt_objects(self):
+        for name, active in sorted(self.spec["networks"].items()):
+            path = self.path("net-%s.xml" % name)
+            with open(path, "w") as handle:
+                handle.write(NETWORK_XML.format(name=name))
+            self.virsh("net-define", path)
+            if active:
+                self.virsh("net-start", name)
+        for name in self.spec["pools"]:
+            path = self.path("pool-%s.xml" % name)
+            with open(path, "w") as handle:
+                handle.write(POOL_XML.format(name=name))
+            self.virsh("pool-define", path)
+            self.virsh("pool-build", name)
+            self.virsh("pool-start", name)
+
+    def collect_facts(self, venv_bin, output):
+        self.nsenter(os.path.join(venv_bin, "migration-guard"), "facts", "collect", "--uri", self.uri,
+                     "--output", output)
+        return output
+
+    def cleanup_cgroups(self, timeout=10.0):
+        """Remove this host's cgroups (after every process in them has gone), deepest first."""
+        problems = []
+        for top in self.cgroups:
+            deadline = time.monotonic() + timeout
+            while os.path.isdir(top):
+                failed = None
+                for folder, subdirs, _files in os.walk(top, topdown=False):
+                    try:
+                        os.rmdir(folder)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        failed = "%s: %s" % (folder, exc)
+                if not os.path.isdir(top):
+                    break
+                if time.monotonic() > deadline:
+                    problems.append(failed or top)
+                    break
+                time.sleep(0.1)
+        self.cgroups = []
+        return problems
+
+
+class Rig:
+    """A (source) and B (destination, differing), the veth between them, the shared files,
+    and the global state to restore."""
+
+    def __init__(self, base, venv_bin):
+        self.base = base
+        self.venv_bin = venv_bin
+        self.tag = "mg-diff-%d" % os.getpid()
+        self.hosts = {name: DiffHost(name, os.path.join(base, name), base, HOSTS[name], self.tag)
+                      for name in ("A", "B")}
+        self.saved_pools = {}
+        self.closed = False
+
+    @property
+    def A(self):  # noqa: N802 - the hosts' names
+        return self.hosts["A"]
+
+    @property
+    def B(self):  # noqa: N802
+        return self.hosts["B"]
+
+    def shared(self, *parts):
+        return os.path.join(self.base, "shared", *parts)
+
+    def open(self):
+        for pool, path in HUGEPAGE_POOLS.items():
+            if os.path.exists(path):
+                self.saved_pools[pool] = read_int(path)
+        for folder in SHARED_DIRS:
+            os.makedirs(self.shared(folder), exist_ok=True)
+        for host in self.hosts.values():
+            host.prepare()
+        # Each fresh daemon probes QEMU once (seconds): start both at the same time.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda host: host.start(), self.hosts.values()))
+        self._veth()
+        for host in self.hosts.values():
+            host.setup_links()
+            host.setup_libvirt_objects()
+
+    def _veth(self):
+        a, b = self.A, self.B
+        a.ip("link", "add", VETH["A"], "type", "veth", "peer", "name", VETH["B"], "netns", str(b.pid("libvirtd")))
+        for host in (a, b):
+            host.ip("addr", "add", "%s/%d" % (host.address, PREFIX), "dev", VETH[host.name])
+            host.ip("link", "set", VETH[host.name], "up")
+
+    def set_hugepages(self, pools):
+        """Set the global huge page pools for one guest ({"2M": n, "1G": n}); others to their
+        saved values. Returns what the kernel actually reserved."""
+        got = {}
+        for pool, path in HUGEPAGE_POOLS.items():
+            if pool not in self.saved_pools:
+                continue
+            wanted = pools.get(pool, self.saved_pools[pool])
+            write_value(path, wanted)
+            got[pool] = read_int(path)
+        return got
+
+    def restore_hugepages(self):
+        for pool, value in self.saved_pools.items():
+            try:
+                write_value(HUGEPAGE_POOLS[pool], value)
+            except OSError:
+                pass
+
+    def migrate(self, name, flags=(), timeout=120):
+        """A real live migration from A to B over the veth; the CompletedProcess of virsh."""
+        args = ["virsh", "-c", self.A.uri, "migrate", "--live", name, self.B.uri,
+                "--migrateuri", "tcp://%s" % self.B.address, "--listen-address", self.B.address] + list(flags)
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.A.virsh("domjobabort", name, check=False)
+            return subprocess.CompletedProcess(args, 124, "", "error: migration timed out after %ds" % timeout)
+
+    def remove_guest(self, name):
+        for host in self.hosts.values():
+            if name in host.running():
+                host.virsh("destroy", name, check=False)
+
+    def close(self):
+        """Stop everything by pid, remove the cgroups, restore the huge page pools. The veth,
+        bridges, macvtaps and mounts go with the namespaces once their last process is gone."""
+        if self.closed:
+            return []
+        self.closed = True
+        problems = []
+        for host in self.hosts.values():
+            try:
+                host.stop()
+            except Exception as exc:  # keep going: everything else must still be undone
+                problems.append("stopping %s: %s" % (host.name, exc))
+        for host in self.hosts.values():
+            problems.extend(host.cleanup_cgroups())
+        self.restore_hugepages()
+        return problems
+
+
+__all__ = ["Rig", "DiffHost", "HOSTS", "ADDRESSES", "missing_requirements"]
