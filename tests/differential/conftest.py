@@ -55,8 +55,8 @@ def _live(config):
 def differential(request):
     """Run every guest once, for real; the Suite (results, meta, cleanup problems)."""
     from differential import Suite
-    from rig import missing_requirements
     from report import accuracy_markdown
+    from rig import missing_requirements
 
     reason = missing_requirements()
     if reason:

@@ -17,7 +17,6 @@ fixture calls whatever happened; every process is stopped by its pid.
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -224,7 +223,7 @@ class DiffHost(LibvirtHost):
             deadline = time.monotonic() + timeout
             while os.path.isdir(top):
                 failed = None
-                for folder, subdirs, _files in os.walk(top, topdown=False):
+                for folder, _subdirs, _files in os.walk(top, topdown=False):
                     try:
                         os.rmdir(folder)
                     except FileNotFoundError:

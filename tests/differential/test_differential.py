@@ -6,7 +6,6 @@ import re
 import subprocess
 
 import pytest
-
 from guests import GUESTS
 from report import FALSE_ALLOW, FALSE_DENY, classify, guard_text, outcome_text
 from rig import HUGEPAGE_POOLS, cgroup_v1_mounts

@@ -1,6 +1,5 @@
 """The classes, on hand-made results (no libvirt needed)."""
-from report import (FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, NOT_RUN, POLICY, TRUE_ALLOW, TRUE_DENY, classify,
-                    error_line, rates)
+from report import FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, NOT_RUN, POLICY, TRUE_ALLOW, TRUE_DENY, classify, error_line, rates
 
 
 def result(migrated, decision, deny_codes=(), started=True):
