@@ -2,15 +2,15 @@
 still evaluated and audited (decision "bypassed"). Stored under /run: a reboot clears it."""
 import json
 import os
-from collections import namedtuple
 
 from .errors import InputError
 from .facts.cache import Untrusted, read_trusted, write_atomic
+from .records import struct
 
 MAX_BYPASS_SECONDS = 7 * 86400  # the CLI refuses longer; the hook ignores a file that says more
 
 
-class Bypass(namedtuple("Bypass", "created until reason by")):
+class Bypass(struct("Bypass", "created until reason by")):
     __slots__ = ()
 
     def to_dict(self):

@@ -7,10 +7,10 @@ import datetime
 import os
 import re
 import sys
-from collections import namedtuple
 
 from .errors import ConfigError
 from .findings import DENY, OFF, WARN
+from .records import struct
 from .units import parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,
@@ -37,11 +37,11 @@ ON_ERROR = ("deny", "allow")
 RULE_ACTIONS = (DENY, WARN, OFF)
 
 
-Paths = namedtuple("Paths", "facts audit_log bypass", defaults=(
+Paths = struct("Paths", "facts audit_log bypass", defaults=(
     "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json"))
 
 # domain: an fnmatch glob on the guest name; until: an aware datetime or None.
-ConfigExemption = namedtuple("ConfigExemption", "reason rules domain uuid until", defaults=(None, None, None))
+ConfigExemption = struct("ConfigExemption", "reason rules domain uuid until", defaults=(None, None, None))
 
 _CONFIG_DEFAULTS = (
     ("mode", "enforce"),
@@ -61,7 +61,7 @@ _CONFIG_DEFAULTS = (
 )
 
 
-class Config(namedtuple("Config", [k for k, _v in _CONFIG_DEFAULTS], defaults=[v for _k, v in _CONFIG_DEFAULTS])):
+class Config(struct("Config", [k for k, _v in _CONFIG_DEFAULTS], defaults=[v for _k, v in _CONFIG_DEFAULTS])):
     __slots__ = ()
 
     def rule_action(self, code, rule):

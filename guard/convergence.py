@@ -4,12 +4,12 @@ Each round sends what the guest dirtied during the previous one. With dirty rate
 bandwidth b, round n sends M·(d/b)^n; the migration can stop once one round fits in the
 allowed downtime (b · max_downtime). It never gets there when d >= b.
 """
-from collections import namedtuple
+from .records import struct
 
 MAX_ROUNDS = 30  # QEMU gives up on nothing, but beyond this many rounds an admin would
 
 
-class Estimate(namedtuple("Estimate", "converges rounds seconds reason memory_bytes dirty_rate bandwidth "
+class Estimate(struct("Estimate", "converges rounds seconds reason memory_bytes dirty_rate bandwidth "
                                       "max_downtime")):
     """rounds and seconds are None when it does not converge; reason says why."""
 

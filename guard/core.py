@@ -5,11 +5,10 @@ or why they are missing, source facts if the caller has them, config, bypass sta
 clock) and write the Outcome out; they cannot disagree because none of them decides.
 Nothing here reads a file, the clock, the environment or libvirt.
 """
-from collections import namedtuple
-
 from . import policy
 from .engine import evaluate
 from .findings import DENY
+from .records import struct
 from .rules.base import Context, Options
 
 EXIT_ACCEPT, EXIT_REFUSE = 0, 1
@@ -19,12 +18,12 @@ EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 # guest carries is used; bypass: guard.bypass.Bypass or None, bypass_note: why a bypass
 # file was ignored; now: seconds since the epoch; connection / source_connection: "system"
 # or "session" when known; dirty_rate: bytes/s measured by preflight.
-Inputs = namedtuple("Inputs", "domain dest config now facts_problem source connection source_connection "
+Inputs = struct("Inputs", "domain dest config now facts_problem source connection source_connection "
                               "dirty_rate bypass bypass_note",
                     defaults=(None, None, None, None, None, None, None))
 
 
-class Outcome(namedtuple("Outcome", "decision exit_code mode profile domain_name domain_uuid findings notes "
+class Outcome(struct("Outcome", "decision exit_code mode profile domain_name domain_uuid findings notes "
                                     "bypass fingerprint fingerprint_problem facts_problem facts_age reason")):
     """decision: allow | deny | would-deny | bypassed | error. fingerprint: where the
     source fingerprint came from ("metadata" | "given") or None, with fingerprint_problem

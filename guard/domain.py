@@ -1,17 +1,17 @@
 """The domain model: what the rules need from a libvirt domain XML, and nothing else.
 
 No policy lives here (nova's "no policy in the XML layer"): this module only turns XML
-into immutable records (namedtuples: the hook builds them for guests with thousands of
+into immutable records (guard.records structs: the hook builds them for guests with thousands of
 pins and devices, and imports them on every migration). It accepts a bare <domain> and
 the <domstatus> wrapper of libvirt's status files. The project's own <metadata> element
 is read by guard.metadata, which never raises: a guest's metadata cannot fail a decision.
 """
 import functools
-from collections import namedtuple
 
 from .cpuset import parse_idset
 from .errors import InputError
 from .metadata import read_metadata
+from .records import struct
 from .units import libvirt_bytes
 from .xmlsafe import parse_xml, text_of
 
@@ -20,22 +20,22 @@ _cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
 
 # One pinning of something to host CPUs. what: "vcpu cpuset", "vcpupin 3", "emulatorpin",
 # "iothreadpin 1".
-Pin = namedtuple("Pin", "what cpuset cpus")
+Pin = struct("Pin", "what cpuset cpus")
 
 # A numatune <memory> or <memnode>: guest memory bound to host NUMA nodes. mode: strict |
 # preferred | interleave | restrictive; cell: the guest cell of a <memnode>, else None.
-NodeBinding = namedtuple("NodeBinding", "what mode nodeset nodes cell", defaults=(None,))
+NodeBinding = struct("NodeBinding", "what mode nodeset nodes cell", defaults=(None,))
 
 # nodes: the guest NUMA cells this size backs, or None for all of them. size_bytes 0 is
 # <hugepages/> without <page>: the host's default huge page size.
-HugePage = namedtuple("HugePage", "size_bytes nodeset nodes", defaults=(None, None))
+HugePage = struct("HugePage", "size_bytes nodeset nodes", defaults=(None, None))
 
-GuestCell = namedtuple("GuestCell", "id memory_bytes")
+GuestCell = struct("GuestCell", "id memory_bytes")
 
-CpuFeature = namedtuple("CpuFeature", "name policy")  # policy: force | require | optional | disable | forbid
+CpuFeature = struct("CpuFeature", "name policy")  # policy: force | require | optional | disable | forbid
 
 
-class GuestCpu(namedtuple("GuestCpu", "mode model vendor features", defaults=(None, None, ()))):
+class GuestCpu(struct("GuestCpu", "mode model vendor features", defaults=(None, None, ()))):
     """mode: custom | host-model | host-passthrough | maximum."""
 
     __slots__ = ()
@@ -44,7 +44,7 @@ class GuestCpu(namedtuple("GuestCpu", "mode model vendor features", defaults=(No
         return tuple(f.name for f in self.features if f.policy in policies)
 
 
-class Firmware(namedtuple("Firmware", "firmware features loader_path loader_type loader_secure nvram_template",
+class Firmware(struct("Firmware", "firmware features loader_path loader_type loader_secure nvram_template",
                           defaults=(None, (), None, None, None, None))):
     """firmware: <os firmware='efi|bios'>; features: (name, enabled) of <firmware><feature>."""
 
@@ -56,12 +56,12 @@ class Firmware(namedtuple("Firmware", "firmware features loader_path loader_type
 
 # mode: subsystem | capabilities; type: pci | usb | scsi | scsi_host | mdev | storage | misc |
 # net; source: a short description for messages; teaming: transient makes a VF failover-capable.
-HostDev = namedtuple("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
+HostDev = struct("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
 
 # type: network | bridge | hostdev | vdpa | direct | user | ...
-Interface = namedtuple("Interface", "type mac network source teaming", defaults=(None, None, None, None))
+Interface = struct("Interface", "type mac network source teaming", defaults=(None, None, None, None))
 
-class Domain(namedtuple("Domain", (
+class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, ()))):

@@ -5,14 +5,14 @@ default and strict actions. A finding is made only through `finding()`, which lo
 code up: a code nobody declared, or an action its declaration does not allow, is a bug
 and raises UndeclaredCode at once instead of reaching a policy that does not know it.
 """
-from collections import namedtuple
+from .records import struct
 
 DENY, WARN, INFO, OFF = "deny", "warn", "info", "off"
 ACTIONS = (DENY, WARN, INFO)
 
 # default: "deny", "warn", or "deny|warn" where the rule picks by context (host-cpu denies
 # for host-passthrough guests and warns otherwise); strict: the action under profile strict.
-Code = namedtuple("Code", "code default strict")
+Code = struct("Code", "code default strict")
 
 DECLARED = {}  # code -> Code, filled as rule modules declare their Rule records
 
@@ -27,7 +27,7 @@ def declare(code, default, strict=DENY):
     return declared
 
 
-class Finding(namedtuple("Finding", "rule code action message remedy evidence strict")):
+class Finding(struct("Finding", "rule code action message remedy evidence strict")):
     """One limitation a rule found. `action` is the rule's own verdict under the default
     profile; the policy may raise, lower or drop it. `evidence` is a sorted tuple of
     (name, value) pairs; `strict` the declared action under profile strict."""

@@ -13,20 +13,20 @@ reports it as `unverifiable[source-fingerprint]` and every other rule still runs
 malformed exemption is dropped.
 """
 import json
-from collections import namedtuple
 
 from lxml import etree
 
 from . import XMLNS, XMLNS_PREFIX
 from .errors import InputError
 from .fingerprint import fingerprint_from_data
+from .records import struct
 
 _NS = {"mg": XMLNS}
 MAX_FINGERPRINT_CHARS = 64 * 1024  # a real one is under 2 KiB
 MAX_EXEMPTIONS = 64
 
 
-Exemption = namedtuple("Exemption", "rules reason until")  # honoured only when the config opts in
+Exemption = struct("Exemption", "rules reason until")  # honoured only when the config opts in
 
 
 class Metadata(tuple):

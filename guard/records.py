@@ -1,27 +1,112 @@
 """Immutable records and their typed loading from JSON.
 
 The hook imports every record type on each migration. A frozen dataclass costs six or
-so generated methods, each compiled from source at import; a namedtuple is one small
-class. So records are namedtuples (immutable, compared and hashed by value, `_replace`
-for copies), declared with a field table: (name, kind, default).
+so generated methods, each compiled from source at import, and a namedtuple compiles one.
+So records are `struct`s: tuples with named fields and namedtuple's interface
+(immutable, compared and hashed by value, `_replace` for copies), made without compiling
+anything, declared with a field table: (name, kind, default).
 
 A kind is a loader `kind(value, where) -> value` that raises InputError naming the field
 (`facts: cells[0].memory_bytes must be an integer, not 'lots'`). JSON written by the
 collector and JSON a guest carries in its metadata are both loaded through kinds, so a
 wrong type is a one-line error at the boundary, never an exception deep in a rule.
 """
-from collections import namedtuple
-
 from .errors import InputError
 
+try:
+    from _collections import _tuplegetter  # what namedtuple uses: a C field getter
+except ImportError:  # not CPython
+    from operator import itemgetter as _getter
+
+    def _tuplegetter(index, doc):
+        return property(_getter(index), doc=doc)
+
 REQUIRED = object()
+_MISSING = object()
+_tuple_new = tuple.__new__
+
+
+def struct(name, fields, defaults=()):
+    """An immutable record type like collections.namedtuple(name, fields, defaults=...),
+    minus its cost: namedtuple compiles source for every type it makes (about half a
+    million instructions each on CPython 3.9), and the hook imports some forty types on
+    every migration. Instances are tuples; a call with every field positional goes
+    straight to tuple.__new__."""
+    if isinstance(fields, str):
+        fields = fields.replace(",", " ").split()
+    fields = tuple(fields)
+    defaults = tuple(defaults)
+    count = len(fields)
+    first_default = count - len(defaults)
+    index = {field: position for position, field in enumerate(fields)}
+
+    def fill(args, kwargs):
+        if len(args) > count:
+            raise TypeError("%s() takes %d arguments, %d given" % (name, count, len(args)))
+        values = list(args) + [_MISSING] * (count - len(args))
+        for key, value in kwargs.items():
+            position = index.get(key)
+            if position is None:
+                raise TypeError("%s() got an unexpected keyword argument %r" % (name, key))
+            if values[position] is not _MISSING:
+                raise TypeError("%s() got multiple values for argument %r" % (name, key))
+            values[position] = value
+        for position in range(len(args), count):
+            if values[position] is _MISSING:
+                if position < first_default:
+                    raise TypeError("%s() missing required argument %r" % (name, fields[position]))
+                values[position] = defaults[position - first_default]
+        return values
+
+    def __new__(cls, *args, **kwargs):
+        if not kwargs and len(args) == count:
+            return _tuple_new(cls, args)
+        return _tuple_new(cls, fill(args, kwargs))
+
+    def _make(cls, iterable):
+        values = _tuple_new(cls, iterable)
+        if len(values) != count:
+            raise TypeError("%s expects %d values, got %d" % (name, count, len(values)))
+        return values
+
+    def _replace(self, **changes):
+        values = [changes.pop(field, value) for field, value in zip(fields, self)]
+        if changes:
+            raise TypeError("%s has no fields %s" % (name, ", ".join(sorted(changes))))
+        return _tuple_new(type(self), values)
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % pair for pair in zip(fields, self)))
+
+    def _asdict(self):
+        return dict(zip(fields, self))
+
+    namespace = {"__slots__": (), "_fields": fields, "_field_defaults": dict(zip(fields[first_default:], defaults)),
+                 "__new__": __new__, "_make": classmethod(_make), "_replace": _replace, "__repr__": __repr__,
+                 "_asdict": _asdict, "__getnewargs__": tuple.__iter__}
+    for position, field in enumerate(fields):
+        namespace[field] = _tuplegetter(position, "field %d" % position)
+    return type(name, (tuple,), namespace)
+
+
+def where_text(where):
+    """A field's path for messages. Loaders pass paths as nested (parent, key or index)
+    pairs and format them only for an error: formatting every field's path of a large
+    facts file on each load would cost more than checking it."""
+    if not isinstance(where, tuple):
+        return where or ""
+    parent, step = where
+    parent = where_text(parent)
+    if isinstance(step, int):
+        return "%s[%d]" % (parent, step)
+    return "%s.%s" % (parent, step) if parent else step
 
 
 def _bad(where, expected, value):
     shown = repr(value)
     if len(shown) > 40:
         shown = shown[:37] + "..."
-    return InputError("%s must be %s, not %s" % (where, expected, shown))
+    return InputError("%s must be %s, not %s" % (where_text(where), expected, shown))
 
 
 def STR(value, where):
@@ -68,7 +153,7 @@ def seq(kind):
             raise _bad(where, "a list", value)
         if fast is not None and all(type(item) in fast for item in value):
             return tuple(value)
-        return tuple(kind(item, "%s[%d]" % (where, index)) for index, item in enumerate(value))
+        return tuple(kind(item, (where, index)) for index, item in enumerate(value))
     return load
 
 
@@ -77,7 +162,7 @@ def tup(*kinds):
     def load(value, where):
         if not isinstance(value, (list, tuple)) or len(value) != len(kinds):
             raise _bad(where, "a list of %d items" % len(kinds), value)
-        return tuple(kind(item, "%s[%d]" % (where, index)) for index, (kind, item) in enumerate(zip(kinds, value)))
+        return tuple(kind(item, (where, index)) for index, (kind, item) in enumerate(zip(kinds, value)))
     return load
 
 
@@ -86,14 +171,12 @@ def record(name, fields, doc=None):
     Subclass it with `__slots__ = ()` to add methods."""
     names = tuple(f[0] for f in fields)
     defaults = tuple(f[2] for f in fields if f[2] is not REQUIRED)
-    base = namedtuple(name, names, defaults=defaults)
-    kinds = {f[0]: f[1] for f in fields}
-    required = tuple(f[0] for f in fields if f[2] is REQUIRED)
+    base = struct(name, names, defaults)
+    table = tuple((f[0], f[1], f[2]) for f in fields)
 
     class Record(base):
         __slots__ = ()
-        KINDS = kinds
-        REQUIRED_FIELDS = required
+        KINDS = {f[0]: f[1] for f in fields}
 
         @classmethod
         def load(cls, value, where):
@@ -101,13 +184,15 @@ def record(name, fields, doc=None):
             minor version), missing ones take their defaults, wrong types raise InputError."""
             if not isinstance(value, dict):
                 raise _bad(where, "an object", value)
-            values = {}
-            for key, kind in cls.KINDS.items():
+            values = []
+            for key, kind, default in table:
                 if key in value:
-                    values[key] = kind(value[key], "%s.%s" % (where, key) if where else key)
-                elif key in cls.REQUIRED_FIELDS:
-                    raise InputError("%s.%s is missing" % (where, key) if where else "%s is missing" % key)
-            return cls(**values)
+                    values.append(kind(value[key], (where, key)))
+                elif default is REQUIRED:
+                    raise InputError("%s is missing" % where_text((where, key)))
+                else:
+                    values.append(default)
+            return _tuple_new(cls, values)
 
         def to_dict(self):
             return {key: plain(getattr(self, key)) for key in self._fields}

@@ -2,7 +2,7 @@
 
 Built from libvirt's own documents (see build.py) so the same model serves the local
 collector, a remote pre-flight and tests on real documents. Records are immutable
-namedtuples (guard.records); sequences are tuples so that a HostFacts compares and
+structs (guard.records); sequences are tuples so that a HostFacts compares and
 hashes by value. Loading validates every field's type: a facts file that says
 `"memory_bytes": "lots"` is a one-line error naming the field.
 """

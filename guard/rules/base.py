@@ -1,16 +1,15 @@
 """The rule record and the context every rule receives."""
-from collections import namedtuple
-
 from ..findings import DENY, WARN, declare, finding
 from ..fingerprint import fingerprint_of
+from ..records import struct
 
 # The few policy values that change what a rule detects (not what is done about it).
 # dirty_rate_bytes_per_s is measured by preflight; None in the hook.
-Options = namedtuple("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downtime_s dirty_rate_bytes_per_s",
+Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downtime_s dirty_rate_bytes_per_s",
                      defaults=(1 << 40, None, None, None))
 
 
-class Context(namedtuple("Context", "domain dest source options connection source_connection",
+class Context(struct("Context", "domain dest source options connection source_connection",
                          defaults=(Options(), None, None))):
     """What a rule sees: the Domain, destination HostFacts (or None), the source
     Fingerprint (or None), Options, and the libvirt connection kinds ("system" | "session")
