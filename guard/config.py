@@ -37,8 +37,10 @@ ON_ERROR = ("deny", "allow")
 RULE_ACTIONS = (DENY, WARN, OFF)
 
 
-Paths = struct("Paths", "facts audit_log bypass", defaults=(
-    "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json"))
+# metrics: the Prometheus text file the collector refreshes; "" = off.
+Paths = struct("Paths", "facts audit_log bypass metrics", defaults=(
+    "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json",
+    ""))
 
 # domain: an fnmatch glob on the guest name; until: an aware datetime or None.
 ConfigExemption = struct("ConfigExemption", "reason rules domain uuid until", defaults=(None, None, None))
@@ -79,9 +81,12 @@ class _Reader:
     def line_of(self, key, table=None):
         name = key.split(".")[-1]
         pattern = re.compile(r"^\s*(\"?%s\"?)\s*=" % re.escape(name))
-        header = re.compile(r"^\s*\[+\s*%s" % re.escape(table)) if table else None
+        header = re.compile(r"^\s*\[+\s*%s\s*[\].]" % r"\s*\.\s*".join(
+            '"?%s"?' % re.escape(part) for part in table.split("."))) if table else None
         in_table = table is None
         for number, line in enumerate(self.lines, 1):
+            if key and re.match(r'^\s*\[+\s*(?:[^\]]*\.)?\s*"?%s"?\s*\]' % re.escape(name), line):
+                return number  # the key is a table of its own: [rules."KEY"]
             if header is not None and header.match(line):
                 in_table = True
                 if not key:
@@ -184,10 +189,11 @@ def parse_config(text, path="config"):
             raise reader.error("allow_metadata_exemptions", "must be true or false")
         values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
     paths = data.get("paths", {})
-    reader.check_keys(paths, {"facts", "audit_log", "bypass"}, "paths")
+    reader.check_keys(paths, {"facts", "audit_log", "bypass", "metrics"}, "paths")
     for key, value in paths.items():
-        if not isinstance(value, str) or not value.startswith("/"):
-            raise reader.error("paths." + key, "must be an absolute path", "paths")
+        if not isinstance(value, str) or not (value.startswith("/") or (key == "metrics" and value == "")):
+            raise reader.error("paths." + key, "must be an absolute path" + (' (or "" for off)' if key == "metrics"
+                                                                            else ""), "paths")
     values["paths"] = Paths(**paths)
     memory = data.get("memory", {})
     reader.check_keys(memory, {"limit", "bandwidth", "max_downtime"}, "memory")
@@ -206,7 +212,7 @@ def parse_config(text, path="config"):
         if not isinstance(body, dict):
             raise reader.error("rules." + key, "must be a table with action = ...", "rules")
         reader.check_keys(body, {"action"}, "rules.%s" % key)
-        table.append((key, reader.choice(body, "action", RULE_ACTIONS, None, "rules")))
+        table.append((key, reader.choice(body, "action", RULE_ACTIONS, None, "rules." + key)))
     values["rules"] = tuple(table)
     values["exemptions"] = _exemptions(reader, data.get("exemptions", []))
     return Config(**values)

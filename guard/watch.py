@@ -39,8 +39,9 @@ def _comparable(facts):
 
 
 class Watcher:
-    def __init__(self, uri, output, interval=600.0, max_backoff=60.0):
+    def __init__(self, uri, output, interval=600.0, max_backoff=60.0, after_refresh=None):
         self.uri, self.output, self.interval, self.max_backoff = uri, output, interval, max_backoff
+        self.after_refresh = after_refresh  # () -> problem or None, e.g. the metrics file
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
         self.facts = None
@@ -60,6 +61,9 @@ class Watcher:
         with self.lock:
             self.facts = facts
         log.info("facts refreshed", output=self.output, changed=changed)
+        problem = self.after_refresh() if self.after_refresh is not None else None
+        if problem:
+            log.warning("metrics not refreshed", error=problem)
         if changed:
             self.stamp_all()
 
@@ -127,13 +131,13 @@ class Watcher:
         return 0
 
 
-def run_watch(uri, output, interval):
+def run_watch(uri, output, interval, after_refresh=None):
     # A service logs to stderr (the journal under systemd), one JSON object a line.
     structlog.configure(processors=[structlog.processors.add_log_level,
                                     structlog.processors.TimeStamper(fmt="iso", utc=True),
                                     structlog.processors.JSONRenderer(sort_keys=True)],
                         logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    watcher = Watcher(uri, output, interval)
+    watcher = Watcher(uri, output, interval, after_refresh=after_refresh)
     signal.signal(signal.SIGTERM, watcher.stop)
     signal.signal(signal.SIGINT, watcher.stop)
     return watcher.run()

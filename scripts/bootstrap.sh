@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the tests and the demo need on a fresh machine: system packages (as root,
-# with apt-get, when missing) and virtual environments for the default Python and 3.9.
+# with apt-get, when missing), virtual environments for the default Python and 3.9, and
+# .venv-ansible (ansible-core and ansible-lint, for ansible/ and tests/test_ansible.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,8 @@ make_venv() {  # make_venv PYTHON DIR
     if [ ! -x "$dir/bin/python" ]; then
         "$python" -m venv "$dir"
     fi
-    local extras="lxml structlog pytest hypothesis setuptools wheel"
+    # prometheus_client: tests parse `metrics` output with it; the package never imports it.
+    local extras="lxml structlog pytest hypothesis setuptools wheel prometheus_client"
     "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || extras="$extras tomli"
     if pkg-config --exists libvirt 2>/dev/null; then
         # The binding is compiled against the host's libvirt; pin the host's version.
@@ -49,3 +51,11 @@ if [ -n "$PY39" ]; then
 else
     echo "bootstrap: no Python 3.9 found (pyenv or python3.9): the 3.9 run will be skipped" >&2
 fi
+
+# Ansible's controller needs a recent Python (not 3.9); its own venv keeps it out of .venv.
+# Pinned: ansible-lint's rules change between releases.
+ANSIBLE_PYTHON="${ANSIBLE_PYTHON:-python3}"
+if [ ! -x .venv-ansible/bin/ansible-lint ]; then
+    "$ANSIBLE_PYTHON" -m venv .venv-ansible
+fi
+.venv-ansible/bin/pip install -q --disable-pip-version-check ansible-core==2.19.14 ansible-lint==26.10.1

@@ -4,6 +4,7 @@ import sys
 from ..config import load_config
 from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
+from .metrics import refresh_after_collection
 
 
 def add_collector_arguments(parser):
@@ -40,4 +41,7 @@ def run_collect(args):
     else:
         write_atomic(output, text, mode=0o644)
         print("facts of %s written to %s" % (facts.hostname, output), file=sys.stderr)
+        problem = refresh_after_collection(args.config)
+        if problem:
+            print("migration-guard: warning: metrics file not refreshed: %s" % problem, file=sys.stderr)
     return 0

@@ -2,6 +2,7 @@
 from ..units import parse_duration
 from ..watch import run_watch
 from .facts_live import add_collector_arguments, output_path
+from .metrics import refresh_after_collection
 
 
 def register(facts_sub):
@@ -15,4 +16,5 @@ def register(facts_sub):
 
 
 def run(args):
-    return run_watch(args.uri, output_path(args), parse_duration(args.interval, "--interval"))
+    return run_watch(args.uri, output_path(args), parse_duration(args.interval, "--interval"),
+                     after_refresh=lambda: refresh_after_collection(args.config))

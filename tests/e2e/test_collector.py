@@ -103,3 +103,25 @@ def test_session_uris_are_a_finding(hosts):
     assert connection_kind("qemu:///session") == "session"
     assert connection_kind("qemu+ssh://hv02/system") == "system"
     assert connection_kind(source.uri) == "system"
+
+
+def test_collect_refreshes_the_metrics_file_and_survives_its_failure(hosts, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+    source, _dest, _guard = hosts
+    facts, metrics = tmp_path / "facts.json", tmp_path / "textfile" / "migration_guard.prom"
+    config = tmp_path / "config.toml"
+    config.write_text('[paths]\nfacts = "%s"\naudit_log = "%s/audit.log"\nmetrics = "%s"\n' % (facts, tmp_path, metrics))
+    result = guard_cli("facts", "collect", "--uri", source.uri, config=str(config))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert stat.S_IMODE(os.stat(str(metrics)).st_mode) == 0o644
+    values = {s.name: s.value for f in text_string_to_metric_families(metrics.read_text()) for s in f.samples}
+    assert values["migration_guard_facts_present"] == 1
+    assert values["migration_guard_facts_collected_timestamp_seconds"] == read_facts_file(str(facts)).collected_at
+    # A metrics path that cannot be written: the collection still succeeds, with a warning.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config.write_text('[paths]\nfacts = "%s"\nmetrics = "%s/m.prom"\n' % (facts, blocker))
+    before = facts.stat().st_mtime_ns
+    result = guard_cli("facts", "collect", "--uri", source.uri, config=str(config))
+    assert result.returncode == 0, result.stderr
+    assert "warning: metrics file not refreshed" in result.stderr and facts.stat().st_mtime_ns != before

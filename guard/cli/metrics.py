@@ -1,0 +1,57 @@
+"""`migration-guard metrics [--output FILE]`: Prometheus text for node_exporter's textfile
+collector; also what `facts collect` and `facts watch` write to [paths] metrics."""
+import sys
+import time
+
+from ..audit import Filter, read_records
+from ..bypass import read_bypass
+from ..config import load_config
+from ..facts.cache import load_cache, write_atomic
+from ..metrics import count_decisions, render
+
+
+def register(sub):
+    parser = sub.add_parser("metrics", help="Prometheus metrics from the audit log, facts cache and bypass",
+                            description="Print Prometheus text-format metrics: decisions by decision and rule "
+                                        "code (from the audit log and its rotations), the facts cache's age, "
+                                        "whether a bypass is active. --output writes them atomically (for "
+                                        "node_exporter's textfile collector: name the file *.prom).")
+    parser.add_argument("--output", metavar="FILE", help="write here (atomically, mode 0644) instead of stdout")
+    parser.add_argument("--config", metavar="FILE")
+    parser.set_defaults(run=run)
+
+
+def snapshot(config, now):
+    """The metrics text for a config's paths, at epoch `now`."""
+    counts, last = count_decisions(record for _line, record in read_records(config.paths.audit_log, Filter()))
+    # max_age 0: a stale cache is still present; its age is the metric.
+    facts, _problem = load_cache(config.paths.facts, 0, now)
+    bypass, _note = read_bypass(config.paths.bypass, now)
+    return render(counts, last, facts is not None, facts.collected_at if facts is not None else None,
+                  bypass is not None, now)
+
+
+def write_metrics(path, text):
+    write_atomic(path, text, mode=0o644)
+
+
+def refresh_after_collection(config_file):
+    """Rewrite [paths] metrics when set, after a facts collection. Never raises: a metrics
+    failure must not fail the collection. Returns why it failed, or None."""
+    try:
+        config = load_config(config_file)
+        if config.paths.metrics:
+            write_metrics(config.paths.metrics, snapshot(config, time.time()))
+    except Exception as exc:  # noqa: BLE001 - reported by the caller as a warning
+        return "%s: %s" % (type(exc).__name__, exc)
+    return None
+
+
+def run(args):
+    config = load_config(args.config)
+    text = snapshot(config, time.time())
+    if args.output:
+        write_metrics(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
