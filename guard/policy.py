@@ -1,9 +1,6 @@
 """Enforcement, separate from detection: which source fingerprint counts, then profile,
 per-rule actions, exemptions, mode and the emergency bypass turn the rules' findings into
 a verdict (OPA Gatekeeper's deny / warn / dryrun, and a documented break-glass)."""
-import datetime
-import fnmatch
-
 from .findings import DENY, INFO, OFF
 
 NO_FINGERPRINT = "the guest carries no source fingerprint"
@@ -24,6 +21,7 @@ def _applies(exemption_rules, found):
 
 
 def _parse_until(text):
+    import datetime
     try:
         value = datetime.datetime.fromisoformat(text)
     except (TypeError, ValueError):
@@ -33,6 +31,7 @@ def _parse_until(text):
 
 def _exemptions(config, domain, now):
     """(active exemptions as (rules, reason, origin), notes about ignored ones)."""
+    import fnmatch  # only guests that may be exempted pay for it (and for datetime) on the hook's path
     active, notes = [], []
     for item in config.exemptions:
         if item.domain and not fnmatch.fnmatchcase(domain.name, item.domain):
@@ -66,8 +65,10 @@ def _action(config, found):
 def apply(domain, findings, config, now_epoch):
     """(verdict, kept findings, notes) for a domain's findings under a config at a time.
     verdict: allow | deny | would-deny (audit mode)."""
-    now = datetime.datetime.fromtimestamp(now_epoch, datetime.timezone.utc)
-    exemptions, notes = _exemptions(config, domain, now)
+    exemptions, notes = [], []
+    if config.exemptions or domain.exemptions:
+        import datetime
+        exemptions, notes = _exemptions(config, domain, datetime.datetime.fromtimestamp(now_epoch, datetime.timezone.utc))
     kept = []
     for found in findings:
         action = _action(config, found)

@@ -17,8 +17,10 @@ _LIBVIRT_SCALE = {
     "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
 }
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+# Compiled on first use: compiling a pattern costs more than the hook's whole decision,
+# and the hook parses no size or duration unless the config names one.
+_SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$"
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$"
 _DURATION_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -36,7 +38,7 @@ def libvirt_bytes(value, unit, default_unit="KiB"):
 
 def parse_size(text, key="size"):
     """Bytes of a config size such as "1 TiB", "512 GiB", "1 TB" or "100MiB"."""
-    match = _SIZE_RE.match(str(text))
+    match = re.match(_SIZE, str(text))
     scale = _LIBVIRT_SCALE.get(match.group(2).lower() or "b") if match else None
     if scale is None:
         raise ConfigError("%s: %r is not a size (say e.g. \"1 TiB\", \"512 GiB\", \"1 TB\")" % (key, text))
@@ -45,7 +47,7 @@ def parse_size(text, key="size"):
 
 def parse_duration(text, key="duration"):
     """Seconds of a config duration such as "30m", "24h" or "300ms"."""
-    match = _DURATION_RE.match(str(text))
+    match = re.match(_DURATION, str(text))
     if not match:
         raise ConfigError("%s: %r is not a duration (say e.g. \"300ms\", \"10s\", \"30m\", \"24h\")" % (key, text))
     return float(match.group(1)) * _DURATION_SCALE[match.group(2)]

@@ -2,11 +2,11 @@
 as text, and a digit run is newer than a letter run ("5.14.0-362.el9" vs "5.14.0-70.el9")."""
 import re
 
-_SEGMENT = re.compile(r"(\d+|[A-Za-z]+)")
+_SEGMENT = r"(\d+|[A-Za-z]+)"  # compiled (and cached by re) on first use, not at import
 
 
 def _segments(version):
-    return [int(s) if s.isdigit() else s for s in _SEGMENT.findall(version or "")]
+    return [int(s) if s.isdigit() else s for s in re.findall(_SEGMENT, version or "")]
 
 
 def compare_versions(left, right):
