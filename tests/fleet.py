@@ -58,6 +58,7 @@ def write_node(folder, name, memory_gib, guests=0):
 def fleet(folder, guests, big_dests, small_dests):
     """(source URI, [big destination URIs], [small destination URIs]): big hosts have
     256 GiB, small ones 32 GiB (below a big guest's 48)."""
+    os.makedirs(str(folder), exist_ok=True)
     source = write_node(folder, "source", 512, guests)
     big = [write_node(folder, "big%d" % i, 256) for i in range(big_dests)]
     small = [write_node(folder, "small%d" % i, 32) for i in range(small_dests)]
