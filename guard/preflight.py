@@ -166,7 +166,7 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
             report()
         dests = [(uri, future.result()) for uri, future in zip(dest_uris, futures)]
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # a failed source: no reads still queued
     results = []
     for name, uuid, domain, dirty, guest_problem in guests:
         for uri, (facts, dest_problem) in dests:
