@@ -19,7 +19,24 @@ class Context(struct("Context", "domain dest source options connection source_co
 
     @property
     def dest_fingerprint(self):
-        return fingerprint_of(self.dest) if self.dest is not None else None
+        return _fingerprint_of(self.dest) if self.dest is not None else None
+
+
+# id(HostFacts) -> (facts, its fingerprint): the identity rules ask for the destination's
+# projection several times per decision, and preflight decides hundreds of guests against
+# the same facts. Holding the facts keeps their id from being reused.
+_FINGERPRINTS = {}
+
+
+def _fingerprint_of(facts):
+    hit = _FINGERPRINTS.get(id(facts))
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    if len(_FINGERPRINTS) >= 64:
+        _FINGERPRINTS.clear()
+    fingerprint = fingerprint_of(facts)
+    _FINGERPRINTS[id(facts)] = (facts, fingerprint)
+    return fingerprint
 
 
 class Rule:

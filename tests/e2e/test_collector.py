@@ -4,6 +4,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 from guard.facts.build import build_facts
 from guard.facts.cache import read_facts_file
@@ -11,6 +12,7 @@ from harness import guest_xml
 from helpers import corpus_domain_xml, decide
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNREACHABLE = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"
 
 
 def guard_cli(*args, config=None):
@@ -85,14 +87,66 @@ def test_preflight_small_allowed_big_denied(hosts, tmp_path):
         assert "unverifiable[source-fingerprint]" not in {f["code"] for f in results["pf-small"]["findings"]}
         assert {"pf-small", "pf-big"} <= source.running()
         assert "migration-guard.dev" not in source.virsh("dumpxml", "pf-small").stdout  # nothing changed
+        assert json.loads(result.stdout)["plan"] == {"pf-small": [dest.uri], "pf-big": []}
         every = guard_cli("preflight", "--all", "--source", source.uri, "--dest", dest.uri, "--format", "json",
                           config=str(config))
         assert every.returncode == 1, every.stderr
         names = {r["domain"]["name"] for r in json.loads(every.stdout)["results"]}
         assert {"pf-small", "pf-big"} <= names
+        # An unreachable destination beside the real one: an error there, never an allow;
+        # the real one is still decided. pf-big has no destination and the unreachable one
+        # gave no verdict for it: exit 2.
+        both = guard_cli("preflight", "pf-small", "pf-big", "--source", source.uri, "--dest", dest.uri, "--dest",
+                         UNREACHABLE, "--format", "json", config=str(config))
+        assert both.returncode == 2, both.stderr
+        data = json.loads(both.stdout)
+        assert data["plan"] == {"pf-small": [dest.uri], "pf-big": []}
+        assert data["summary"] == {dest.uri: {"allow": 1, "deny": 1, "error": 0},
+                                   UNREACHABLE: {"allow": 0, "deny": 0, "error": 2}}
+        assert {r["decision"] for r in data["results"] if r["dest"] == UNREACHABLE} == {"error"}
+        # Only pf-small: it has a destination, the unreachable one is one choice fewer.
+        small = guard_cli("preflight", "pf-small", "--source", source.uri, "--dest", UNREACHABLE, "--dest",
+                          dest.uri, config=str(config))
+        assert small.returncode == 0, small.stdout + small.stderr
+        assert "every guest has a destination (1 guests)" in small.stdout
+        alone = guard_cli("preflight", "pf-small", "--source", source.uri, "--dest", UNREACHABLE, "--format", "json")
+        assert alone.returncode == 2
+        assert [r["decision"] for r in json.loads(alone.stdout)["results"]] == ["error"]
     finally:
         source.virsh("destroy", "pf-small", check=False)
         source.virsh("destroy", "pf-big", check=False)
+
+
+def test_preflight_measures_every_guests_dirty_rate_at_once(hosts, tmp_path):
+    """With [memory] bandwidth set, the dirty rates of all guests are measured together:
+    two guests take one measuring second, not two, and both are decided."""
+    source, dest, _guard = hosts
+    config = tmp_path / "config.toml"
+    config.write_text('[memory]\nbandwidth = "1 GiB"\n')
+    names = ["pf-rate-%d" % i for i in range(3)]
+    for name in names:
+        source.define_and_start(guest_xml(name, memory_mib=64))
+    try:
+        from guard.facts.collect import open_connection
+        from guard.preflight import measure_dirty_rates
+        conn = open_connection(source.uri, read_only=False)
+        try:
+            doms = [conn.lookupByName(name) for name in names]
+            start = time.monotonic()
+            rates = measure_dirty_rates(conn, doms)
+            elapsed = time.monotonic() - start
+        finally:
+            conn.close()
+        assert sorted(rates) == names and all(rate >= 0 for rate in rates.values())
+        # One second of measuring for all (one after another: at least len(names) seconds).
+        assert elapsed < len(names) - 0.5, elapsed
+        result = guard_cli("preflight", *names, "--source", source.uri, "--dest", dest.uri, "--format", "json",
+                           config=str(config))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert {r["decision"] for r in json.loads(result.stdout)["results"]} == {"allow"}
+    finally:
+        for name in names:
+            source.virsh("destroy", name, check=False)
 
 
 def test_session_uris_are_a_finding(hosts):
