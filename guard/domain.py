@@ -363,8 +363,12 @@ def _first(element, *tags):
 
 def _disk(disk, storage, backed):
     dtype = disk.get("type", "file")
-    parts = _first(disk, "source", "readonly")
-    source, readonly = parts.get("source"), "readonly" in parts
+    source, readonly = None, False
+    for child in disk.iterchildren("source", "readonly"):
+        if child.tag == "readonly":
+            readonly = True
+        elif source is None:
+            source = child
     if source is None:
         return  # an empty CD-ROM or floppy
     device = disk.get("device", "disk")
@@ -467,7 +471,9 @@ def _devices(devices):
 
 
 def _hyperv(features):
-    hyperv = _children(features).get("hyperv")
+    if features is None:
+        return None
+    hyperv = next(features.iterchildren("hyperv"), None)
     if hyperv is None:
         return None
     mode = hyperv.get("mode", "custom")

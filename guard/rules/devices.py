@@ -60,6 +60,8 @@ def check_passthrough(ctx):
 
 
 def _backed(ctx):
+    if not ctx.domain.backed and not ctx.domain.interfaces:
+        return
     groups = {}
     for dev in ctx.domain.backed:
         if dev.kind in _BACKED:

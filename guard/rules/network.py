@@ -91,6 +91,8 @@ def _devices(ctx):
 
 
 def check_network(ctx):
+    if not ctx.domain.interfaces and not ctx.domain.listens:
+        return
     yield from _networks(ctx)
     yield from _devices(ctx)
 
@@ -111,6 +113,8 @@ def is_wildcard_or_loopback(address):
 
 
 def check_listen(ctx):
+    if not ctx.domain.listens:
+        return
     explicit = [listen for listen in ctx.domain.listens
                 if listen.address is not None and not is_wildcard_or_loopback(listen.address)]
     if not explicit:

@@ -257,7 +257,7 @@ def _pinned(domain):
 
 def check(ctx):
     domain = ctx.domain
-    if not _pinned(domain) and not domain.hugepages and not any(m.page_bytes for m in domain.memory_devices):
+    if not (domain.pins or domain.node_bindings or domain.hugepages or domain.memory_devices):
         return
     if not ctx.dest.cells:
         yield unverifiable(ID, "the destination's facts have no NUMA topology; pins cannot be checked")

@@ -36,6 +36,8 @@ def _dir_pool(pools, path):
 
 
 def check(ctx):
+    if not ctx.domain.storage:
+        return
     pools = ctx.dest.pools
     missing, uncopyable, no_pool, undecided = [], [], [], []
     for item in ctx.domain.storage:
