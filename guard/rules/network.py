@@ -126,8 +126,12 @@ def check_listen(ctx):
                            "run the hook or `check --probe` on the destination, or collect its facts locally")
         return
     mine = {_canonical(a) for a in host}
+    names = sorted({x.address for x in explicit if _canonical(x.address) is None})
+    if names:
+        yield unverifiable(LISTEN, "graphics listen on host name %s: what it resolves to on the destination was not "
+                                   "checked" % listing(names), "listen on an address, or a wildcard")
     foreign = sorted({"<graphics type='%s' listen='%s'>" % (x.graphics, x.address) for x in explicit
-                      if _canonical(x.address) not in mine})
+                      if _canonical(x.address) not in mine and _canonical(x.address) is not None})
     if foreign:
         yield finding(LISTEN, "address", DENY,
                       "%s: the destination has no such address, so QEMU cannot bind it there" % listing(foreign),

@@ -42,6 +42,8 @@ CASES = [
          minimal(extra=VNC % ("2001:db8::10", "2001:db8::10")), dest=host(), near=("graphics-listen[address]",)),
     Case("graphics-listen", "VNC on a wildcard (minimal XML)", minimal(extra=VNC % ("0.0.0.0", "0.0.0.0")),
          dest=host(), near=("graphics-listen[address]",)),
+    Case("graphics-listen", "VNC on a host name: not judged as an address (minimal XML)",
+         minimal(extra=VNC % ("vnc.example.com", "vnc.example.com")), dest=host(), near=("graphics-listen[address]",)),
     Case("graphics-listen", "VNC on a source address the probe does not find (minimal XML)",
          minimal(extra=VNC % ("192.0.2.10", "192.0.2.10")), dest=host(), expect="graphics-listen[address]",
          kwargs={"probe": Probe(addresses=("127.0.0.1", "198.51.100.7"))}),
