@@ -17,10 +17,12 @@ EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 # source: a Fingerprint the caller holds (check --source-facts, preflight), else the one the
 # guest carries is used; bypass: guard.bypass.Bypass or None, bypass_note: why a bypass
 # file was ignored; now: seconds since the epoch; connection / source_connection: "system"
-# or "session" when known; dirty_rate: bytes/s measured by preflight.
+# or "session" when known; dirty_rate: bytes/s measured by preflight; probe: what the
+# destination itself said at decision time (guard.facts.model.Probe, gathered by guard.probe),
+# None where nobody could look (preflight, check without --probe).
 Inputs = struct("Inputs", "domain dest config now facts_problem source connection source_connection "
-                              "dirty_rate bypass bypass_note",
-                    defaults=(None, None, None, None, None, None, None))
+                              "dirty_rate bypass bypass_note probe",
+                    defaults=(None, None, None, None, None, None, None, None))
 
 
 class Outcome(struct("Outcome", "decision exit_code mode profile domain_name domain_uuid findings notes "
@@ -55,7 +57,7 @@ def decide(inputs):
     config, domain, dest = inputs.config, inputs.domain, inputs.dest
     source, origin, source_problem = policy.source_of(inputs.source, domain)
     ctx = Context(domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
-                  inputs.source_connection)
+                  inputs.source_connection, inputs.probe)
     findings = evaluate(ctx, inputs.facts_problem, source_problem)
     verdict, kept, notes = policy.apply(domain, findings, config, inputs.now)
     if inputs.bypass_note:

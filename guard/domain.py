@@ -44,8 +44,8 @@ class GuestCpu(struct("GuestCpu", "mode model vendor features", defaults=(None, 
         return tuple(f.name for f in self.features if f.policy in policies)
 
 
-class Firmware(struct("Firmware", "firmware features loader_path loader_type loader_secure nvram_template",
-                          defaults=(None, (), None, None, None, None))):
+class Firmware(struct("Firmware", "firmware features loader_path loader_type loader_secure nvram_template "
+                                      "nvram_path", defaults=(None, (), None, None, None, None, None))):
     """firmware: <os firmware='efi|bios'>; features: (name, enabled) of <firmware><feature>."""
 
     __slots__ = ()
@@ -58,16 +58,43 @@ class Firmware(struct("Firmware", "firmware features loader_path loader_type loa
 # net; source: a short description for messages; teaming: transient makes a VF failover-capable.
 HostDev = struct("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
 
-# type: network | bridge | hostdev | vdpa | direct | user | ...
-Interface = struct("Interface", "type mac network source teaming", defaults=(None, None, None, None))
+# type: network | bridge | hostdev | vdpa | direct | user | vhostuser | ...; socket: a vhost-user
+# socket path and mode: (path, "client" | "server") of <source type='unix' path mode>.
+Interface = struct("Interface", "type mac network source teaming socket", defaults=(None, None, None, None, None))
+
+# <devices><memory model='dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc'>: size; target_node: the
+# *guest* NUMA cell it is plugged into (<target><node>); nodemask/nodes: host nodes of
+# <source><nodemask>; page_bytes: <source><pagesize>; path: nvdimm/virtio-pmem backing file.
+MemoryDevice = struct("MemoryDevice", "model size_bytes target_node nodemask nodes page_bytes path",
+                          defaults=(None, None, None, None, None))
+
+# A device backed by something of this host that is not a <hostdev>. kind is chosen by the
+# parser from a fixed list (never guest text): tpm-passthrough, input-passthrough,
+# input-evdev, shmem-peer, shmem-server, virtiofs, vhost-user-gpu, vhost-user; what: the
+# element as the user wrote it, for messages; path: a host path it needs (or None).
+HostBacked = struct("HostBacked", "kind what path", defaults=(None,))
+
+# A local source the guest needs on the destination. kind: disk | cdrom | floppy | lun |
+# filesystem | nvram; source: file | block | dir | volume; path, or pool/volume for
+# type='volume'; optional: startupPolicy='optional' (libvirt drops a missing one);
+# readonly: <readonly/>.
+StoragePath = struct("StoragePath", "kind source path pool volume optional readonly",
+                         defaults=(None, None, None, False, False))
+
+# <graphics type='vnc|spice'> listen address (attribute or <listen type='address'>);
+# network: <listen type='network' network=...>.
+Listen = struct("Listen", "graphics address network", defaults=(None, None))
 
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
-        "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions"),
-        defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, ()))):
+        "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
+        "hyperv backed storage listens"),
+        defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); exemptions: the
-    guest's own (guard.metadata.Exemption), honoured only when the config opts in."""
+    guest's own (guard.metadata.Exemption), honoured only when the config opts in.
+    arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
+    hyperv: (mode, features switched on) of <features><hyperv>, or None."""
 
     __slots__ = ()
 
@@ -198,6 +225,17 @@ def _cpu(cpu, parts):
     return GuestCpu(mode=mode, model=_text(model) or None, vendor=_text(parts.get("vendor")), features=features)
 
 
+def _nvram_path(nvram):
+    """The NVRAM file: <nvram>PATH</nvram> or <nvram type='file'><source file=.../>; None for
+    network NVRAM and none at all."""
+    if nvram is None:
+        return None
+    if nvram.get("type") not in (None, "file"):
+        return None
+    source = _children(nvram).get("source")
+    return _text(nvram) or (source.get("file") if source is not None else None) or None
+
+
 def _firmware(os_el, parts):
     if os_el is None:
         return Firmware()
@@ -212,7 +250,30 @@ def _firmware(os_el, parts):
         loader_type=loader.get("type") if loader is not None else None,
         loader_secure=_yes(loader.get("secure")) if loader is not None else None,
         nvram_template=nvram.get("template") if nvram is not None else None,
+        nvram_path=_nvram_path(nvram),
     )
+
+
+def _number(text):
+    """An address number as libvirt reads it (virStrToLong_uip, base 0): 0x.. hex, 0.. octal,
+    else decimal; None when it is none of these."""
+    text = (text or "0").strip()
+    try:
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        if len(text) > 1 and text[0] == "0":
+            return int(text[1:], 8)
+        return int(text)
+    except ValueError:
+        return None
+
+
+def pci_address(address):
+    """libvirt's form of a PCI address element, 0000:06:12.5, whatever notation the XML used."""
+    parts = [_number(address.get(k)) for k in ("domain", "bus", "slot", "function")]
+    if None in parts:
+        return ":".join(address.get(k) or "?" for k in ("domain", "bus", "slot", "function"))
+    return "%04x:%02x:%02x.%x" % tuple(parts)
 
 
 def _describe_source(source):
@@ -224,8 +285,7 @@ def _describe_source(source):
         if address.get("uuid"):
             return address.get("uuid")
         if address.get("domain") is not None or address.get("slot") is not None:
-            return "%s:%s:%s.%s" % tuple(
-                (address.get(k) or "0").replace("0x", "") for k in ("domain", "bus", "slot", "function"))
+            return pci_address(address)
         if address.get("bus") is not None and address.get("device") is not None:
             return "usb %s:%s" % (address.get("bus"), address.get("device"))
     vendor, product = source.find("vendor"), source.find("product")
@@ -277,12 +337,148 @@ def _interfaces(devices):
                 mac = child.get("address")
             else:
                 teaming = child.get("type")
-        network = described = None
+        network = described = socket = None
         if source is not None:
             network = source.get("network")
             described = source.get("dev") or source.get("bridge") or network or _describe_source(source)
-        append(Interface(iface.get("type", "?"), mac, network, described, teaming))
+            if source.get("type") == "unix" and source.get("path"):
+                socket = (source.get("path"), source.get("mode", "client"))
+                described = source.get("path")
+        append(Interface(iface.get("type", "?"), mac, network, described, teaming, socket))
     return tuple(interfaces)
+
+
+# Disk types whose source is a host path, and the attribute naming it.
+_DISK_PATH_ATTR = {"file": "file", "block": "dev", "dir": "dir"}
+_INPUT_KINDS = {"passthrough": "input-passthrough", "evdev": "input-evdev"}
+
+
+def _first(element, *tags):
+    """{tag: first child} among the given tags only (filtered in C)."""
+    found = {}
+    for child in element.iterchildren(*tags):
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _disk(disk, storage, backed):
+    dtype = disk.get("type", "file")
+    source, readonly = None, False
+    for child in disk.iterchildren("source", "readonly"):
+        if child.tag == "readonly":
+            readonly = True
+        elif source is None:
+            source = child
+    if source is None:
+        return  # an empty CD-ROM or floppy
+    device = disk.get("device", "disk")
+    optional = source.get("startupPolicy") == "optional"
+    if dtype == "volume":
+        storage.append(StoragePath(device, "volume", None, source.get("pool"), source.get("volume"), optional,
+                                   readonly))
+    elif dtype == "vhostuser":
+        backed.append(HostBacked("vhost-user", "<disk type='vhostuser'> %s" % source.get("path"),
+                                 source.get("path")))
+    else:
+        attr = _DISK_PATH_ATTR.get(dtype)
+        path = source.get(attr) if attr else None
+        if path:
+            storage.append(StoragePath(device, dtype, path, None, None, optional, readonly))
+
+
+def _memory_device(mem):
+    parts = _first(mem, "source", "target")
+    parts_s, parts_t = _children(parts.get("source")), _children(parts.get("target"))
+    nodemask = _text(parts_s.get("nodemask"))
+    node = _text(parts_t.get("node"))
+    page = parts_s.get("pagesize")
+    return MemoryDevice(
+        model=mem.get("model", "?"),
+        size_bytes=_bytes(parts_t.get("size")) or 0,
+        target_node=_int(node, "<memory><target><node>") if node else None,
+        nodemask=nodemask,
+        nodes=_idset(nodemask, "<memory><source><nodemask>") if nodemask else None,
+        page_bytes=_bytes(page),
+        path=_text(parts_s.get("path")),
+    )
+
+
+def _listens(graphics):
+    gtype = graphics.get("type")
+    if gtype not in ("vnc", "spice"):
+        return ()
+    found = []
+    attr = graphics.get("listen")
+    if attr is not None:
+        found.append(Listen(gtype, attr.strip()))
+    for listen in graphics.iterchildren("listen"):
+        kind = listen.get("type")
+        if kind == "address" and listen.get("address") is not None and listen.get("address") != attr:
+            found.append(Listen(gtype, listen.get("address").strip()))
+        elif kind == "network" and listen.get("network"):
+            found.append(Listen(gtype, None, listen.get("network")))
+    return found
+
+
+def _devices(devices):
+    """Disks, filesystems, memory devices, listen addresses and host-backed devices, in one
+    pass over <devices> (lxml filters the tags in C)."""
+    storage, backed, memory, listens = [], [], [], []
+    for dev in devices.iterchildren("disk", "filesystem", "memory", "tpm", "input", "shmem", "graphics", "video"):
+        tag = dev.tag
+        if tag == "disk":
+            _disk(dev, storage, backed)
+        elif tag == "memory":
+            memory.append(_memory_device(dev))
+        elif tag == "graphics":
+            listens.extend(_listens(dev))
+        elif tag == "filesystem":
+            parts = _children(dev)
+            source, driver = parts.get("source"), parts.get("driver")
+            if driver is not None and driver.get("type") == "virtiofs" or (
+                    source is not None and source.get("socket")):
+                path = source.get("socket") if source is not None else None
+                backed.append(HostBacked("virtiofs", "<filesystem> virtiofs %s" % (
+                    (source.get("dir") or path) if source is not None else "?"), path))
+            elif source is not None and dev.get("type", "mount") == "mount" and source.get("dir"):
+                storage.append(StoragePath("filesystem", "dir", source.get("dir")))
+        elif tag == "tpm":
+            backend = _children(dev).get("backend")
+            if backend is not None and backend.get("type") == "passthrough":
+                device = _children(backend).get("device")
+                backed.append(HostBacked("tpm-passthrough", "<tpm><backend type='passthrough'> %s" % (
+                    device.get("path") if device is not None else "/dev/tpm0"), None))
+        elif tag == "input":
+            kind = _INPUT_KINDS.get(dev.get("type"))
+            if kind:
+                source = _children(dev).get("source")
+                path = source.get("evdev") or source.get("dev") if source is not None else None
+                backed.append(HostBacked(kind, "<input type='%s'> %s" % (dev.get("type"), path or "?"), None))
+        elif tag == "shmem":
+            parts = _children(dev)
+            server = parts.get("server")
+            name = dev.get("name", "?")
+            if dev.get("role") != "master":
+                backed.append(HostBacked("shmem-peer", "<shmem name='%s'>" % name))
+            elif server is not None:
+                path = server.get("path") or "/var/lib/libvirt/shmem-%s-sock" % name
+                backed.append(HostBacked("shmem-server", "<shmem name='%s'> server %s" % (name, path), path))
+        elif tag == "video":
+            driver = _children(dev).get("driver")
+            if driver is not None and driver.get("name") == "vhostuser":
+                backed.append(HostBacked("vhost-user-gpu", "<video><driver name='vhostuser'>"))
+    return tuple(storage), tuple(backed), tuple(memory), tuple(listens)
+
+
+def _hyperv(features):
+    if features is None:
+        return None
+    hyperv = next(features.iterchildren("hyperv"), None)
+    if hyperv is None:
+        return None
+    mode = hyperv.get("mode", "custom")
+    on = tuple(child.tag for child in hyperv if isinstance(child.tag, str) and child.get("state") == "on")
+    return (mode, on)
 
 
 def domain_element(root):
@@ -320,6 +516,10 @@ def domain_from_element(root):
         devices = root.makeelement("devices")
     fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
     launch = top.get("launchSecurity")
+    storage, backed, memory_devices, listens = _devices(devices)
+    firmware = _firmware(os_el, os_parts)
+    if firmware.nvram_path:
+        storage += (StoragePath("nvram", "file", firmware.nvram_path),)
     return Domain(
         name=name,
         uuid=_text(top.get("uuid")),
@@ -333,13 +533,19 @@ def domain_from_element(root):
         hugepages=_hugepages(top.get("memoryBacking")),
         cells=cells,
         cpu=_cpu(cpu, cpu_parts),
-        firmware=_firmware(os_el, os_parts),
+        firmware=firmware,
         hostdevs=_hostdevs(devices),
         interfaces=_interfaces(devices),
         launch_security=launch.get("type") if launch is not None else None,
         fingerprint=fingerprint,
         fingerprint_problem=fingerprint_problem,
         exemptions=exemptions,
+        os_type=(_text(os_type) or "hvm") if os_type is not None else "hvm",
+        memory_devices=memory_devices,
+        hyperv=_hyperv(top.get("features")),
+        backed=backed,
+        storage=storage,
+        listens=listens,
     )
 
 

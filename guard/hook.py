@@ -23,6 +23,7 @@ from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
 from .facts.cache import load_cache
 from .journal import send as journal_send
+from .probe import gather as gather_probe
 from .report import refusal_lines
 from .xmlsafe import MAX_XML_BYTES
 
@@ -109,7 +110,7 @@ def _gather(run, stdin):
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
     connection = "system" if os.geteuid() == 0 else "session"
     return Inputs(run.domain, facts, config, now, facts_problem=problem, connection=connection,
-                  bypass=bypass, bypass_note=bypass_note)
+                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(run.domain, config.timeout))
 
 
 def _backstop(run, seconds):

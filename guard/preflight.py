@@ -13,7 +13,6 @@ guest, the counts per destination, the guests with no destination, and the exit 
 import concurrent.futures
 import threading
 import time
-from collections import namedtuple
 from urllib.parse import urlparse
 
 import libvirt
@@ -23,6 +22,7 @@ from .domain import parse_domain
 from .errors import GuardError
 from .facts.collect import CollectError, collect, open_connection
 from .fingerprint import fingerprint_of
+from .records import struct
 
 DIRTY_RATE_SECONDS = 1
 # Destinations read at once. Each read over qemu+ssh:// is a second or more of waiting on
@@ -192,7 +192,7 @@ def column(outcome):
     return "error" if outcome.decision == "error" else "deny"
 
 
-class Plan(namedtuple("Plan", "dests guests cells")):
+class Plan(struct("Plan", "dests guests cells")):
     """dests: destination URIs in order; guests: guest names in order; cells: {(guest,
     dest): Outcome}."""
 

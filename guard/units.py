@@ -53,13 +53,30 @@ def parse_duration(text, key="duration"):
     return float(match.group(1)) * _DURATION_SCALE[match.group(2)]
 
 
-def format_bytes(count):
-    """Human form with IEC units, as administrators read memory sizes."""
-    for unit, scale in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+_IEC = (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024))
+
+
+def _format(count, decimals):
+    for unit, scale in _IEC:
         if count >= scale:
-            value = count / scale
-            return ("%d %s" % (value, unit)) if value == int(value) else ("%.1f %s" % (value, unit))
+            text = ("%.*f" % (decimals, count / scale)).rstrip("0").rstrip(".")
+            return "%s %s" % (text, unit)
     return "%d B" % count
+
+
+def format_bytes(count):
+    """Human form with IEC units, as administrators read memory sizes: "5 GiB", "5.5 GiB"."""
+    return _format(count, 1)
+
+
+def format_sizes(*counts):
+    """Several sizes to be compared, with just enough decimals that different sizes never
+    read alike ("5 GiB > 5 GiB" is no comparison)."""
+    for decimals in (1, 2, 3):
+        texts = [_format(c, decimals) for c in counts]
+        if len(set(texts)) == len(set(counts)):
+            return texts
+    return ["%d B" % c for c in counts]
 
 
 def format_duration(seconds):

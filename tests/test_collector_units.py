@@ -105,3 +105,117 @@ def test_convergence_finding_in_the_engine():
     assert found and found[0].action == "warn" and decision.decision == "allow"
     quiet = decide(minimal_guest(), debian12_facts(), config=config, dirty_rate=float(1 << 20))
     assert "memory-size[convergence]" not in {f.code for f in quiet.findings}
+
+
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 192.0.2.0
+        /24 link UNICAST
+     |-- 192.0.2.10
+        /32 host LOCAL
+Local:
+  +-- 127.0.0.0/8 2 0 2
+     |-- 127.0.0.1
+        /32 host LOCAL
+"""
+
+
+def host_tree(root):
+    """A destination's /proc and /sys as the collector and the probe read them."""
+    write(root, "proc/net/fib_trie", FIB_TRIE)
+    write(root, "proc/net/if_inet6", "20010db8000000000000000000000010 02 40 00 80 eth0\n"
+                                     "00000000000000000000000000000001 01 80 10 80 lo\n")
+    write(root, "proc/meminfo", "MemTotal: 1 kB\nHugepagesize:       2048 kB\n")
+    write(root, "proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+                               "none /mnt/huge hugetlbfs rw 0 0\nproc /proc proc rw 0 0\n")
+    for node, free in ((0, 12), (1, 3)):
+        write(root, "sys/devices/system/node/node%d/hugepages/hugepages-2048kB/free_hugepages" % node, "%d\n" % free)
+        write(root, "sys/devices/system/node/node%d/hugepages/hugepages-1048576kB/free_hugepages" % node, "0\n")
+    write(root, "sys/class/net/eth0/address", "52:54:00:00:00:01\n")
+    write(root, "sys/class/net/br0/bridge/bridge_id", "8000.1\n")
+    write(root, "sys/fs/cgroup/cpuset/machine/cpuset.effective_cpus", "0-3,8\n")
+    write(root, "sys/fs/cgroup/cpuset/cpuset.effective_cpus", "0-15\n")
+
+
+def test_local_facts_record_what_the_rules_need(tmp_path):
+    root = str(tmp_path)
+    host_tree(root)
+    local = read_local(root)
+    assert local.addresses == ("0:0:0:0:0:0:0:1", "127.0.0.1", "192.0.2.10", "2001:db8:0:0:0:0:0:10")
+    assert local.netdevs == ("br0", "eth0") and local.bridges == ("br0",)
+    assert local.guest_cpus == (0, 1, 2, 3, 8)  # libvirt's partition, not every CPU
+    assert local.hugetlbfs == (2 << 20,) and local.default_hugepage_bytes == 2 << 20
+    assert set(local.free_pages) == {(0, 2 << 20, 12), (1, 2 << 20, 3), (0, 1 << 30, 0), (1, 1 << 30, 0)}
+
+
+def test_cgroup_v2_machine_slice_wins(tmp_path):
+    from guard.probe import guest_cpus
+    root = str(tmp_path)
+    write(root, "sys/fs/cgroup/machine.slice/cpuset.cpus.effective", "2-5\n")
+    write(root, "sys/fs/cgroup/cpuset.cpus.effective", "0-7\n")
+    assert guest_cpus(root) == (2, 3, 4, 5)
+    assert guest_cpus(str(tmp_path / "none")) is None
+
+
+def test_probe_looks_only_at_what_the_guest_needs(tmp_path):
+    from guard.domain import parse_domain
+    from guard.probe import gather
+    from helpers import minimal_guest
+    root = str(tmp_path)
+    host_tree(root)
+    write(root, "images/present.qcow2", "")
+    xml = minimal_guest(extra="<disk type='file'><source file='/images/present.qcow2'/><target dev='vda'/></disk>"
+                              "<disk type='file'><source file='/images/gone.qcow2'/><target dev='vdb'/></disk>"
+                              "<interface type='bridge'><source bridge='br0'/></interface>"
+                              "<interface type='direct'><source dev='ens9' mode='bridge'/></interface>"
+                              "<graphics type='vnc' listen='192.0.2.10'/>",
+                        top="\n  <memoryBacking><hugepages/></memoryBacking>")
+    probe = gather(parse_domain(xml), 10.0, root=root)
+    assert probe.paths["/images/present.qcow2"] is True and probe.paths["/images/gone.qcow2"] is False
+    assert probe.paths["/usr/bin/qemu-system-x86_64"] is False  # not in the tree
+    assert probe.netdevs == {"br0": "bridge", "ens9": None}
+    assert "192.0.2.10" in probe.addresses
+    assert (1, 2 << 20, 3) in probe.free_pages and probe.hugetlbfs == (2 << 20,)
+    plain = gather(parse_domain(minimal_guest()), 10.0, root=root)
+    assert plain.netdevs is None and plain.addresses is None and plain.free_pages is None
+
+
+def test_a_stat_that_hangs_is_undecided_within_the_budget():
+    """A dead NFS mount blocks stat() forever: the probe answers None for it in time, and the
+    other paths are still decided by the other threads."""
+    import threading
+
+    from guard.probe import budget_for, stat_paths
+    release = threading.Event()
+
+    def stat(path):
+        if path.startswith("/nfs/"):
+            release.wait(30)
+        return path.endswith("ok")
+
+    started = time.monotonic()
+    try:
+        result = stat_paths(["/nfs/dead.img", "/local/ok", "/local/gone"], 0.3, stat)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.0
+    assert result == {"/nfs/dead.img": None, "/local/ok": True, "/local/gone": False}
+    assert budget_for(10.0) == 2.0 and budget_for(1.0) == pytest.approx(0.2)
+
+
+def test_facts_build_takes_local_details_as_options(tmp_path, capsys):
+    import json
+
+    from guard.cli import main as cli_main
+    from helpers import DEBIAN12
+    interfaces = tmp_path / "interfaces"
+    interfaces.write_text("lo\neth0\nbr0\n")
+    code = cli_main(["facts", "build", "--capabilities", os.path.join(DEBIAN12, "capabilities.xml"),
+                     "--interfaces", str(interfaces), "--bridge", "br0", "--address", "192.0.2.10",
+                     "--guest-cpus", "0-1", "--hugetlbfs", "2M", "--free-pages", "0:2M:512",
+                     "--firmware-file", "/opt/fw/CODE.fd"])
+    assert code == 0
+    local = json.loads(capsys.readouterr().out)["local"]
+    assert local["netdevs"] == ["lo", "eth0", "br0"] and local["bridges"] == ["br0"]
+    assert local["guest_cpus"] == [0, 1] and local["free_pages"] == [[0, 2097152, 512]]
+    assert local["hugetlbfs"] == [2097152] and local["firmware_files"] == ["/opt/fw/CODE.fd"]

@@ -21,6 +21,10 @@ def register(sub):
                         help="source facts JSON (else the fingerprint stamped in the XML)")
     parser.add_argument("--config", metavar="FILE", help="policy file (default: $MIGRATION_GUARD_CONFIG or "
                                                          "/etc/migration-guard/config.toml)")
+    parser.add_argument("--probe", action="store_true",
+                        help="this machine is the destination: stat the guest's paths and read /proc and /sys here "
+                             "at decision time, as the hook does (else paths are unverifiable and host details "
+                             "come from --facts)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
@@ -40,7 +44,11 @@ def run(args):
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
     dest = read_facts_file(args.facts)
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None
-    outcome = decide(Inputs(domain, dest, config, time.time(), source=source))
+    probe = None
+    if args.probe:
+        from ..probe import gather
+        probe = gather(domain, config.timeout)
+    outcome = decide(Inputs(domain, dest, config, time.time(), source=source, probe=probe))
     if args.format == "json":
         print(dumps(decision_json(outcome)))
     else:

@@ -3,7 +3,7 @@ network and node device XML. Pure functions of the documents' text."""
 from ..errors import InputError
 from ..units import libvirt_bytes
 from ..xmlsafe import parse_xml, text_of
-from .model import Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, Network, NumaCell
+from .model import Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, Network, NumaCell, Pool
 
 
 def _expect(root, tag, what):
@@ -117,6 +117,10 @@ def domcaps_from_xml(text, what="domcapabilities"):
     os_el = root.find("os")
     loader = os_el.find("loader") if os_el is not None else None
     sev = root.find("features/sev")
+    hyperv = root.find("features/hyperv")
+    hyperv_features = None
+    if hyperv is not None:
+        hyperv_features = (_enum(hyperv, "features") or ()) if hyperv.get("supported") == "yes" else ()
     return DomainCaps(
         virt_type=text_of(root, "domain"),
         arch=text_of(root, "arch"),
@@ -131,6 +135,7 @@ def domcaps_from_xml(text, what="domcapabilities"):
         loader_secure=_enum(loader, "secure") or (),
         sev=sev is not None and sev.get("supported") == "yes",
         launch_security=_enum(root.find("features/launchSecurity"), "sectype") or (),
+        hyperv=hyperv_features,
     )
 
 
@@ -144,11 +149,22 @@ def bios_from_sysinfo(text, what="sysinfo"):
     return Bios(vendor=entry("bios", "vendor"), version=entry("bios", "version"), date=entry("bios", "date"))
 
 
-def network_from_xml(text, what="network"):
+def network_from_xml(text, what="network", active=None):
+    """A Network from `virsh net-dumpxml`; whether it is active is not in the document
+    (the collector asks virNetworkIsActive; `facts build --inactive-network` says so)."""
     root = parse_xml(text, what)
     _expect(root, "network", what)
     forward = root.find("forward")
-    return Network(text_of(root, "name") or "?", forward.get("mode", "nat") if forward is not None else None)
+    bridge = root.find("bridge")
+    return Network(text_of(root, "name") or "?", forward.get("mode", "nat") if forward is not None else None,
+                   active, bridge.get("name") if bridge is not None else None)
+
+
+def pool_from_xml(text, what="pool", active=None):
+    """A Pool from `virsh pool-dumpxml`: its name and target path."""
+    root = parse_xml(text, what)
+    _expect(root, "pool", what)
+    return Pool(text_of(root, "name") or "?", active, text_of(root, "target/path"))
 
 
 def nodedev_from_xml(text, what="node device"):
@@ -166,10 +182,18 @@ def nodedev_from_xml(text, what="node device"):
     return tuple(mdevs)
 
 
-def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), **versions):
+def _with_state(documents, parse):
+    """Documents given as text, or as (text, active) pairs by the collector."""
+    return tuple(parse(d[0], active=d[1]) if isinstance(d, tuple) else parse(d) for d in documents)
+
+
+def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), pools=None,
+                networks_complete=True, **versions):
     """HostFacts from documents given as text (capabilities may also be the HostFacts
-    already parsed from it); versions: qemu_version, libvirt_version, kernel_release,
-    hostname, collected_at."""
+    already parsed from it); networks and pools as text or (text, active) pairs; pools
+    None: not listed. The networks given are all the host has unless networks_complete
+    says otherwise. versions: qemu_version, libvirt_version, kernel_release, hostname,
+    collected_at."""
     facts = capabilities if isinstance(capabilities, HostFacts) else facts_from_capabilities(capabilities)
     mdevs = []
     for document in nodedevs:
@@ -177,7 +201,9 @@ def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nod
     return facts._replace(
         domcaps=tuple(domcaps_from_xml(d) for d in domcapabilities),
         bios=bios_from_sysinfo(sysinfo) if sysinfo else None,
-        networks=tuple(network_from_xml(n) for n in networks),
+        networks=_with_state(networks, network_from_xml),
+        networks_complete=networks_complete,
+        pools=_with_state(pools, pool_from_xml) if pools is not None else None,
         mdevs=tuple(mdevs),
         **{k: v for k, v in versions.items() if v is not None}
     )

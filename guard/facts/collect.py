@@ -85,9 +85,14 @@ def collect_documents(conn, uri):
         sysinfo = conn.getSysinfo(0)
     except libvirt.libvirtError:
         sysinfo = None  # "Host SMBIOS information is not available" in VMs and containers
-    networks = []
+    networks, networks_complete = [], True
     try:
-        networks = [n.XMLDesc(0) for n in conn.listAllNetworks(0)]
+        networks = [(n.XMLDesc(0), bool(n.isActive())) for n in conn.listAllNetworks(0)]
+    except libvirt.libvirtError:
+        networks_complete = False  # e.g. no network driver: the rules say unverifiable
+    pools = None
+    try:
+        pools = [(p.XMLDesc(0), bool(p.isActive())) for p in conn.listAllStoragePools(0)]
     except libvirt.libvirtError:
         pass
     nodedevs = []
@@ -96,7 +101,8 @@ def collect_documents(conn, uri):
     except libvirt.libvirtError:
         pass
     return {"capabilities": capabilities, "host": host, "domcapabilities": domcaps, "sysinfo": sysinfo,
-            "networks": networks, "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
+            "networks": networks, "networks_complete": networks_complete, "pools": pools,
+            "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
             "qemu_version": _version(conn.getVersion()), "hostname": conn.getHostname()}
 
 
@@ -104,9 +110,10 @@ def _digest(docs):
     hasher = hashlib.sha256()
     for key in ("capabilities", "sysinfo", "libvirt_version", "qemu_version", "hostname"):
         hasher.update(repr(docs[key]).encode())
-    for key in ("domcapabilities", "networks", "nodedevs"):
-        for document in docs[key]:
-            hasher.update(document.encode())
+    for key in ("domcapabilities", "networks", "nodedevs", "pools"):
+        for document in docs[key] or ():
+            hasher.update(repr(document).encode())
+    hasher.update(repr(docs["networks_complete"]).encode())
     return hasher.hexdigest()
 
 
@@ -129,7 +136,8 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
     facts = memo.get(digest) if memo is not None else None
     if facts is None:
         facts = build_facts(docs["host"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
-                            docs["nodedevs"], libvirt_version=docs["libvirt_version"],
+                            docs["nodedevs"], docs["pools"], docs["networks_complete"],
+                            libvirt_version=docs["libvirt_version"],
                             qemu_version=docs["qemu_version"], hostname=docs["hostname"],
                             kernel_release=os.uname().release if local else None)
         if memo is not None:

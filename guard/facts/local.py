@@ -3,6 +3,7 @@ root folder so tests can point it at a fixture tree."""
 import glob
 import os
 
+from .. import probe
 from .model import Bios, LocalFacts
 
 FIRMWARE_GLOBS = ("usr/share/OVMF/*", "usr/share/edk2/*/*", "usr/share/edk2/*", "usr/share/qemu/*.fd",
@@ -44,6 +45,8 @@ def read_local(root="/"):
         for path in glob.glob(os.path.join(root, pattern)):
             if os.path.isfile(path):
                 firmware.add("/" + os.path.relpath(path, root))
+    netdevs, bridges = probe.list_netdevs(root)
+    default_page = probe.default_hugepage_bytes(root)
     return LocalFacts(
         kernel_cmdline=_read(root, "proc/cmdline"),
         microcode=microcode_from_cpuinfo(_read(root, "proc/cpuinfo")),
@@ -52,6 +55,13 @@ def read_local(root="/"):
         vulnerabilities=tuple(vulnerabilities),
         boot_mode="uefi" if os.path.isdir(os.path.join(root, "sys/firmware/efi")) else "legacy",
         firmware_files=tuple(sorted(firmware)),
+        guest_cpus=probe.guest_cpus(root),
+        netdevs=netdevs,
+        bridges=bridges,
+        addresses=probe.host_addresses(root),
+        hugetlbfs=probe.hugetlbfs_sizes(root, default_page),
+        free_pages=probe.free_pages(root),
+        default_hugepage_bytes=default_page,
     )
 
 

@@ -7,7 +7,7 @@ hashes by value. Loading validates every field's type: a facts file that says
 `"memory_bytes": "lots"` is a one-line error naming the field.
 """
 from ..errors import InputError
-from ..records import BOOL, INT, NUMBER, REQUIRED, STR, optional, record, seq, tup
+from ..records import BOOL, INT, NUMBER, REQUIRED, STR, optional, record, seq, struct, tup
 
 SCHEMA_VERSION = 1
 
@@ -78,6 +78,7 @@ class DomainCaps(record("DomainCaps", (
         ("loader_secure", STRS, ()),
         ("sev", BOOL, False),
         ("launch_security", STRS, ()),
+        ("hyperv", optional(STRS), None),  # <hyperv> enum 'features'; None: not reported (libvirt < 9.x)
 ), doc="One virsh domcapabilities document: a (virt type, arch, machine) triple.")):
     __slots__ = ()
 
@@ -103,6 +104,14 @@ Bios = record("Bios", (
 Network = record("Network", (
     ("name", STR, REQUIRED),
     ("forward_mode", OPT_STR, None),
+    ("active", optional(BOOL), None),  # None: not known (facts built from net-dumpxml alone)
+    ("bridge", OPT_STR, None),
+))
+
+Pool = record("Pool", (
+    ("name", STR, REQUIRED),
+    ("active", optional(BOOL), None),
+    ("target", OPT_STR, None),  # <target><path>: where copy-storage migrations create volumes
 ))
 
 Mdev = record("Mdev", (
@@ -118,7 +127,25 @@ LocalFacts = record("LocalFacts", (
     ("vulnerabilities", seq(tup(STR, STR)), ()),
     ("boot_mode", OPT_STR, None),  # uefi | legacy
     ("firmware_files", STRS, ()),
+    # None in each of the following: not read (an older collector, a remote host).
+    ("guest_cpus", optional(seq(INT)), None),  # the cpuset guests may use (machine.slice / machine)
+    ("netdevs", optional(STRS), None),  # /sys/class/net
+    ("bridges", optional(STRS), None),  # the netdevs that are bridges
+    ("addresses", optional(STRS), None),  # the host's IPv4 and IPv6 addresses
+    ("hugetlbfs", optional(seq(INT)), None),  # page sizes with a hugetlbfs mount
+    ("free_pages", optional(seq(tup(INT, INT, INT))), None),  # (node, page size, free pages)
+    ("default_hugepage_bytes", optional(INT), None),  # /proc/meminfo Hugepagesize
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
+
+
+class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s",
+                       defaults=(None, None, None, None, None, None, None))):
+    """What only the destination can say at decision time (guard.probe gathers it in the
+    hook, `check --probe` on the host itself). paths: {path: True | False | None} (None:
+    the stat did not answer within the budget); netdevs: {name: "bridge" | "device" |
+    None}; the rest as in LocalFacts. Any field None: not looked at."""
+
+    __slots__ = ()
 
 
 class HostFacts(record("HostFacts", (
@@ -136,6 +163,8 @@ class HostFacts(record("HostFacts", (
         ("domcaps", seq(DomainCaps.load), ()),
         ("bios", optional(Bios.load), None),
         ("networks", seq(Network.load), ()),
+        ("networks_complete", optional(BOOL), None),  # the list is all the host has; None: unknown
+        ("pools", optional(seq(Pool.load)), None),  # storage pools; None: not listed
         ("mdevs", seq(Mdev.load), ()),
         ("local", optional(LocalFacts.load), None),
 ))):

@@ -1,5 +1,5 @@
 """The explicit rule registry: one record per rule, in catalogue order."""
-from . import cpu, devices, host_identity, memory, numa, platform, session, unverifiable
+from . import cpu, devices, host_identity, memory, network, numa, platform, session, storage, unverifiable
 
 REGISTRY = (
     (session.RULE,)
@@ -7,7 +7,8 @@ REGISTRY = (
     + (numa.RULE, cpu.RULE)
     + host_identity.RULES
     + platform.RULES
-    + (memory.RULE, unverifiable.RULE)
+    + network.RULES
+    + (storage.RULE, memory.RULE, unverifiable.RULE)
 )
 
 BY_ID = {rule.id: rule for rule in REGISTRY}

@@ -9,17 +9,37 @@ Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downti
                      defaults=(1 << 40, None, None, None))
 
 
-class Context(struct("Context", "domain dest source options connection source_connection",
-                         defaults=(Options(), None, None))):
+class Context(struct("Context", "domain dest source options connection source_connection probe",
+                         defaults=(Options(), None, None, None))):
     """What a rule sees: the Domain, destination HostFacts (or None), the source
-    Fingerprint (or None), Options, and the libvirt connection kinds ("system" | "session")
-    on either side when known."""
+    Fingerprint (or None), Options, the libvirt connection kinds ("system" | "session")
+    on either side when known, and the destination's Probe (or None)."""
 
     __slots__ = ()
 
     @property
     def dest_fingerprint(self):
         return _fingerprint_of(self.dest) if self.dest is not None else None
+
+    @property
+    def arch(self):
+        """The guest's arch; libvirt fills in the host's when <type> has none."""
+        return self.domain.arch or (self.dest.cpu.arch if self.dest is not None else None)
+
+    def host(self, name):
+        """A host fact only the destination knows for sure: the Probe's answer when it
+        looked, else what the collector recorded (LocalFacts), else None (unknown)."""
+        value = getattr(self.probe, name, None) if self.probe is not None else None
+        if value is None and self.dest is not None and self.dest.local is not None:
+            value = getattr(self.dest.local, name, None)
+        return value
+
+    def path_exists(self, path, known=()):
+        """True / False from the probe's stat; without a probe True when a listing the
+        facts hold names the path (a listing never proves absence), else None."""
+        if self.probe is not None and self.probe.paths is not None and path in self.probe.paths:
+            return self.probe.paths[path]
+        return True if path in known else None
 
 
 # id(HostFacts) -> (facts, its fingerprint): the identity rules ask for the destination's
@@ -83,14 +103,28 @@ def codes(rule_id, default, *variants, strict=DENY):
 # The rules whose own checks can lack a fact and say so (unverifiable[<rule>]); the engine
 # adds unverifiable[facts] and unverifiable[source-fingerprint].
 UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
-                    "firmware", "memory-size")
+                    "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage")
 
 
-def unverifiable(rule_id, message, **evidence):
+FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "
+                "fingerprint (`migration-guard stamp`)")
+
+
+def unverifiable(rule_id, message, remedy=FACTS_REMEDY, **evidence):
     """A check that could not run for lack of facts: reported, never guessed."""
-    return finding("unverifiable", rule_id, WARN, message,
-                   "refresh the destination's facts (`migration-guard facts collect`) or stamp the source "
-                   "fingerprint (`migration-guard stamp`)", **evidence)
+    return finding("unverifiable", rule_id, WARN, message, remedy, **evidence)
+
+
+def listing(items, limit=4):
+    """"a, b, c, d and 5 more": evidence for messages, never an expanded list of thousands."""
+    items = list(items)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return "%s and %d more" % (", ".join(items[:limit]), len(items) - limit)
+
+
+def count(number, singular, plural=None):
+    return "%d %s" % (number, singular if number == 1 else (plural or singular + "s"))
 
 
 def machine_family(machine):
@@ -107,8 +141,9 @@ def machine_family(machine):
 def domcaps_for(domain, facts):
     """The destination's domcapabilities matching the guest's virt type, arch and machine
     family; a document of the same virt type and arch if no family matches; else None."""
+    arch = domain.arch or facts.cpu.arch
     candidates = [d for d in facts.domcaps
-                  if d.virt_type == domain.virt_type and (d.arch is None or domain.arch is None or d.arch == domain.arch)]
+                  if d.virt_type == domain.virt_type and (d.arch is None or arch is None or d.arch == arch)]
     family = machine_family(domain.machine)
     for caps in candidates:
         if machine_family(caps.machine) == family:

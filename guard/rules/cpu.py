@@ -1,6 +1,13 @@
-"""cpu-model: the guest's CPU definition must be one the destination can provide."""
+"""cpu-model: the guest's CPU definition must be one the destination can provide.
+
+Hyper-V enlightenments: libvirt checks <features><hyperv> against what the destination's
+QEMU/KVM offers (domcapabilities <features><hyperv><enum name='features'>, libvirt 9.x and
+later; qemu_capabilities.c virQEMUCapsFillDomainFeatureHypervCaps) and QEMU refuses to
+start with an unsupported hv-* property (target/i386/kvm/kvm.c hyperv_feature_supported);
+hv-evmcs needs Intel VMX (kvm_hyperv_expand_features: "Hyper-V eVMCS ... not supported").
+"""
 from ..findings import DENY, finding
-from .base import Rule, codes, domcaps_for, unverifiable
+from .base import Rule, codes, domcaps_for, listing, unverifiable
 
 ID = "cpu-model"
 BASELINE_REMEDY = "use a custom CPU model from `virsh hypervisor-cpu-baseline` run against both hosts"
@@ -68,13 +75,44 @@ def _vendor(ctx):
     host_vendor = ctx.dest.cpu.vendor
     if cpu.vendor and host_vendor and ctx.domain.virt_type == "kvm" and cpu.vendor != host_vendor:
         yield finding(ID, "vendor", DENY,
-                      "guest CPU vendor %s differs from the destination's %s" % (cpu.vendor, host_vendor),
-                      "migrate to a host with a %s CPU" % cpu.vendor, guest_vendor=cpu.vendor,
-                      dest_vendor=host_vendor)
+                      "<cpu><vendor>%s</vendor> differs from the destination's CPU vendor %s; KVM cannot "
+                      "present another vendor's CPU" % (cpu.vendor, host_vendor),
+                      "drop <vendor> and use a model from `virsh hypervisor-cpu-baseline` run against both hosts",
+                      guest_vendor=cpu.vendor, dest_vendor=host_vendor)
+
+
+# Enlightenments that exist on one CPU vendor only.
+VENDOR_ONLY = {"evmcs": "Intel"}
+
+
+def _hyperv(ctx, caps):
+    mode, features = ctx.domain.hyperv
+    if mode != "custom" or not features:
+        return  # passthrough takes what the host has: the host-cpu rule compares hosts
+    if caps is None or caps.hyperv is None:
+        yield unverifiable(ID, "the destination's domcapabilities do not list Hyper-V enlightenments; "
+                               "<features><hyperv> %s not checked" % listing(features, 6))
+        return
+    offered = set(caps.hyperv)
+    missing = [f for f in features if f not in offered]
+    vendor = ctx.dest.cpu.vendor
+    wrong_vendor = [f for f in features if f in VENDOR_ONLY and vendor and vendor != VENDOR_ONLY[f]
+                    and f not in missing]
+    lacking = missing + wrong_vendor
+    if lacking:
+        yield finding(ID, "hyperv", DENY,
+                      "<features><hyperv> enables %s, which the destination's %s does not offer%s"
+                      % (listing(lacking, 8), "QEMU/KVM" if missing else "CPU",
+                         "".join(" (%s needs an %s CPU; it has %s)" % (f, VENDOR_ONLY[f], vendor)
+                                 for f in wrong_vendor)),
+                      "switch those enlightenments off (state='off') in the guest, or migrate to a host that "
+                      "offers them", missing=lacking, dest_offers=sorted(offered))
 
 
 def check(ctx):
     cpu = ctx.domain.cpu
+    if ctx.domain.hyperv is not None:
+        yield from _hyperv(ctx, domcaps_for(ctx.domain, ctx.dest))
     if cpu is None:
         return
     caps = domcaps_for(ctx.domain, ctx.dest)
@@ -98,9 +136,11 @@ RULE = Rule(
     checks="The guest CPU mode is supported by the destination for its virt type (host-passthrough is not "
            "under TCG); a custom or expanded host-model CPU model is usable there (blockers named, minus "
            "features the guest disables; check='none' is still a custom model); required features present, "
-           "forbidden ones absent; the vendor matches.",
+           "forbidden ones absent; the vendor matches; <features><hyperv> enlightenments are offered by the "
+           "destination's domcapabilities (evmcs on Intel only).",
     remedy="Use a custom CPU model from `virsh hypervisor-cpu-baseline` computed over both hosts.",
-    codes=codes(ID, DENY, "mode", "unknown-model", "unusable", "feature-missing", "feature-forbidden", "vendor"),
+    codes=codes(ID, DENY, "mode", "unknown-model", "unusable", "feature-missing", "feature-forbidden", "vendor",
+                "hyperv"),
     check=check,
     needs_dest=True,
 )

@@ -1,6 +1,18 @@
-"""Assigned host devices: device-passthrough, sriov and mediated-device."""
-from ..findings import DENY, finding
-from .base import Rule, codes
+"""Assigned and host-backed devices: device-passthrough, sriov and mediated-device.
+
+Sources: libvirt src/qemu/qemu_migration.c qemuMigrationSrcIsAllowedHostdev (every
+hostdev but USB and a PCI one with <teaming type='transient'>; mode='capabilities'),
+qemuMigrationSrcIsAllowed (shmem without role='master': "shmem device ... cannot be
+migrated"; virtiofs: refused until libvirt 10.6, then allowed for an external daemon
+(<source socket>) or a virtiofsd with migrate-precopy); QEMU's migration blockers:
+vhost-scsi (hw/scsi/vhost-scsi.c, unless migratable=on), virtio-input-host
+(hw/input/virtio-input-host.c, vmstate unmigratable), vhost-user-gpu (unmigratable
+vmstate), TPM passthrough (hw/tpm: the passthrough backend "is blocked from
+suspend/resume and migration"), vhost-user-fs (migratable from QEMU 8.2).
+"""
+from ..findings import DENY, WARN, finding
+from ..versions import compare_versions
+from .base import Rule, codes, count, listing, unverifiable
 
 PASSTHROUGH = "device-passthrough"
 SRIOV = "sriov"
@@ -12,7 +24,19 @@ TRANSIENT = "transient"
 SUBSYSTEM_TYPES = ("pci", "usb", "scsi", "scsi_host")
 
 
+_HOSTDEV_WHAT = {"capabilities": "<hostdev mode='capabilities'>"}
+# Host-backed devices: kind (from the parser's fixed list) -> (code variant, why QEMU/libvirt refuse).
+_BACKED = {
+    "tpm-passthrough": ("tpm-passthrough", "QEMU blocks migration with a TPM passthrough backend"),
+    "input-passthrough": ("input-passthrough", "QEMU's virtio-input-host is unmigratable"),
+    "shmem-peer": ("shmem", "libvirt migrates only <shmem role='master'>"),
+    "vhost-user-gpu": ("vhost-user-gpu", "QEMU's vhost-user-gpu is unmigratable"),
+}
+VIRTIOFS_QEMU = "8.2.0"
+
+
 def check_passthrough(ctx):
+    groups = {}
     for dev in ctx.domain.hostdevs:
         if dev.type == "mdev":
             continue
@@ -23,11 +47,80 @@ def check_passthrough(ctx):
             variant = "capabilities"
         else:
             variant = dev.type if dev.type in SUBSYSTEM_TYPES else "other"
+        groups.setdefault(variant, []).append(dev)
+    for variant, devs in groups.items():
+        what = _HOSTDEV_WHAT.get(variant, "<hostdev type='%s'>" % "/".join(sorted({d.type for d in devs})))
         yield finding(PASSTHROUGH, variant, DENY,
-                      "guest has a %s host device assigned (%s); assigned devices cannot be migrated"
-                      % (dev.type, dev.source),
-                      "detach it before migrating (`virsh detach-device --live`) and re-attach on the destination",
-                      device_type=dev.type, mode=dev.mode, source=dev.source)
+                      "%s assigned (%s); assigned host devices cannot be migrated"
+                      % (count(len(devs), what, what), listing(d.source for d in devs)),
+                      "detach them before migrating (`virsh detach-device --live`) and attach the destination's "
+                      "own devices after", devices=len(devs), sources=listing((d.source for d in devs), 8),
+                      device_type=devs[0].type)
+    yield from _backed(ctx)
+
+
+def _backed(ctx):
+    if not ctx.domain.backed and not ctx.domain.interfaces:
+        return
+    groups = {}
+    for dev in ctx.domain.backed:
+        if dev.kind in _BACKED:
+            groups.setdefault(dev.kind, []).append(dev)
+    for kind, devs in groups.items():
+        variant, why = _BACKED[kind]
+        yield finding(PASSTHROUGH, variant, DENY, "%s: %s" % (listing(d.what for d in devs), why),
+                      "remove the device from the guest (`virsh detach-device --live`) before migrating",
+                      devices=len(devs))
+    evdev = [d for d in ctx.domain.backed if d.kind == "input-evdev"]
+    if evdev:
+        yield finding(PASSTHROUGH, "input-evdev", WARN,
+                      "%s: the guest reads this host's input device; on the destination QEMU opens the same path, "
+                      "another device or none" % listing(d.what for d in evdev),
+                      "detach the evdev input before migrating and attach the destination's own after",
+                      devices=len(evdev))
+    yield from _sockets(ctx)
+
+
+def _sockets(ctx):
+    """Devices whose backend must already serve a socket on the destination: vhost-user
+    disks and client-mode NICs, an ivshmem server, an external virtiofsd."""
+    needs = [(d.what, d.path, "vhost-user" if d.kind == "vhost-user" else "shmem") for d in ctx.domain.backed
+             if d.path and d.kind in ("vhost-user", "shmem-server")]
+    needs += [("<interface type='vhostuser'> %s" % i.socket[0], i.socket[0], "vhost-user")
+              for i in ctx.domain.interfaces if i.socket and i.socket[1] == "client"]
+    fs = [d for d in ctx.domain.backed if d.kind == "virtiofs"]
+    qemu = ctx.dest.qemu_version if ctx.dest is not None else None
+    if fs and qemu and compare_versions(qemu, VIRTIOFS_QEMU) < 0:
+        yield finding(PASSTHROUGH, "virtiofs", DENY,
+                      "%s: QEMU %s on the destination cannot migrate vhost-user-fs (QEMU %s and later can)"
+                      % (listing(d.what for d in fs), qemu, VIRTIOFS_QEMU),
+                      "unmount and detach the filesystem before migrating, or upgrade QEMU on the destination",
+                      devices=len(fs), dest_qemu=qemu)
+    elif fs:
+        external = [d for d in fs if d.path]
+        needs += [(d.what, d.path, "virtiofs") for d in external]
+        if len(external) < len(fs):
+            yield unverifiable(PASSTHROUGH, "%s: migrates only if the destination's virtiofsd supports "
+                                            "migrate-precopy, which the facts do not say"
+                               % listing(d.what for d in fs if not d.path),
+                               "check `virtiofsd --help` for --migration-mode on the destination")
+    missing = {}
+    undecided = []
+    for what, path, variant in needs:
+        state = ctx.path_exists(path)
+        if state is False:
+            missing.setdefault(variant, []).append(what)
+        elif state is None:
+            undecided.append(what)
+    for variant, whats in missing.items():
+        yield finding(PASSTHROUGH, variant, DENY,
+                      "%s: no such socket on the destination; QEMU cannot connect to its backend there"
+                      % listing(whats),
+                      "start the backend (vhost-user daemon, ivshmem-server, virtiofsd) on the destination first",
+                      devices=len(whats))
+    if undecided:
+        yield unverifiable(PASSTHROUGH, "backend socket of %s not checked on the destination" % listing(undecided),
+                           "run the hook or `check --probe` on the destination")
 
 
 def check_sriov(ctx):
@@ -77,10 +170,18 @@ def check_mdev(ctx):
 
 RULES = (
     Rule(id=PASSTHROUGH, title="Device passthrough", limitation="Device passthrough",
-         checks="<hostdev> of type pci, usb, scsi, scsi_host and mode='capabilities'; a PCI hostdev with "
-                "<teaming type='transient'> (a failover VF that QEMU unplugs) is allowed.",
+         checks="<hostdev> of type pci, usb, scsi, scsi_host (vhost-scsi) and mode='capabilities' "
+                "(qemuMigrationSrcIsAllowedHostdev; a PCI hostdev with <teaming type='transient'>, a failover VF "
+                "that QEMU unplugs, is allowed); host-backed devices QEMU or libvirt cannot migrate: <tpm> with "
+                "<backend type='passthrough'>, <input type='passthrough'> (virtio-input-host), <shmem> without "
+                "role='master', <video><driver name='vhostuser'>; virtiofs on a destination QEMU older than 8.2 "
+                "(else unverifiable: virtiofsd's migrate-precopy is not in the facts); vhost-user, ivshmem-server "
+                "and external virtiofsd sockets that do not exist on the destination; <input type='evdev'> warns.",
          remedy="Detach the device before migrating and re-attach it on the destination.",
-         codes=codes(PASSTHROUGH, DENY, *SUBSYSTEM_TYPES + ("capabilities", "other")),
+         codes=codes(PASSTHROUGH, DENY, *SUBSYSTEM_TYPES + ("capabilities", "other", "tpm-passthrough",
+                                                            "input-passthrough", "shmem", "vhost-user-gpu",
+                                                            "vhost-user", "virtiofs"))
+         + codes(PASSTHROUGH, WARN, "input-evdev"),
          check=check_passthrough),
     Rule(id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
          checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "

@@ -1,5 +1,9 @@
 """Host identity, source against destination: host-cpu, microcode, bios, qemu-version and
-kernel-version. All need the source fingerprint the VM carries (or --source-facts)."""
+kernel-version. All need the source fingerprint the VM carries (or --source-facts).
+
+A software-emulated guest (TCG, <domain type='qemu'>) runs on QEMU's emulated CPU: the host
+CPU, its microcode, BIOS settings and the kernel (KVM) do not shape what the guest sees, so
+host-cpu, microcode, bios and kernel-version do not apply to it; the QEMU version does."""
 from ..findings import DENY, WARN, finding
 from ..versions import compare_versions
 from .base import Rule, codes
@@ -27,7 +31,13 @@ def _differs(source, dest):
     return source is not None and dest is not None and source != dest
 
 
+def _emulated(ctx):
+    return ctx.domain.virt_type == "qemu"
+
+
 def check_host_cpu(ctx):
+    if _emulated(ctx):
+        return
     src, dst = ctx.source, ctx.dest_fingerprint
     action = _identity_action(ctx)
     for field, label in (("cpu_vendor", "vendor"), ("cpu_model", "model"), ("cpu_signature", "signature")):
@@ -47,6 +57,8 @@ def check_host_cpu(ctx):
 
 
 def check_microcode(ctx):
+    if _emulated(ctx):
+        return
     a, b = ctx.source.microcode, ctx.dest_fingerprint.microcode
     if _differs(a, b):
         yield finding(MICROCODE, None, _identity_action(ctx),
@@ -64,6 +76,8 @@ _SETTING_FIELDS = (("smt", "smt", "SMT"), ("boot_mode", "boot-mode", "boot mode"
 
 
 def check_bios(ctx):
+    if _emulated(ctx):
+        return
     src, dst = ctx.source, ctx.dest_fingerprint
     action = _identity_action(ctx)
     for field, variant, label in _BIOS_FIELDS:
@@ -85,8 +99,10 @@ def check_bios(ctx):
                       "align the firmware and kernel settings of both hosts", source=a, dest=b)
 
 
-def _version_rule(rule_id, field, label, remedy):
+def _version_rule(rule_id, field, label, remedy, emulated_too=True):
     def check(ctx):
+        if not emulated_too and _emulated(ctx):
+            return
         a, b = getattr(ctx.source, field), getattr(ctx.dest_fingerprint, field)
         if not a or not b or a == b:
             return
@@ -104,18 +120,20 @@ def _version_rule(rule_id, field, label, remedy):
 
 RULES = (
     Rule(id=HOST_CPU, title="Host CPU", limitation="CPU model (of the hosts)",
-         checks="Host CPU vendor, model, signature and feature set, source against destination.",
+         checks="Host CPU vendor, model, signature and feature set, source against destination. Not for TCG "
+                "guests (type='qemu').",
          remedy="Migrate between identical CPUs, or use a baseline custom CPU model.",
          codes=codes(HOST_CPU, BY_EXPOSURE, "vendor", "model", "signature", "features"),
          check=check_host_cpu, needs_dest=True, needs_source=True),
     Rule(id=MICROCODE, title="Microcode", limitation="Microcode version",
-         checks="The CPU microcode revision, source against destination.",
+         checks="The CPU microcode revision, source against destination. Not for TCG guests (type='qemu').",
          remedy="Bring both hosts to the same microcode.",
          codes=codes(MICROCODE, BY_EXPOSURE, None), check=check_microcode, needs_dest=True, needs_source=True),
     Rule(id=BIOS, title="BIOS and firmware settings",
          limitation="BIOS version, BIOS settings, firmware settings",
          checks="SMBIOS BIOS vendor, version and date; the settings that show from the OS: SMT, boot mode, "
-                "nested virtualization, CPU vulnerability states, CPU-relevant kernel parameters.",
+                "nested virtualization, CPU vulnerability states, CPU-relevant kernel parameters. Not for TCG "
+                "guests (type='qemu').",
          remedy="Bring both hosts to the same BIOS and settings.",
          codes=codes(BIOS, BY_EXPOSURE, *(v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS)),
          check=check_bios, needs_dest=True, needs_source=True),
@@ -127,10 +145,10 @@ RULES = (
                              "upgrade qemu-kvm on the destination to the source's version"),
          needs_dest=True, needs_source=True),
     Rule(id=KERNEL, title="Kernel version", limitation="Kernel version",
-         checks="Kernel release, source against destination.",
+         checks="Kernel release, source against destination. Not for TCG guests (type='qemu').",
          remedy="Boot the destination into a kernel at least as new as the source's.",
          codes=codes(KERNEL, DENY, "older") + codes(KERNEL, WARN, "newer"),
          check=_version_rule(KERNEL, "kernel_release", "kernel",
-                             "boot the destination into the source's kernel or newer"),
+                             "boot the destination into the source's kernel or newer", emulated_too=False),
          needs_dest=True, needs_source=True),
 )

@@ -1,5 +1,12 @@
 """What the destination's QEMU must offer: emulator, machine-type, firmware, and the
-confidential-computing guests no QEMU can migrate."""
+confidential-computing guests no QEMU can migrate.
+
+Paths are checked for existence on the destination at decision time (guard.probe), never
+against a listing: libvirt runs any <emulator> binary that exists (qemuProcessStartValidate
+only needs virQEMUCapsCacheLookup to probe it) and opens any <loader>/<nvram template> path
+that exists, whether or not capabilities or the firmware descriptors list it. Without a
+probe (preflight, check without --probe), a listed path counts as present and an unlisted
+one is unverifiable, never a deny."""
 from ..findings import DENY, finding
 from .base import Rule, codes, domcaps_for, unverifiable
 
@@ -9,38 +16,55 @@ CONFIDENTIAL_KINDS = ("sev", "sev-snp", "s390-pv", "tdx")
 
 def check_emulator(ctx):
     domain = ctx.domain
-    support = ctx.dest.guest_support(domain.arch, domain.virt_type)
+    arch = ctx.arch  # libvirt uses the host's arch when <type> names none
+    if domain.os_type != "hvm":
+        yield finding(EMULATOR, "os-type", DENY,
+                      "<os><type>%s</type>: the destination's QEMU runs only hvm guests" % domain.os_type,
+                      "this guest is not a QEMU guest; move it with the tools of its own driver",
+                      guest=domain.os_type)
+        return
+    support = ctx.dest.guest_support(arch, domain.virt_type)
     if not ctx.dest.guests:
         yield unverifiable(EMULATOR, "the destination's facts list no guest support")
         return
     if not support:
-        offered = sorted({g.virt_type for g in ctx.dest.guests if g.arch == domain.arch})
+        offered = sorted({g.virt_type for g in ctx.dest.guests if g.arch == arch})
         yield finding(EMULATOR, "domain-type", DENY,
-                      "the destination offers no '%s' domains for %s (it offers %s)"
-                      % (domain.virt_type, domain.arch, ", ".join(offered) or "none"),
-                      "migrate to a host with %s support" % domain.virt_type,
+                      "<domain type='%s'> for %s: the destination offers %s for that arch"
+                      % (domain.virt_type, arch, ", ".join(offered) or "no domain type"),
+                      "migrate to a host with %s support, or use `virsh migrate --xml` with type='%s'"
+                      % (domain.virt_type, offered[0] if offered else "qemu"),
                       guest=domain.virt_type, dest=offered)
         return
-    # QEMU's x86_64 binary runs i686 guests too: any emulator the host offers counts.
+    if not domain.emulator:
+        return
+    # QEMU's x86_64 binary runs i686 guests too: any emulator the host lists counts as present.
     emulators = sorted({g.emulator for g in ctx.dest.guests if g.emulator})
-    if domain.emulator and emulators and domain.emulator not in emulators:
+    present = ctx.path_exists(domain.emulator, emulators)
+    if present is False:
         yield finding(EMULATOR, "binary", DENY,
-                      "emulator %s does not exist on the destination (it has %s)"
-                      % (domain.emulator, ", ".join(emulators)),
-                      "migrate with an updated XML (`virsh migrate --xml`) naming the destination's emulator",
+                      "<emulator>%s</emulator> does not exist on the destination" % domain.emulator,
+                      "migrate with `virsh migrate --xml` naming the destination's emulator (%s)"
+                      % (", ".join(emulators) or "see `virsh capabilities` there"),
                       guest=domain.emulator, dest=emulators)
+    elif present is None:
+        yield unverifiable(EMULATOR, "<emulator>%s</emulator> is not among the destination's listed emulators (%s); "
+                                     "whether it exists there was not checked"
+                           % (domain.emulator, ", ".join(emulators) or "none"),
+                           "run `migration-guard check --probe` on the destination (the hook checks it itself)",
+                           path=domain.emulator)
 
 
 def check_machine(ctx):
     domain = ctx.domain
-    support = ctx.dest.guest_support(domain.arch, domain.virt_type)
+    support = ctx.dest.guest_support(ctx.arch, domain.virt_type)
     machines = set()
     for guest in support:
         machines |= guest.machine_names()
     if not domain.machine or not support:
         return
     if not machines:
-        yield unverifiable(MACHINE, "the destination's facts list no machine types for %s" % domain.arch)
+        yield unverifiable(MACHINE, "the destination's facts list no machine types for %s" % ctx.arch)
         return
     if domain.machine not in machines:
         family = [m for m in sorted(machines) if m.split("-")[:2] == domain.machine.split("-")[:2]]
@@ -80,19 +104,28 @@ def check_firmware(ctx):
                       "install secure-boot firmware (edk2-ovmf) on the destination",
                       dest=list(caps.loader_secure))
     known = set(caps.loaders)
-    files = ctx.dest.local.firmware_files if ctx.dest.local is not None else None
-    if files is not None:
-        known |= set(files)
-    for label, path in (("loader", fw.loader_path), ("nvram template", fw.nvram_template)):
-        if not path or path in known:
+    if ctx.dest.local is not None:
+        known |= set(ctx.dest.local.firmware_files)
+    nvram_missing = fw.nvram_path and ctx.path_exists(fw.nvram_path) is False
+    checks = [("<loader>", fw.loader_path)]
+    if not fw.nvram_path or nvram_missing or ctx.probe is None:
+        # The template matters only when libvirt must create the NVRAM file from it.
+        checks.append(("<nvram template>", fw.nvram_template))
+    for label, path in checks:
+        if not path:
             continue
-        if files is None:
-            yield unverifiable(FIRMWARE, "%s %s is not among the destination's known firmware, and its "
-                                         "facts list no firmware files" % (label, path), path=path)
-        else:
+        present = ctx.path_exists(path, known)
+        if present is False:
             yield finding(FIRMWARE, "file", DENY,
                           "%s %s does not exist on the destination" % (label, path),
-                          "install the same firmware package on the destination", path=path)
+                          "install the package that ships %s on the destination (edk2-ovmf, seabios-bin), or "
+                          "migrate with `virsh migrate --xml` naming a firmware file it has" % path.rsplit("/", 1)[-1],
+                          path=path)
+        elif present is None:
+            yield unverifiable(FIRMWARE, "%s %s is not in the destination's firmware listings; whether it exists "
+                                         "there was not checked" % (label, path),
+                               "run `migration-guard check --probe` on the destination (the hook checks it itself)",
+                               path=path)
 
 
 def check_confidential(ctx):
@@ -117,18 +150,20 @@ def check_confidential(ctx):
 
 RULES = (
     Rule(id=EMULATOR, title="Emulator", limitation="the destination cannot run the guest's emulator",
-         checks="The guest's domain type is offered for its arch and its <emulator> binary exists on the "
-                "destination.",
+         checks="<os><type> is hvm; the guest's domain type is offered for its arch (the host's when <type> "
+                "names none); its <emulator> binary exists on the destination (stat at decision time; libvirt "
+                "runs any existing binary, listed in capabilities or not).",
          remedy="Migrate with an XML that names the destination's emulator.",
-         codes=codes(EMULATOR, DENY, "domain-type", "binary"), check=check_emulator, needs_dest=True),
+         codes=codes(EMULATOR, DENY, "domain-type", "binary", "os-type"), check=check_emulator, needs_dest=True),
     Rule(id=MACHINE, title="Machine type", limitation="QEMU migration compatibility",
          checks="The guest's machine type (or alias) is offered by the destination's QEMU.",
          remedy="Upgrade QEMU on the destination.",
          codes=codes(MACHINE, DENY, None), check=check_machine, needs_dest=True),
     Rule(id=FIRMWARE, title="Guest firmware", limitation="Firmware settings (of the guest)",
          checks="<os firmware='efi|bios'> is satisfiable from the destination's firmware list (an empty list "
-                "refuses even bios); secure-boot / enrolled-keys need secure firmware; an explicit loader or "
-                "nvram template exists on the destination.",
+                "refuses even bios); secure-boot / enrolled-keys need secure firmware; an explicit loader, and the "
+                "nvram template when the NVRAM file must be created from it, exist on the destination (stat at "
+                "decision time; a file outside the firmware listings is fine when it exists).",
          remedy="Install the same firmware packages on the destination.",
          codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
          needs_dest=True),

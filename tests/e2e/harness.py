@@ -118,9 +118,11 @@ class LibvirtHost:
         return ("mkdir -p /run/libvirt; %s; virtlogd -d -p %s; libvirtd -d -p %s"
                 % (mounts, self.path("virtlogd.pid"), self.path("libvirtd.pid")))
 
+    # The namespaces a host gets (a subclass adds "-n" for a network namespace of its own).
+    UNSHARE = ("unshare", "-m", "--propagation", "private")
+
     def start(self, timeout=30.0):
-        subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", self._mount_script()],
-                       check=True, timeout=timeout)
+        subprocess.run(list(self.UNSHARE) + ["sh", "-c", self._mount_script()], check=True, timeout=timeout)
         self.started = True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import guest_xml, migrate
+from harness import LibvirtHost, guest_xml, migrate
 
 LIMIT = '[memory]\nlimit = "100 MiB"\n'
 
@@ -195,3 +195,138 @@ def test_removing_the_hook_leaves_libvirt_working(env):
         assert len(guard.records()) == before
     finally:
         os.rename(saved, hook)
+
+
+# --- A destination in its own network namespace (DESIGN.md 9): bridges, macvtap devices and
+# addresses then exist on one side only, and the refusals below are what libvirt or QEMU on
+# the destination would otherwise fail with after the hook said yes.
+
+VETH_A, VETH_C = "mgvethA", "mgvethC"
+ADDR_A, ADDR_C = "169.254.77.1", "169.254.77.2"  # link-local, on the veth pair this test creates
+
+
+class IsolatedHost(LibvirtHost):
+    """A libvirt host with its own network namespace. A fresh sysfs is mounted over /sys so
+    that /sys/class/net shows this namespace's devices, with the cgroup hierarchies moved
+    back on top so libvirt still finds them."""
+
+    UNSHARE = ("unshare", "-m", "-n", "--propagation", "private")
+
+    def _mount_script(self):
+        keep = self.path("cgroup-keep")
+        os.makedirs(keep, exist_ok=True)
+        return ("ip link set lo up; mount --rbind /sys/fs/cgroup %s; mount -t sysfs sysfs /sys; "
+                "mount --rbind %s /sys/fs/cgroup; %s" % (keep, keep, super()._mount_script()))
+
+
+def _run(*argv):
+    subprocess.run(list(argv), check=True, capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def isolated(hosts, tmp_path_factory):
+    """(A, C, C's guard side): C is a second destination, in its own network namespace,
+    joined to A by a veth pair; stopped and unplugged at the end."""
+    from conftest import REPO, Destination
+    source, _dest, _guard = hosts
+    base = str(tmp_path_factory.mktemp("isolated"))
+    host = IsolatedHost("C", os.path.join(base, "C"), hook=os.path.join(REPO, "hooks", "qemu"),
+                        guard_etc=os.path.join(base, "C-guard"))
+    host.prepare()
+    guard = Destination(host)
+    os.makedirs(guard.folder)
+    guard.write_config()
+    try:
+        host.start()
+        pid = str(host.pid("libvirtd"))
+        _run("ip", "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_C)
+        _run("ip", "link", "set", VETH_C, "netns", pid)
+        _run("ip", "addr", "add", ADDR_A + "/24", "dev", VETH_A)
+        _run("ip", "link", "set", VETH_A, "up")
+        _run("nsenter", "-t", pid, "-n", "ip", "addr", "add", ADDR_C + "/24", "dev", VETH_C)
+        _run("nsenter", "-t", pid, "-n", "ip", "link", "set", VETH_C, "up")
+        # The collector runs where a real destination's would: inside C's namespaces.
+        subprocess.run(["nsenter", "-t", pid, "-m", "-n", sys.executable, "-m", "guard", "facts", "collect", "--uri",
+                        host.uri, "--output", guard.facts], check=True, capture_output=True, cwd=REPO, timeout=120)
+        yield source, host, guard
+    finally:
+        host.stop()
+        subprocess.run(["ip", "link", "del", VETH_A], capture_output=True)
+
+
+def migrate_to_isolated(source, dest, name):
+    return subprocess.run(["virsh", "-c", source.uri, "migrate", "--live", name, dest.uri, "--migrateuri",
+                           "tcp://%s" % ADDR_C, "--listen-address", ADDR_C], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def bridge_on_a():
+    _run("ip", "link", "add", "mgbr0", "type", "bridge")
+    _run("ip", "link", "set", "mgbr0", "up")
+    yield "mgbr0"
+    subprocess.run(["ip", "link", "del", "mgbr0"], capture_output=True)
+
+
+def test_isolated_destination_accepts_an_ordinary_guest(isolated):
+    source, dest, guard = isolated
+    source.define_and_start(guest_xml("e2e-iso-ok"))
+    try:
+        result = migrate_to_isolated(source, dest, "e2e-iso-ok")
+        assert result.returncode == 0, result.stderr
+        assert "e2e-iso-ok" in dest.running()
+        assert last_record(guard, "e2e-iso-ok")["decision"] == "allow"
+    finally:
+        for host in (source, dest):
+            host.virsh("destroy", "e2e-iso-ok", check=False)
+
+
+def test_guest_on_a_bridge_the_destination_lacks_is_refused(isolated, bridge_on_a):
+    source, dest, guard = isolated
+    nic = "\n    <interface type='bridge'><source bridge='%s'/><model type='e1000'/></interface>" % bridge_on_a
+    source.define_and_start(guest_xml("e2e-bridge", extra_devices=nic))
+    try:
+        result = migrate_to_isolated(source, dest, "e2e-bridge")
+        assert result.returncode != 0
+        assert "[network[bridge]]" in result.stderr and "mgbr0" in result.stderr
+        assert "e2e-bridge" in source.running() and "e2e-bridge" not in dest.running()
+        assert last_record(guard, "e2e-bridge")["decision"] == "deny"
+    finally:
+        source.virsh("destroy", "e2e-bridge", check=False)
+
+
+def test_vnc_on_an_address_the_destination_lacks_is_refused(isolated):
+    source, dest, guard = isolated
+    vnc = "\n    <graphics type='vnc' port='-1' autoport='yes' listen='%s'/>" % ADDR_A
+    source.define_and_start(guest_xml("e2e-listen", extra_devices=vnc))
+    try:
+        result = migrate_to_isolated(source, dest, "e2e-listen")
+        assert result.returncode != 0
+        assert "[graphics-listen[address]]" in result.stderr and ADDR_A in result.stderr
+        assert "e2e-listen" in source.running()
+        # The same guest on a wildcard listen address migrates.
+        source.virsh("destroy", "e2e-listen")
+        source.define_and_start(guest_xml("e2e-listen", extra_devices=vnc.replace(ADDR_A, "0.0.0.0")))
+        moved = migrate_to_isolated(source, dest, "e2e-listen")
+        assert moved.returncode == 0, moved.stderr
+    finally:
+        for host in (source, dest):
+            host.virsh("destroy", "e2e-listen", check=False)
+
+
+def test_guest_on_a_network_the_destination_lacks_is_refused(env):
+    source, dest, guard = env
+    network = source.path("e2e-net.xml")
+    with open(network, "w") as handle:
+        handle.write("<network><name>e2e-net</name><bridge name='mgnet0' stp='off'/></network>")
+    source.virsh("net-create", network)  # a transient, isolated network: a bridge, no dnsmasq
+    try:
+        nic = "\n    <interface type='network'><source network='e2e-net'/><model type='e1000'/></interface>"
+        source.define_and_start(guest_xml("e2e-net-guest", extra_devices=nic))
+        result = migrate(source, dest, "e2e-net-guest")
+        assert result.returncode != 0
+        assert "[network[absent]]" in result.stderr and "e2e-net" in result.stderr
+        assert "e2e-net-guest" in source.running()
+    finally:
+        source.virsh("destroy", "e2e-net-guest", check=False)
+        source.virsh("net-destroy", "e2e-net", check=False)

@@ -1,7 +1,7 @@
 """cpu-model: passing and failing fixtures."""
 import pytest
 
-from helpers import corpus_facts
+from helpers import corpus_facts, debian12_facts
 from rulecase import Case, corpus, minimal, run_case
 
 QEMU64 = "\n  <cpu mode='custom' match='exact'><model>qemu64</model>%s</cpu>"
@@ -35,6 +35,19 @@ CASES = [
         near=("cpu-model[feature-missing]", "cpu-model[feature-forbidden]")),
     Case("cpu-model", "host-passthrough under KVM", corpus("cpu-host-passthrough"), dest=corpus_facts,
          near=("cpu-model[mode]",)),
+    Case("cpu-model", "Hyper-V evmcs on a host whose QEMU 9.2 does not offer it", corpus("hyperv"), dest=corpus_facts,
+         expect="cpu-model[hyperv]", message_has=("evmcs",)),
+    Case("cpu-model", "Hyper-V enlightenments the Debian 12 host does not offer", corpus("hyperv"),
+         dest=debian12_facts, expect="cpu-model[hyperv]", message_has=("relaxed", "vapic")),
+    Case("cpu-model", "evmcs offered but the CPU is AMD (minimal XML)", minimal(
+        virt_type="kvm", top="\n  <features><hyperv mode='custom'><evmcs state='on'/></hyperv></features>"),
+        dest=lambda: corpus_facts()._replace(
+            cpu=corpus_facts().cpu._replace(vendor="AMD"),
+            domcaps=tuple(d._replace(hyperv=(d.hyperv or ()) + ("evmcs",)) for d in corpus_facts().domcaps)),
+        expect="cpu-model[hyperv]", message_has=("Intel", "AMD")),
+    Case("cpu-model", "Hyper-V enlightenments the destination offers", corpus("hyperv-stimer-direct"),
+         dest=corpus_facts, near=("cpu-model[hyperv]",)),
+    Case("cpu-model", "Hyper-V enlightenments all off", corpus("hyperv-off"), near=("cpu-model[hyperv]",)),
 ]
 
 

@@ -1,7 +1,8 @@
 """session-connection, device-passthrough, sriov, mediated-device: passing and failing fixtures."""
 import pytest
 
-from helpers import corpus_facts
+from guard.facts.model import Probe
+from helpers import corpus_facts, debian12_facts
 from rulecase import Case, corpus, minimal, run_case
 
 TEAMED_VF = """
@@ -19,6 +20,13 @@ MDEV_PRESENT = ("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>
 CAPS_STORAGE = "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block></source></hostdev>"
 PASSTHROUGH = ("device-passthrough[pci]", "device-passthrough[usb]", "device-passthrough[scsi]",
                "device-passthrough[scsi_host]", "device-passthrough[capabilities]", "device-passthrough[other]")
+
+BACKED = ("device-passthrough[tpm-passthrough]", "device-passthrough[input-passthrough]",
+          "device-passthrough[input-evdev]", "device-passthrough[shmem]", "device-passthrough[vhost-user-gpu]",
+          "device-passthrough[vhost-user]", "device-passthrough[virtiofs]")
+MASTER_SHMEM = "<shmem name='m0' role='master'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"
+EIGHT_PCI = "".join("<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='%d' "
+                    "slot='18' function='%d'/></source></hostdev>" % (6 + i // 4, i % 4) for i in range(8))
 
 CASES = [
     Case("session-connection", "destination is a session daemon", minimal(),
@@ -43,6 +51,33 @@ CASES = [
          near=("device-passthrough[pci]",)),
     Case("device-passthrough", "ordinary guest with disks and NICs", corpus("x86_64-pc-headless"), near=PASSTHROUGH),
     Case("device-passthrough", "an mdev is the mediated-device rule's", minimal(extra=MDEV_PRESENT), near=PASSTHROUGH),
+    Case("device-passthrough", "8 PCI hostdevs in decimal notation: one finding, libvirt's hex form (minimal XML)",
+         minimal(extra=EIGHT_PCI), expect="device-passthrough[pci]",
+         message_has=("8 <hostdev type='pci'>", "0000:06:12.0", "and 4 more")),
+    Case("device-passthrough", "TPM passthrough backend", corpus("tpm-passthrough"),
+         expect="device-passthrough[tpm-passthrough]", message_has=("/dev/tpm0",)),
+    Case("device-passthrough", "virtio-input-host", corpus("virtio-input-passthrough"),
+         expect="device-passthrough[input-passthrough]", message_has=("/dev/input/event1234",)),
+    Case("device-passthrough", "evdev input (input-linux)", corpus("input-linux"),
+         expect="device-passthrough[input-evdev]", action="warn"),
+    Case("device-passthrough", "ivshmem peers and a doorbell with a server", corpus("shmem-plain-doorbell"),
+         expect="device-passthrough[shmem]", message_has=("shmem0", "role='master'")),
+    Case("device-passthrough", "ivshmem master without a server (minimal XML)", minimal(extra=MASTER_SHMEM),
+         near=BACKED),
+    Case("device-passthrough", "vhost-user-gpu", corpus("vhost-user-gpu-secondary"),
+         expect="device-passthrough[vhost-user-gpu]"),
+    Case("device-passthrough", "vhost-user NIC whose backend socket the destination lacks", corpus("net-vhostuser"),
+         expect="device-passthrough[vhost-user]", message_has=("/tmp/vhost1.sock",),
+         kwargs={"probe": Probe(paths={"/tmp/vhost1.sock": False})}),
+    Case("device-passthrough", "vhost-user NIC whose backend serves on the destination", corpus("net-vhostuser"),
+         near=BACKED, kwargs={"probe": Probe(paths={"/tmp/vhost1.sock": True})}),
+    Case("device-passthrough", "virtiofs to QEMU 7.2 (before vhost-user-fs migration)",
+         corpus("vhost-user-fs-fd-memory"), dest=debian12_facts, expect="device-passthrough[virtiofs]",
+         message_has=("7.2.22", "8.2.0")),
+    Case("device-passthrough", "external virtiofsd socket present on a QEMU 9.2 destination",
+         corpus("vhost-user-fs-sock"), dest=corpus_facts, near=BACKED,
+         kwargs={"probe": Probe(paths={"/tmp/sock": True})}),
+    Case("device-passthrough", "ordinary guest has no host-backed device", corpus("x86_64-q35-headless"), near=BACKED),
     Case("sriov", "interface type=hostdev", corpus("net-hostdev-vfio-multidomain"), expect="sriov[hostdev]"),
     Case("sriov", "vDPA interface", corpus("net-vdpa"), expect="sriov[vdpa]"),
     Case("sriov", "network that is a hostdev pool", minimal(extra=NET_POOL), dest=corpus_facts,

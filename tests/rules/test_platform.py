@@ -1,6 +1,7 @@
 """emulator, machine-type, firmware, confidential-computing: passing and failing fixtures."""
 import pytest
 
+from guard.facts.model import Probe
 from helpers import corpus_facts, debian12_facts, minimal_guest
 from rulecase import Case, corpus, minimal, run_case, with_local
 
@@ -10,10 +11,21 @@ SNP = "\n  <launchSecurity type='sev-snp'><policy>0x00030000</policy></launchSec
 
 CASES = [
     Case("emulator", "RHEL's /usr/libexec/qemu-kvm on a Debian host", lambda: minimal_guest().replace(
-        "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm"), expect="emulator[binary]"),
+        "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm"), expect="emulator[binary]",
+        kwargs={"probe": Probe(paths={"/usr/libexec/qemu-kvm": False})}),
+    Case("emulator", "an emulator outside capabilities that exists there is fine (issue 14)",
+         lambda: minimal_guest().replace("/usr/bin/qemu-system-x86_64", "/opt/qemu/bin/qemu-system-x86_64"),
+         near=("emulator[binary]",), kwargs={"probe": Probe(paths={"/opt/qemu/bin/qemu-system-x86_64": True})}),
+    Case("emulator", "listed emulator gone from the disk at decision time (minimal XML)", minimal(),
+         expect="emulator[binary]", kwargs={"probe": Probe(paths={"/usr/bin/qemu-system-x86_64": False})}),
+    Case("emulator", "a Xen PV guest, <os><type>linux (minimal XML)",
+         lambda: minimal_guest().replace(">hvm<", ">linux<"), expect="emulator[os-type]"),
+    Case("emulator", "<type> without arch means the host's arch (minimal XML)",
+         lambda: minimal_guest().replace("arch='x86_64' ", ""), near=("emulator[domain-type]", "emulator[os-type]",
+                                                                     "emulator[binary]")),
     Case("emulator", "domain type the host does not offer", lambda: minimal_guest().replace(
         "type='qemu'", "type='xen'", 1), expect="emulator[domain-type]"),
-    Case("emulator", "ordinary guest", minimal(), near=("emulator[binary]", "emulator[domain-type]")),
+    Case("emulator", "ordinary guest", minimal(), near=("emulator[binary]", "emulator[domain-type]", "emulator[os-type]")),
     Case("machine-type", "RHEL machine type on a Debian QEMU", minimal(machine="pc-q35-rhel9.4.0"),
          expect="machine-type", message_has=("pc-q35-rhel9.4.0",)),
     Case("machine-type", "machine the corpus QEMU 2.x lacks", corpus("x86_64-q35-minimal"), dest=corpus_facts,
@@ -32,7 +44,15 @@ CASES = [
          dest=corpus_facts, near=("firmware[type]", "firmware[secure-boot]")),
     Case("firmware", "explicit loader the destination lacks (minimal XML)",
          minimal(os_extra=LOADER % "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"), dest=with_local(debian12_facts),
-         expect="firmware[file]", message_has=("OVMF_CODE_4M.ms.fd",)),
+         expect="firmware[file]", message_has=("OVMF_CODE_4M.ms.fd",),
+         kwargs={"probe": Probe(paths={"/usr/share/OVMF/OVMF_CODE_4M.ms.fd": False})}),
+    Case("firmware", "loader outside the firmware globs that exists there (issue 14)",
+         corpus("firmware-manual-efi-loader-path-nonstandard"), dest=corpus_facts, near=("firmware[file]",),
+         kwargs={"probe": Probe(paths={"/path/to/OVMF_CODE.fd": True, "/path/to/OVMF_VARS.fd": True})}),
+    Case("firmware", "nonstandard NVRAM template the destination lacks",
+         corpus("firmware-manual-efi-nvram-template-nonstandard"), dest=corpus_facts, expect="firmware[file]",
+         message_has=("/path/to/OVMF_VARS.fd",),
+         kwargs={"probe": Probe(paths={"/usr/share/edk2/ovmf/OVMF_CODE.fd": True, "/path/to/OVMF_VARS.fd": False})}),
     Case("firmware", "explicit loader the destination has (minimal XML)",
          minimal(os_extra=LOADER % "/usr/share/OVMF/OVMF_CODE.fd"), dest=with_local(debian12_facts),
          near=("firmware[file]",)),

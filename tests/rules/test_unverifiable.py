@@ -1,8 +1,10 @@
 """unverifiable: a check that lacked a fact says so. Passing and failing fixtures."""
 import pytest
 
-from helpers import debian12_facts, minimal_guest
-from rulecase import Case, minimal, run_case, same_source
+from guard.facts.model import Probe
+from helpers import corpus_facts, debian12_facts, minimal_guest
+from rulecase import Case, corpus, minimal, run_case, same_source
+from rulehosts import host
 
 
 def debian12(**changes):
@@ -39,6 +41,23 @@ CASES = [
          dest=no_firmware_enum, expect="unverifiable[firmware]", action="warn"),
     Case("unverifiable", "facts without the host's memory", minimal(), dest=debian12(memory_bytes=None),
          expect="unverifiable[memory-size]", action="warn"),
+    Case("unverifiable", "virtiofs with a libvirt-run virtiofsd on QEMU 9.2", corpus("vhost-user-fs-fd-memory"),
+         dest=corpus_facts, expect="unverifiable[device-passthrough]", action="warn", message_has=("migrate-precopy",)),
+    Case("unverifiable", "network named while the facts' network list is incomplete (minimal XML)",
+         minimal(extra="<interface type='network'><source network='lab'/></interface>"),
+         dest=lambda: host()()._replace(networks_complete=False), expect="unverifiable[network]", action="warn"),
+    Case("unverifiable", "bridge on a host whose netdevs nobody read (minimal XML)",
+         minimal(extra="<interface type='bridge'><source bridge='br0'/></interface>"),
+         expect="unverifiable[network]", action="warn"),
+    Case("unverifiable", "listen address on a host whose addresses nobody read", corpus("graphics-vnc"),
+         expect="unverifiable[graphics-listen]", action="warn"),
+    Case("unverifiable", "disk whose stat did not answer within the budget", corpus("hostdev-pci-address"),
+         dest=host(), expect="unverifiable[storage]", action="warn",
+         kwargs={"probe": Probe(paths={"/dev/HostVG/QEMUGuest2": None})}),
+    Case("unverifiable", "disk checked by the probe", corpus("hostdev-pci-address"), dest=host(),
+         near=("unverifiable[storage]", "unverifiable[network]", "unverifiable[graphics-listen]",
+               "unverifiable[device-passthrough]"),
+         kwargs={"probe": Probe(paths={"/dev/HostVG/QEMUGuest2": True})}),
     Case("unverifiable", "complete facts", minimal(cpu="\n  <cpu mode='custom'><model>qemu64</model></cpu>",
                                                    vcpu="<vcpu cpuset='0'>1</vcpu>", os_attrs=" firmware='efi'"),
          source=same_source(debian12_facts),

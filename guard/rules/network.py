@@ -1,0 +1,157 @@
+"""network and graphics-listen: what the guest connects to must exist where it lands.
+
+libvirt resolves these only when QEMU is about to start on the destination, after the
+hook said yes, and then fails the migration late:
+- <interface type='network'>: virNetworkLookupByName / "network 'X' is not active"
+  (src/qemu/qemu_interface.c, networkAllocatePort); an SR-IOV pool network
+  (<forward mode='hostdev'>) likewise.
+- <interface type='bridge'>: virNetDevTapCreateInBridgePort -> virNetDevGetMTU
+  ("Cannot get interface MTU on 'br0': No such device", src/util/virnetdevtap.c).
+- <interface type='direct'>: virNetDevMacVLanCreateWithVPortProfile on a missing source
+  device fails (src/util/virnetdevmacvlan.c).
+- VNC/SPICE listen addresses: QEMU binds the address given; one that is not the
+  destination's fails ("Cannot assign requested address"; libvirt qemuProcessGraphicsSetupListen
+  keeps an explicit address as it is).
+"""
+from ..findings import DENY, finding
+from .base import Rule, codes, count, listing, unverifiable
+
+NETWORK, LISTEN = "network", "graphics-listen"
+LOOPBACK_PREFIXES = ("127.", "::1", "0:0:0:0:0:0:0:1")
+WILDCARDS = ("", "0.0.0.0", "::", "0:0:0:0:0:0:0:0")
+
+
+def _networks(ctx):
+    facts = ctx.dest
+    names = [(i.network, "<interface type='network'>") for i in ctx.domain.interfaces
+             if i.type == "network" and i.network]
+    names += [(listen.network, "<graphics><listen type='network'>") for listen in ctx.domain.listens
+              if listen.network]
+    absent, inactive, unknown = [], [], []
+    for name, element in names:
+        network = facts.network(name)
+        if network is None:
+            (absent if facts.networks_complete else unknown).append("%s network='%s'" % (element, name))
+        elif network.active is False:
+            inactive.append("%s network='%s'" % (element, name))
+    if absent:
+        yield finding(NETWORK, "absent", DENY,
+                      "%s: no such network on the destination (it has %s)"
+                      % (listing(absent), listing(sorted(n.name for n in facts.networks)) or "none"),
+                      "define and start the network on the destination (`virsh net-define`, `virsh net-start`), or "
+                      "migrate with `virsh migrate --xml` naming one it has", networks=len(absent))
+    if inactive:
+        yield finding(NETWORK, "inactive", DENY,
+                      "%s: the network is defined on the destination but not active" % listing(inactive),
+                      "start it there (`virsh net-start NAME`; `virsh net-autostart NAME` keeps it so)",
+                      networks=len(inactive))
+    if unknown:
+        yield unverifiable(NETWORK, "%s: the destination's facts do not list all its networks" % listing(unknown))
+
+
+def _netdev_kind(ctx, name):
+    """"bridge" / "device" / None (absent), or "?" when nobody looked."""
+    probed = ctx.probe.netdevs if ctx.probe is not None and ctx.probe.netdevs is not None else None
+    if probed is not None and name in probed:
+        return probed[name]
+    local = ctx.dest.local
+    if local is None or local.netdevs is None:
+        return "?"
+    if name in (local.bridges or ()):
+        return "bridge"
+    return "device" if name in local.netdevs else None
+
+
+def _devices(ctx):
+    missing = {"bridge": [], "direct": []}
+    unknown = []
+    for iface in ctx.domain.interfaces:
+        if iface.type not in missing or not iface.source:
+            continue
+        kind = _netdev_kind(ctx, iface.source)
+        if kind is None:
+            missing[iface.type].append(iface.source)
+        elif kind == "?":
+            unknown.append("<interface type='%s'> %s" % (iface.type, iface.source))
+    if missing["bridge"]:
+        names = sorted(set(missing["bridge"]))
+        yield finding(NETWORK, "bridge", DENY,
+                      "<interface type='bridge'> on %s: no such bridge on the destination (libvirt would fail "
+                      "there with \"Cannot get interface MTU on '%s': No such device\")" % (listing(names), names[0]),
+                      "create the bridge on the destination (nmcli connection add type bridge ifname %s ...), or "
+                      "migrate with `virsh migrate --xml` naming a bridge it has" % names[0], bridges=names)
+    if missing["direct"]:
+        names = sorted(set(missing["direct"]))
+        yield finding(NETWORK, "direct", DENY,
+                      "<interface type='direct'> (macvtap) on %s: no such network device on the destination"
+                      % listing(names),
+                      "migrate with `virsh migrate --xml` naming the destination's uplink device", devices=names)
+    if unknown:
+        yield unverifiable(NETWORK, "%s: the destination's network devices are not in its facts" % listing(unknown))
+
+
+def check_network(ctx):
+    if not ctx.domain.interfaces and not ctx.domain.listens:
+        return
+    yield from _networks(ctx)
+    yield from _devices(ctx)
+
+
+def _canonical(address):
+    """An address in one spelling (IPv6 expanded), or None when it is not an IP address."""
+    import ipaddress  # only for guests with an explicit listen address
+    try:
+        parsed = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return None
+    return parsed.exploded if parsed.version == 6 else str(parsed)
+
+
+def is_wildcard_or_loopback(address):
+    bare = address.strip("[]")
+    return bare in WILDCARDS or bare.startswith(LOOPBACK_PREFIXES) or bare == "localhost"
+
+
+def check_listen(ctx):
+    if not ctx.domain.listens:
+        return
+    explicit = [listen for listen in ctx.domain.listens
+                if listen.address is not None and not is_wildcard_or_loopback(listen.address)]
+    if not explicit:
+        return
+    host = ctx.host("addresses")
+    if host is None:
+        yield unverifiable(LISTEN, "%s listen address %s not checked: the destination's addresses are not known"
+                           % (count(len(explicit), "graphics"), listing(sorted({x.address for x in explicit}))),
+                           "run the hook or `check --probe` on the destination, or collect its facts locally")
+        return
+    mine = {_canonical(a) for a in host}
+    names = sorted({x.address for x in explicit if _canonical(x.address) is None})
+    if names:
+        yield unverifiable(LISTEN, "graphics listen on host name %s: what it resolves to on the destination was not "
+                                   "checked" % listing(names), "listen on an address, or a wildcard")
+    foreign = sorted({"<graphics type='%s' listen='%s'>" % (x.graphics, x.address) for x in explicit
+                      if _canonical(x.address) not in mine and _canonical(x.address) is not None})
+    if foreign:
+        yield finding(LISTEN, "address", DENY,
+                      "%s: the destination has no such address, so QEMU cannot bind it there" % listing(foreign),
+                      "listen on 0.0.0.0 (or ::) in the guest's XML, or migrate with `virsh migrate --xml` giving "
+                      "a destination address", listens=len(foreign))
+
+
+RULES = (
+    Rule(id=NETWORK, title="Guest networks", limitation="the guest's network must exist where it lands (libvirt "
+                                                         "fails late otherwise)",
+         checks="<interface type='network'> (SR-IOV pools included) and <graphics><listen type='network'> name a "
+                "network the destination defines and has active; <interface type='bridge'> bridges and "
+                "<interface type='direct'> source devices exist there (/sys/class/net at decision time, else "
+                "the collected list).",
+         remedy="Create the network, bridge or device on the destination, or migrate with `virsh migrate --xml`.",
+         codes=codes(NETWORK, DENY, "absent", "inactive", "bridge", "direct"), check=check_network,
+         needs_dest=True),
+    Rule(id=LISTEN, title="Graphics listen address", limitation="QEMU cannot bind a source-host address",
+         checks="VNC/SPICE listen addresses (attribute or <listen type='address'>) that are not a wildcard, not "
+                "loopback and not an address of the destination.",
+         remedy="Listen on a wildcard address, or give the destination's address with `virsh migrate --xml`.",
+         codes=codes(LISTEN, DENY, "address"), check=check_listen, needs_dest=True),
+)
