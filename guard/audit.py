@@ -5,16 +5,21 @@ import fnmatch
 import json
 import os
 
+from .trusted import open_append
+
 
 def append_record(path, line):
     """Append one line with a single write(2) on an O_APPEND descriptor, so concurrent
-    hooks never interleave. Creates the directory 0750 and the file 0640."""
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o750, exist_ok=True)
+    hooks never interleave. Creates the directory 0750 and the file 0640; refuses a
+    symlink, a FIFO or a file another user could have planted (guard.trusted.Untrusted).
+    If the log ends in a fragment (an earlier short write: disk full), the record starts
+    on a line of its own rather than being glued to it."""
     data = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o640)
+    fd = open_append(path)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
         written = os.write(fd, data)
         if written != len(data):
             raise OSError("short write to %s (%d of %d bytes)" % (path, written, len(data)))
