@@ -89,7 +89,7 @@ def installed_hook(folder, python=sys.executable):
 
 
 def the_record(host):
-    records = host.records()
+    records = [r for r in host.records() if r.get("event") == "decision"]
     assert len(records) == 1, records
     return records[0]
 
@@ -196,6 +196,11 @@ def test_bypass_accepts_and_audits_every_finding(host):
     subprocess.run([sys.executable, "-m", "guard", "bypass", "--clear"], check=True, cwd=REPO,
                    env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config), capture_output=True)
     assert host.run(name="big", xml=BIG).returncode == 1
+    events = [r["event"] for r in host.records()]
+    assert events == ["bypass-set", "decision", "bypass-clear", "decision"]
+    set_record, clear_record = host.records()[0], host.records()[2]
+    assert set_record["bypass"]["reason"] == clear_record["bypass"]["reason"] == "evacuation INC42"
+    assert set_record["by"] == record["bypass"]["by"] == clear_record["by"]
 
 
 @needs_root
