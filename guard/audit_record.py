@@ -61,6 +61,8 @@ def bypass_record(event, when, host, uid, by, state, guard_version):
         "time": iso_time(when),
         "event": event,
         "host": host,
+        "domain": None,  # always present in every record, as consumers index it
+        "uuid": None,
         "uid": uid,
         "by": by,
         "bypass": state.to_dict() if state is not None else None,

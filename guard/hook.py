@@ -254,8 +254,9 @@ def main(argv, stdin=None, stderr=None, closed=None):
             run.config = _salvage_paths(run.config)
             return run.error("config unusable: %s" % exc)
         timeout = run.config.timeout
-        run.backstop.cancel()
-        run.backstop = _backstop(run, timeout + 1.0)
+        if timeout != DEFAULT_TIMEOUT:  # a thread less in the usual case
+            run.backstop.cancel()
+            run.backstop = _backstop(run, timeout + 1.0)
         signal.setitimer(signal.ITIMER_REAL, max(0.001, timeout - (time.monotonic() - run.started)))
         if closed or stdin is None:
             return run.error("the caller closed %s" % (closed or "stdin"))
