@@ -5,16 +5,21 @@ import fnmatch
 import json
 import os
 
+from .trusted import open_append
+
 
 def append_record(path, line):
     """Append one line with a single write(2) on an O_APPEND descriptor, so concurrent
-    hooks never interleave. Creates the directory 0750 and the file 0640."""
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o750, exist_ok=True)
+    hooks never interleave. Creates the directory 0750 and the file 0640; refuses a
+    symlink, a FIFO or a file another user could have planted (guard.trusted.Untrusted).
+    If the log ends in a fragment (an earlier short write: disk full), the record starts
+    on a line of its own rather than being glued to it."""
     data = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o640)
+    fd = open_append(path)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
         written = os.write(fd, data)
         if written != len(data):
             raise OSError("short write to %s (%d of %d bytes)" % (path, written, len(data)))
@@ -23,15 +28,22 @@ def append_record(path, line):
 
 
 def log_files(path):
-    """The audit log and its rotations, oldest first: path.N[.gz] ... path.1, path."""
+    """The audit log and its rotations, oldest first, in every naming logrotate uses:
+    path.N[.gz] (highest N oldest), then path-YYYYMMDD[.gz] (dateext, RHEL's default;
+    oldest date first), then path itself."""
     import glob  # `audit` only: the hook never reads rotations
-    rotated = []
-    for candidate in glob.glob(glob.escape(path) + ".*"):
-        suffix = candidate[len(path) + 1:]
-        number = suffix[:-3] if suffix.endswith(".gz") else suffix
-        if number.isdigit():
-            rotated.append((int(number), candidate))
-    files = [name for _n, name in sorted(rotated, reverse=True)]
+    import re
+    numbered, dated = [], []
+    for candidate in glob.glob(glob.escape(path) + ".*") + glob.glob(glob.escape(path) + "-*"):
+        suffix = candidate[len(path):]
+        match = re.match(r"^\.(\d+)(\.gz)?$", suffix)
+        if match:
+            numbered.append((int(match.group(1)), candidate))
+            continue
+        match = re.match(r"^-(\d{8,14})(\.gz)?$", suffix)
+        if match:
+            dated.append((match.group(1), candidate))
+    files = [name for _n, name in sorted(numbered, reverse=True)] + [name for _d, name in sorted(dated)]
     if os.path.exists(path):
         files.append(path)
     return files
@@ -45,8 +57,19 @@ def _open(name):
 
 
 def parse_time(text):
-    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An aware datetime from ISO 8601 text ("Z" allowed); ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("not a time: %r" % (text,))
+    value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     return value if value.tzinfo else value.astimezone()
+
+
+def findings_of(record):
+    """The record's findings that are objects (a damaged record may hold anything)."""
+    findings = record.get("findings")
+    if not isinstance(findings, list):
+        return []
+    return [f for f in findings if isinstance(f, dict)]
 
 
 class Filter:
@@ -59,26 +82,47 @@ class Filter:
             return False
         if self.domain and not fnmatch.fnmatchcase(str(record.get("domain") or ""), self.domain):
             return False
-        if self.rule and not any(self.rule in (f.get("rule"), f.get("code")) for f in record.get("findings") or ()):
+        if self.rule and not any(self.rule in (f.get("rule"), f.get("code")) for f in findings_of(record)):
             return False
         if self.since or self.until:
             try:
-                when = parse_time(record.get("time", ""))
-            except (TypeError, ValueError):
-                return False
-            if (self.since and when < self.since) or (self.until and when > self.until):
+                when = parse_time(record.get("time"))
+                if (self.since and when < self.since) or (self.until and when > self.until):
+                    return False
+            except (TypeError, ValueError, OverflowError):
                 return False
         return True
 
 
-def read_records(path, record_filter):
-    """(line, record) for each matching record, streamed, oldest first; bad lines skipped."""
+class Counts:
+    """What a query skipped: fragments (lines that are not a JSON object, such as the
+    remains of a short write) and files it could not read to the end."""
+
+    def __init__(self):
+        self.fragments = 0
+        self.unreadable = []
+
+
+def read_records(path, record_filter, counts=None):
+    """(line, record) for each matching record, streamed, oldest first. Fragments are
+    counted and skipped; a file that fails part-way (a truncated .gz) keeps what was read
+    and is named in counts.unreadable. Never raises for what is in the files."""
+    import zlib  # `audit` only
+    counts = counts if counts is not None else Counts()
     for name in log_files(path):
-        with _open(name) as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and record_filter.matches(record):
-                    yield line.rstrip("\n"), record
+        try:
+            with _open(name) as handle:
+                for line in handle:
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except (ValueError, RecursionError):
+                        record = None
+                    if not isinstance(record, dict):
+                        counts.fragments += 1
+                        continue
+                    if record_filter.matches(record):
+                        yield line.rstrip("\n"), record
+        except (OSError, EOFError, zlib.error) as exc:
+            counts.unreadable.append("%s (%s)" % (name, getattr(exc, "strerror", None) or exc))

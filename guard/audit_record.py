@@ -51,3 +51,20 @@ def decision_record(outcome, when, host, op, uid, guard_version, config, duratio
 def render_record(record):
     """One line of JSON (keys sorted, no newline inside: json escapes control characters)."""
     return json.dumps(record, sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
+
+
+def bypass_record(event, when, host, uid, by, state, guard_version):
+    """The record of setting (event "bypass-set") or clearing ("bypass-clear") the
+    emergency bypass: who (the login user), and the bypass set or cleared (or None)."""
+    return {
+        "schema": SCHEMA,
+        "time": iso_time(when),
+        "event": event,
+        "host": host,
+        "domain": None,  # always present in every record, as consumers index it
+        "uuid": None,
+        "uid": uid,
+        "by": by,
+        "bypass": state.to_dict() if state is not None else None,
+        "guard_version": guard_version,
+    }

@@ -6,12 +6,13 @@ error naming the file, the line and the key, never silently ignored.
 import datetime
 import os
 import re
+import stat
 import sys
 
 from .errors import ConfigError
 from .findings import DENY, OFF, WARN
 from .records import struct
-from .units import parse_duration, parse_size
+from .units import format_bytes, format_duration, parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,
 # hashlib loads OpenSSL first (milliseconds). Same digest either way.
@@ -35,6 +36,19 @@ MODES = ("enforce", "audit")
 PROFILES = ("default", "strict")
 ON_ERROR = ("deny", "allow")
 RULE_ACTIONS = (DENY, WARN, OFF)
+MAX_CONFIG_BYTES = 256 * 1024
+
+# (lowest, highest) for each duration and size key: a value outside is an error naming
+# the key, never a crash later (an overflowing timer) or a silent no-op ("0s").
+DURATION_RANGES = {
+    "timeout": (0.1, 600.0),
+    "max_facts_age": (60.0, 30 * 86400.0),
+    "memory.max_downtime": (0.001, 3600.0),
+}
+SIZE_RANGES = {
+    "memory.limit": (1 << 20, 1 << 64),
+    "memory.bandwidth": (1 << 10, 1 << 64),
+}
 
 
 # metrics: the Prometheus text file the collector refreshes; "" = off.
@@ -58,6 +72,7 @@ _CONFIG_DEFAULTS = (
     ("max_downtime", None),  # seconds
     ("rules", ()),  # (rule id or code, action)
     ("exemptions", ()),  # ConfigExemption
+    ("fingerprint_key", None),  # path of the fleet's HMAC key, or None: fingerprints unsigned
     ("source", "built-in defaults"),
     ("digest", None),
 )
@@ -114,17 +129,28 @@ class _Reader:
                 raise self.error(prefix + key, "unknown key (allowed: %s)" % ", ".join(sorted(allowed)), table)
 
     def size(self, data, key, table):
+        name = "%s.%s" % (table, key)
         try:
-            return parse_size(str(data[key]).replace("/s", ""), key)
-        except ConfigError as exc:
-            raise self.error("%s.%s" % (table, key), str(exc).split(": ", 1)[-1], table)
+            value = parse_size(str(data[key]).replace("/s", ""), key)
+        except (ConfigError, OverflowError, ValueError) as exc:
+            raise self.error(name, str(exc).split(": ", 1)[-1], table)
+        low, high = SIZE_RANGES[name]
+        if not low <= value <= high:
+            raise self.error(name, "%r is out of range (%s to %s)" % (data[key], format_bytes(low),
+                                                                      format_bytes(high)), table)
+        return value
 
     def duration(self, data, key, table=None):
         name = "%s.%s" % (table, key) if table else key
         try:
-            return parse_duration(data[key], key)
-        except ConfigError as exc:
+            value = parse_duration(data[key], key)
+        except (ConfigError, OverflowError, ValueError) as exc:
             raise self.error(name, str(exc).split(": ", 1)[-1], table)
+        low, high = DURATION_RANGES[name]
+        if not low <= value <= high:  # also refuses inf and nan
+            raise self.error(name, "%r is out of range (%s to %s)" % (data[key], format_duration(low),
+                                                                      format_duration(high)), table)
+        return value
 
 
 def _known_rule_keys():
@@ -147,6 +173,8 @@ def _exemptions(reader, items):
     known = _known_rule_keys() | {"*"}
     result = []
     for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise reader.error("exemptions[%d]" % index, "must be a table ([[exemptions]])", "exemptions")
         reader.check_keys(item, {"domain", "uuid", "rules", "reason", "until"}, "exemptions")
         if not item.get("reason") or not isinstance(item.get("reason"), str):
             raise reader.error("exemptions[%d].reason" % index, "is required: say why", "exemptions")
@@ -172,7 +200,8 @@ def parse_config(text, path="config"):
         raise ConfigError("%s: TOML syntax error: %s" % (path, exc))
     reader = _Reader(path, text)
     reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
-                             "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions"})
+                             "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions",
+                             "fingerprint"})
     values = {
         "mode": reader.choice(data, "mode", MODES, "enforce"),
         "profile": reader.choice(data, "profile", PROFILES, "default"),
@@ -188,6 +217,9 @@ def parse_config(text, path="config"):
         if not isinstance(data["allow_metadata_exemptions"], bool):
             raise reader.error("allow_metadata_exemptions", "must be true or false")
         values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
+    for table in ("paths", "memory", "rules"):
+        if not isinstance(data.get(table, {}), dict):
+            raise reader.error(table, "must be a table ([%s])" % table)
     paths = data.get("paths", {})
     reader.check_keys(paths, {"facts", "audit_log", "bypass", "metrics"}, "paths")
     for key, value in paths.items():
@@ -203,6 +235,15 @@ def parse_config(text, path="config"):
         values["bandwidth"] = float(reader.size(memory, "bandwidth", "memory"))
     if "max_downtime" in memory:
         values["max_downtime"] = reader.duration(memory, "max_downtime", "memory")
+    fingerprint = data.get("fingerprint", {})
+    if not isinstance(fingerprint, dict):
+        raise reader.error("fingerprint", "must be a table ([fingerprint])")
+    reader.check_keys(fingerprint, {"key"}, "fingerprint")
+    key = fingerprint.get("key", "")
+    if not isinstance(key, str) or (key and not key.startswith("/")):
+        raise reader.error("fingerprint.key", "must be an absolute path, or \"\" for unsigned fingerprints",
+                           "fingerprint")
+    values["fingerprint_key"] = key or None
     rules = data.get("rules", {})
     known = _known_rule_keys()
     table = []
@@ -222,17 +263,37 @@ def config_path(explicit=None):
     return explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH
 
 
-def load_config(explicit=None):
+def _read_plain(path):
+    """The CLI's read: a regular file (a FIFO never blocks it), at most MAX_CONFIG_BYTES + 1."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("%s: not a regular file" % path)
+        return handle.read(MAX_CONFIG_BYTES + 1)
+
+
+def load_config(explicit=None, trusted=False):
     """The config from --config, MIGRATION_GUARD_CONFIG or the default path. A missing
-    default file means built-in defaults; a missing named file is an error."""
+    default file means built-in defaults; a missing named file is an error. trusted (the
+    hook): the file must pass guard.trusted's checks (root's, not writable by others, no
+    symlink, in a folder only root can change)."""
     path = config_path(explicit)
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
+        if trusted:
+            from .trusted import Untrusted, read_trusted
+            try:
+                data = read_trusted(path, MAX_CONFIG_BYTES)
+            except Untrusted as exc:
+                raise ConfigError("config refused: %s" % exc)
+        else:
+            data = _read_plain(path)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError("%s: config is over %d bytes" % (path, MAX_CONFIG_BYTES))
+        text = data.decode("utf-8")
     except FileNotFoundError:
         if path == DEFAULT_PATH and not explicit:
             return Config()
         raise ConfigError("%s: no such config file" % path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("%s: cannot read config: %s" % (path, exc))
+        raise ConfigError("%s: cannot read config: %s" % (path, getattr(exc, "strerror", None) or exc))
     return parse_config(text, path)

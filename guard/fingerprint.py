@@ -54,6 +54,9 @@ class Fingerprint(record("Fingerprint", (
         ("vulnerabilities", seq(tup(STR, STR)), ()),
         ("cpu_cmdline", STRS, ()),
         ("numa", seq(tup(INT, INT, INT)), ()),  # (cell id, CPU count, memory bytes)
+        # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
+        # ([fingerprint] key); guard.metadata signs and verifies it.
+        ("signature", OPT_STR, None),
 ))):
     __slots__ = ()
 

@@ -25,6 +25,7 @@ from .facts.cache import load_cache
 from .journal import send as journal_send
 from .probe import gather as gather_probe
 from .report import refusal_lines
+from .trusted import Untrusted, read_key, read_trusted
 from .xmlsafe import MAX_XML_BYTES
 
 
@@ -32,8 +33,39 @@ class HookTimeout(Exception):
     pass
 
 
+class HookSignal(Exception):
+    """SIGTERM, SIGINT or SIGHUP while deciding: an error, decided by on_error."""
+
+    def __init__(self, signum):
+        Exception.__init__(self, signum)
+        self.signum = signum
+
+
 def _on_timeout(_signum, _frame):
     raise HookTimeout()
+
+
+def _on_signal(signum, _frame):
+    raise HookSignal(signum)
+
+
+_STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT", signal.SIGHUP: "SIGHUP"}
+# Once decided, writing out the outcome (stderr, audit log, journal) may take this long;
+# then the process ends with the decision's exit code whatever is still blocked.
+WRITE_OUT_SECONDS = 3.0
+DEFAULT_TIMEOUT = 10.0  # until the config says otherwise
+# Control characters a guest (name, metadata), a bypass reason or a config value could
+# carry into a line of virsh's error: shown escaped, so one line stays one line.
+_CONTROL = dict.fromkeys(list(range(0x20)) + [0x7f, 0x85, 0x2028, 0x2029])
+
+
+def one_line(text):
+    """text with every control character escaped (\\n, \\x1b...): it cannot forge a line."""
+    text = str(text)
+    if not any(ord(c) in _CONTROL for c in text):
+        return text
+    return "".join(("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)) if ord(c) in _CONTROL else c
+                   for c in text)
 
 
 class _Run:
@@ -46,51 +78,99 @@ class _Run:
         self.stderr = stderr
         self.config = Config()
         self.domain = None
-        self.finished = False
+        self.outcome = None  # set once, by whoever decides first (the main thread or the backstop)
         self.lock = threading.Lock()
+        self.written = threading.Event()
+        self.backstop = None
 
     def say(self, line):
         try:
-            self.stderr.write(line.rstrip("\n") + "\n")
+            self.stderr.write(one_line(line.rstrip("\n")) + "\n")
             self.stderr.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
 
-    def finish(self, outcome):
-        """Say, audit and journal the outcome once; return its exit code. Thread-safe
-        against the backstop."""
+    def claim(self, outcome):
+        """Make `outcome` the decision unless one was made already; True if it is now."""
         with self.lock:
-            if self.finished:
-                return outcome.exit_code
-            self.finished = True
-        try:  # the decision is made: the alarm must not interrupt the audit write
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        except (ValueError, OSError):
-            pass
+            if self.outcome is not None:
+                return False
+            self.outcome = outcome
+            return True
+
+    def finish(self, outcome):
+        """Write the decided outcome out once and return its exit code. From the moment it
+        is decided the exit code is the decision: the deciding-phase timers are stopped, and
+        writing out (stderr, audit log, journal) is bounded and can only add a warning."""
+        if not self.claim(outcome):  # the backstop decided first: its exit code, once written
+            self.written.wait(WRITE_OUT_SECONDS)
+            return self.outcome.exit_code
+        return self.write_out()
+
+    def write_out(self):
+        outcome = self.outcome
+        guard = self._decided()
+        try:
+            self._write(outcome)
+        finally:
+            guard.cancel()
+            self.written.set()
+        return outcome.exit_code
+
+    def _write(self, outcome):
         for line in refusal_lines(outcome):
             self.say(line)
         record = decision_record(outcome, time.time(), os.uname().nodename, self.op, os.geteuid(), __version__,
                                  self.config, round((time.monotonic() - self.started) * 1000, 1))
         try:
             append_record(self.config.paths.audit_log, render_record(record))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, Untrusted) as exc:
             message = "migration-guard: audit log %s not written (%s); decision %s stands" % (
                 self.config.paths.audit_log, getattr(exc, "strerror", None) or exc, outcome.decision)
             self.say(message)
-            journal_send(message, priority=3)
+            journal_send(one_line(message), priority=3)
         rules = ",".join(sorted({f.code for f in outcome.findings if f.action != "info"}))
         name = outcome.domain_name or self.guest
-        journal_send("migration %s of %s: %s%s" % (self.op, name, outcome.decision, " (%s)" % rules if rules else ""),
-                     priority=4 if outcome.decision in ("deny", "error") else 6,
-                     MG_DECISION=outcome.decision, MG_DOMAIN=name, MG_UUID=outcome.domain_uuid, MG_RULES=rules,
-                     MG_MODE=self.config.mode, MG_OP=self.op)
-        return outcome.exit_code
+        sent = journal_send(one_line("migration %s of %s: %s%s" % (self.op, name, outcome.decision,
+                                                                  " (%s)" % rules if rules else "")),
+                            priority=4 if outcome.decision in ("deny", "error") else 6,
+                            MG_DECISION=outcome.decision, MG_DOMAIN=name, MG_UUID=outcome.domain_uuid,
+                            MG_RULES=rules, MG_MODE=self.config.mode, MG_OP=self.op)
+        if sent is None:
+            self.say("migration-guard: the journal did not take the summary (stalled?); decision %s stands"
+                     % outcome.decision)
+
+    def _decided(self):
+        """The deciding phase is over: no alarm, no backstop, no signal can change the exit
+        code now; a guard timer (returned) ends the process with the decision if writing
+        out hangs."""
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread: the backstop, about to exit anyway
+            pass
+        if self.backstop is not None:
+            self.backstop.cancel()
+        code = self.outcome.exit_code
+        decision = self.outcome.decision
+
+        def give_up():
+            self.say("migration-guard: writing the outcome out blocked for %gs (audit log or journal); "
+                     "decision %s stands" % (WRITE_OUT_SECONDS, decision))
+            os._exit(code)
+        guard = threading.Timer(WRITE_OUT_SECONDS, give_up)
+        guard.daemon = True
+        guard.start()
+        return guard
 
     def error(self, reason):
-        """An internal error, bad config, bad XML or the timeout: on_error decides."""
+        """An internal error, bad config, bad XML, a signal or the timeout: on_error decides."""
+        return self.finish(self.failure(reason))
+
+    def failure(self, reason):
         domain = self.domain
-        return self.finish(failed(self.config, reason, domain.name if domain else self.guest,
-                                  domain.uuid if domain else None))
+        return failed(self.config, reason, domain.name if domain else self.guest, domain.uuid if domain else None)
 
 
 def _read_stdin(stream):
@@ -105,6 +185,8 @@ def _gather(run, stdin):
     config = run.config
     now = time.time()
     run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
+    if config.fingerprint_key:
+        run.domain = _authenticate(run.domain, config.fingerprint_key)
     facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
@@ -113,12 +195,27 @@ def _gather(run, stdin):
                   bypass=bypass, bypass_note=bypass_note, probe=gather_probe(run.domain, config.timeout))
 
 
+def _authenticate(domain, key_path):
+    """The domain with its fingerprint kept only if signed with the fleet key; else the
+    fingerprint is unusable and says why (unverifiable[source-fingerprint])."""
+    if domain.fingerprint is None:
+        return domain
+    from .metadata import verified
+    try:
+        key, problem = read_key(key_path), None
+    except Untrusted as exc:
+        key, problem = None, str(exc)
+    fingerprint, why = verified(domain.fingerprint, domain.uuid, key, problem)
+    return domain._replace(fingerprint=fingerprint, fingerprint_problem=why)
+
+
 def _backstop(run, seconds):
-    """If the main thread is stuck where the alarm cannot reach (inside C code), end the
-    process anyway: a hung hook would hang the migration."""
+    """If the main thread is stuck where the alarm cannot reach (inside C code) while
+    deciding, end the process anyway: a hung hook would hang the migration. Once decided,
+    it is cancelled; if it loses the race to a decision, it leaves the exit to that one."""
     def fire():
-        code = run.error("timed out after %gs (hard stop)" % seconds)
-        os._exit(code)
+        if run.claim(run.failure("timed out after %gs (hard stop)" % seconds)):
+            os._exit(run.write_out())
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
     timer.start()
@@ -128,9 +225,9 @@ def _backstop(run, seconds):
 def _salvage_paths(defaults):
     """With an invalid config, still audit where the administrator asked, if that much reads."""
     try:
-        from .config import config_path, tomllib
-        with open(config_path(), "rb") as handle:
-            paths = tomllib.loads(handle.read().decode("utf-8")).get("paths", {})
+        from .config import MAX_CONFIG_BYTES, config_path, tomllib
+        data = read_trusted(config_path(), MAX_CONFIG_BYTES)
+        paths = tomllib.loads(data[:MAX_CONFIG_BYTES].decode("utf-8")).get("paths", {})
         audit_log = paths.get("audit_log")
         if isinstance(audit_log, str) and audit_log.startswith("/"):
             return defaults._replace(paths=defaults.paths._replace(audit_log=audit_log))
@@ -139,34 +236,88 @@ def _salvage_paths(defaults):
     return defaults
 
 
-def main(argv, stdin=None, stderr=None):
-    stdin = stdin if stdin is not None else sys.stdin.buffer
+def main(argv, stdin=None, stderr=None, closed=None):
+    """Decide one migration. closed: which of stdin/stderr the caller had closed (the
+    front end says so): an error, decided by on_error."""
     run = _Run(argv, stderr if stderr is not None else sys.stderr)
+    if stdin is None:
+        stdin = sys.stdin.buffer if sys.stdin is not None else None
+    # Bounded from the first moment: the config read included (a FIFO or a hung
+    # filesystem at its path), with the default timeout until the config says otherwise.
+    previous = {signum: signal.signal(signum, _on_signal) for signum in _STOP_SIGNALS}
+    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _on_timeout)
+    run.backstop = _backstop(run, DEFAULT_TIMEOUT + 1.0)
+    signal.setitimer(signal.ITIMER_REAL, DEFAULT_TIMEOUT)
     try:
-        run.config = load_config()
-    except ConfigError as exc:
-        run.config = _salvage_paths(run.config)
-        return run.error("config unusable: %s" % exc)
-    except Exception as exc:  # noqa: BLE001 - never a traceback to libvirt
-        return run.error("config unusable: %s: %s" % (type(exc).__name__, exc))
-    timeout = run.config.timeout
-    backstop = _backstop(run, timeout + 1.0)
-    previous = signal.signal(signal.SIGALRM, _on_timeout)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
+        try:
+            run.config = load_config(trusted=True)
+        except ConfigError as exc:
+            run.config = _salvage_paths(run.config)
+            return run.error("config unusable: %s" % exc)
+        timeout = run.config.timeout
+        if timeout != DEFAULT_TIMEOUT:  # a thread less in the usual case
+            run.backstop.cancel()
+            run.backstop = _backstop(run, timeout + 1.0)
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, timeout - (time.monotonic() - run.started)))
+        if closed or stdin is None:
+            return run.error("the caller closed %s" % (closed or "stdin"))
         return run.finish(decide(_gather(run, stdin)))
     except HookTimeout:
-        return run.error("timed out after %gs" % timeout)
+        return run.error("timed out after %gs" % run.config.timeout)
+    except HookSignal as exc:
+        return run.error("interrupted by %s" % _STOP_SIGNALS.get(exc.signum, exc.signum))
     except GuardError as exc:
         return run.error(str(exc))
     except Exception as exc:  # noqa: BLE001 - on_error decides, never a traceback to libvirt
         return run.error("internal error: %s: %s" % (type(exc).__name__, exc))
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        backstop.cancel()
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        except (ValueError, OSError, TypeError):
+            pass
+        run.backstop.cancel()
+
+
+CLOSED_MARK = "--mg-closed="
+
+
+def _reopen_closed_stdio():
+    """Point any closed fd 0-2 at /dev/null, so that no file the hook opens can land on
+    one (a stray write to 'stderr' would go into the audit log). Returns which were."""
+    closed = []
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            closed.append(name)
+    return closed
 
 
 def entry():
-    """The sh front end's entry point: `python3 -I -c 'from guard.hook import entry; entry()' ARGS`."""
-    sys.exit(main(sys.argv[1:]))
+    """The sh front end's entry point: `python3 -I -c '...; entry()' [--mg-closed=WHAT] ARGS`.
+    The front end reopens a closed stdin or stderr on /dev/null and says so with the mark."""
+    argv = sys.argv[1:]
+    closed = _reopen_closed_stdio()
+    if len(argv) == 5 and argv[0].startswith(CLOSED_MARK):
+        closed.extend(argv.pop(0)[len(CLOSED_MARK):].split(","))
+    stderr = sys.stderr
+    if "stderr" in closed or stderr is None:
+        stderr = open(os.devnull, "w")
+    stdin = None
+    if "stdin" not in closed and sys.stdin is not None:
+        stdin = sys.stdin.buffer
+    closed = [name for name in closed if name in ("stdin", "stderr")]
+    code = main(argv, stdin=stdin if stdin is not None else _NoStdin(), stderr=stderr,
+                closed=" and ".join(sorted(set(closed))) or None)
+    sys.exit(code)
+
+
+class _NoStdin:
+    def read(self, _size=-1):
+        return b""

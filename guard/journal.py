@@ -11,6 +11,11 @@ JOURNAL_SOCKET = "/run/systemd/journal/socket"
 # A fixed MESSAGE_ID for every migration-guard decision (`journalctl MESSAGE_ID=...`).
 MESSAGE_ID = "6f1c5a0e2b9d4c7e8a3f1b2c4d5e6f70"
 IDENTIFIER = "migration-guard"
+# A stalled journald must not hold the hook: the datagram waits this long for room, then
+# the summary is dropped (the audit record and stderr still say everything).
+SEND_TIMEOUT = 0.5
+# The journal is absent (not stalled): syslog instead.
+_ABSENT = (FileNotFoundError, ConnectionRefusedError, NotADirectoryError)
 
 
 def _field(name, value):
@@ -18,8 +23,9 @@ def _field(name, value):
     return ("%s=%s\n" % (name, text)).encode("utf-8", "replace")
 
 
-def send(message, priority=6, socket_path=JOURNAL_SOCKET, **fields):
-    """Send to the journal; fall back to syslog. Never raises."""
+def send(message, priority=6, socket_path=JOURNAL_SOCKET, timeout=SEND_TIMEOUT, **fields):
+    """Send to the journal; fall back to syslog where there is no journal. Never raises,
+    never waits more than `timeout` for a stalled journal (returns None then)."""
     payload = _field("MESSAGE", message) + _field("PRIORITY", priority) + _field("SYSLOG_IDENTIFIER", IDENTIFIER)
     payload += _field("MESSAGE_ID", MESSAGE_ID)
     for name, value in sorted(fields.items()):
@@ -28,12 +34,15 @@ def send(message, priority=6, socket_path=JOURNAL_SOCKET, **fields):
     try:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
         try:
+            sock.settimeout(timeout)
             sock.sendto(payload, socket_path)
             return "journal"
         finally:
             sock.close()
-    except OSError:
+    except _ABSENT:
         pass
+    except OSError:  # stalled (timed out) or refusing: syslog is the same daemon, do not wait on it
+        return None
     try:
         import syslog
         syslog.openlog(IDENTIFIER, syslog.LOG_PID, syslog.LOG_DAEMON)

@@ -88,7 +88,49 @@ def read_metadata(metadata):
 
 
 def fingerprint_json(fingerprint):
-    return json.dumps(fingerprint.to_dict(), sort_keys=True, separators=(",", ":"))
+    data = fingerprint.to_dict()
+    if data.get("signature") is None:
+        data.pop("signature", None)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+SIGNATURE_PREFIX = "hmac-sha256:"
+
+
+def signature_of(fingerprint, uuid, key):
+    """HMAC-SHA256, with the fleet key, over the fingerprint (canonical JSON of its typed
+    fields, the signature left out) and the guest's UUID: a fingerprint cannot be forged
+    without the key, nor copied onto another guest. hmac/hashlib load only here (a
+    configured key), not on every hook run."""
+    import hashlib
+    import hmac
+    data = fingerprint.to_dict()
+    data.pop("signature", None)
+    message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), (uuid or "").strip().lower())
+    return SIGNATURE_PREFIX + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signed(fingerprint, uuid, key):
+    """The fingerprint with its signature for the guest `uuid`; unchanged without a key."""
+    if key is None:
+        return fingerprint
+    return fingerprint._replace(signature=signature_of(fingerprint, uuid, key))
+
+
+def verified(fingerprint, uuid, key, key_problem=None):
+    """(fingerprint or None, why it is not used or None). Pure: given the key's bytes, or
+    None with key_problem saying why there is none (then no fingerprint can be trusted)."""
+    if fingerprint is None:
+        return None, None
+    if key is None:
+        return None, "the source fingerprint cannot be verified (%s)" % key_problem
+    if not fingerprint.signature:
+        return None, "the source fingerprint is not signed, and a [fingerprint] key is configured"
+    import hmac
+    if not hmac.compare_digest(signature_of(fingerprint, uuid, key), fingerprint.signature):
+        return None, ("the source fingerprint's signature does not match: altered, forged, copied from another "
+                      "guest or signed with another key")
+    return fingerprint, None
 
 
 def guard_element(fingerprint, namespaced=True):
@@ -104,18 +146,20 @@ def guard_element(fingerprint, namespaced=True):
     return guard
 
 
-def metadata_xml(fingerprint):
-    """Text for virDomainSetMetadata's metadata argument (libvirt adds the namespace)."""
-    return etree.tostring(guard_element(fingerprint, namespaced=False), encoding="unicode")
+def metadata_xml(fingerprint, uuid=None, key=None):
+    """Text for virDomainSetMetadata's metadata argument (libvirt adds the namespace);
+    signed for the guest `uuid` when a key is given."""
+    return etree.tostring(guard_element(signed(fingerprint, uuid, key), namespaced=False), encoding="unicode")
 
 
-def stamp_xml(xml, fingerprint):
-    """The domain XML with `fingerprint` in its <metadata>, any older one replaced.
-    Everything else is left as it was."""
+def stamp_xml(xml, fingerprint, key=None):
+    """The domain XML with `fingerprint` in its <metadata> (signed for the guest's UUID
+    when a key is given), any older one replaced. Everything else is left as it was."""
     from .domain import domain_element
     from .xmlsafe import parse_xml
     root = parse_xml(xml, "domain XML")
     domain = domain_element(root)
+    fingerprint = signed(fingerprint, domain.findtext("uuid"), key)
     metadata = domain.find("metadata")
     if metadata is None:
         metadata = etree.Element("metadata")

@@ -110,6 +110,7 @@ EVERY_KEY = {
     "migration_guard_paths_facts": "/srv/mg/facts.json", "migration_guard_paths_audit_log": "/srv/mg/audit.log",
     "migration_guard_paths_bypass": "/srv/mg/bypass.json",
     "migration_guard_paths_metrics": "/var/lib/node_exporter/textfile_collector/migration_guard.prom",
+    "migration_guard_fingerprint_key": "/etc/migration-guard/fleet.key",
     "migration_guard_memory_limit": "512 GiB", "migration_guard_memory_bandwidth": "1 GiB",
     "migration_guard_memory_max_downtime": "300ms",
     "migration_guard_rules": {"host-cpu": "deny", "mediated-device[present]": "warn"},

@@ -89,7 +89,7 @@ def installed_hook(folder, python=sys.executable):
 
 
 def the_record(host):
-    records = host.records()
+    records = [r for r in host.records() if r.get("event") == "decision"]
     assert len(records) == 1, records
     return records[0]
 
@@ -196,6 +196,11 @@ def test_bypass_accepts_and_audits_every_finding(host):
     subprocess.run([sys.executable, "-m", "guard", "bypass", "--clear"], check=True, cwd=REPO,
                    env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config), capture_output=True)
     assert host.run(name="big", xml=BIG).returncode == 1
+    events = [r["event"] for r in host.records()]
+    assert events == ["bypass-set", "decision", "bypass-clear", "decision"]
+    set_record, clear_record = host.records()[0], host.records()[2]
+    assert set_record["bypass"]["reason"] == clear_record["bypass"]["reason"] == "evacuation INC42"
+    assert set_record["by"] == record["bypass"]["by"] == clear_record["by"]
 
 
 @needs_root
@@ -306,19 +311,36 @@ def test_unusable_facts_make_facts_rules_unverifiable(host, problem):
     assert usb.returncode == 1 and b"[device-passthrough[usb]]" in usb.stderr
 
 
+def run_with_open_stdin(host, data, seconds=10):
+    """The hook with stdin that never ends (a writer that hangs): (exit code, stderr, elapsed)."""
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "MIGRATION_GUARD_CONFIG": host.config}
+    started = time.monotonic()
+    process = subprocess.Popen([host.hook, "small", "migrate", "begin", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+    try:
+        process.stdin.write(data)
+        process.stdin.flush()
+        out, err = process.stdout.read(), process.stderr.read()  # both end when the hook exits
+        process.wait(seconds)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdin.close()
+    assert out == b""
+    return process.returncode, err, time.monotonic() - started
+
+
 @needs_root
 def test_timeout_applies_on_error(host):
-    os.unlink(host.facts)
-    os.mkfifo(host.facts)  # opening a FIFO with no writer blocks: a hung facts read
     host.write_config('timeout = "500ms"')
-    started = time.monotonic()
-    result = host.run()
-    assert time.monotonic() - started < 5
-    assert result.returncode == 1 and b"timed out" in result.stderr and result.stdout == b""
+    code, err, elapsed = run_with_open_stdin(host, SMALL.encode()[:100])
+    assert elapsed < 5
+    assert code == 1 and b"timed out" in err
     assert the_record(host)["decision"] == "error"
     host.write_config('timeout = "500ms"\non_error = "allow"')
-    allowed = host.run()
-    assert allowed.returncode == 0 and b"allowed (on_error = allow)" in allowed.stderr
+    code, err, elapsed = run_with_open_stdin(host, SMALL.encode()[:100])
+    assert code == 0 and b"allowed (on_error = allow)" in err
 
 
 def test_invalid_config_fails_closed_and_is_audited(host):

@@ -1,18 +1,22 @@
 """`migration-guard audit`: query the audit log and its rotations."""
 import datetime
+import sys
 
-from ..audit import Filter, parse_time, read_records
+from ..audit import Counts, Filter, findings_of, parse_time, read_records
 from ..config import load_config
 from ..errors import GuardError
 from ..units import parse_duration
 
+TIME_HELP = "ISO time or date, -1h / 30m (ago), today, yesterday, now"
+
 
 def register(sub):
     parser = sub.add_parser("audit", help="query the audit log",
-                            description="Print audit records (the log and its rotated .N and .N.gz files), "
-                                        "oldest first.")
-    parser.add_argument("--since", help="ISO time, or a duration ago such as 30m, 24h")
-    parser.add_argument("--until", help="ISO time, or a duration ago")
+                            description="Print audit records (the log and its rotations: .N, .N.gz, -YYYYMMDD, "
+                                        "-YYYYMMDD.gz), oldest first. Lines that are not a record (the remains of "
+                                        "a write cut short) are counted and skipped.")
+    parser.add_argument("--since", help=TIME_HELP)
+    parser.add_argument("--until", help=TIME_HELP)
     parser.add_argument("--domain", help="guest name (glob)")
     parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "error"))
     parser.add_argument("--rule", help="rule id or code")
@@ -20,40 +24,102 @@ def register(sub):
     parser.add_argument("--log", help="audit log path (default: paths.audit_log of the config)")
     parser.add_argument("--config", metavar="FILE")
     parser.set_defaults(run=run)
+    parser.__class__ = _with_relative_times(type(parser))
 
 
-def _when(text, now):
+def _with_relative_times(parser_class):
+    """argparse takes `--since -1h` for two options; journalctl users type it. Join a
+    value that starts with "-" to its --since/--until, as --since=-1h."""
+    class Parser(parser_class):
+        def parse_known_args(self, args=None, namespace=None):
+            args, joined = list(args or ()), []
+            while args:
+                word = args.pop(0)
+                if word in ("--since", "--until") and args and args[0][:1] == "-" and args[0][1:2].isdigit():
+                    word = "%s=%s" % (word, args.pop(0))
+                joined.append(word)
+            return parser_class.parse_known_args(self, joined, namespace)
+    return Parser
+
+
+def when(text, now):
+    """An aware datetime from what a journalctl user types: an ISO time or date, a duration
+    ago ("30m", "-1h", "2d ago"), "now", "today", "yesterday" or "tomorrow" (local midnight)."""
     if not text:
         return None
+    word = text.strip().lower()
+    local = now.astimezone()
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = {"today": 0, "yesterday": -1, "tomorrow": 1}
+    if word == "now":
+        return now
+    if word in days:
+        # journalctl's meaning: 00:00 of that day, local time (a DST day is not 24 h).
+        day = midnight.date() + datetime.timedelta(days=days[word])
+        return datetime.datetime.combine(day, datetime.time()).astimezone()
     try:
         return parse_time(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
+    ago = word[:-len(" ago")].strip() if word.endswith(" ago") else word
+    ago = ago[1:].strip() if ago.startswith("-") else ago
     try:
-        return now - datetime.timedelta(seconds=parse_duration(text, "time"))
-    except GuardError:
-        raise GuardError("%r is neither an ISO time nor a duration like 30m" % text)
+        return now - datetime.timedelta(seconds=parse_duration(ago, "time"))
+    except (GuardError, OverflowError):
+        raise GuardError("%r is not a time (%s)" % (text, TIME_HELP))
+
+
+def shown(value, width=None):
+    """A value for the table: control characters escaped (a newline in a guest name
+    cannot forge a row), cut to width."""
+    text = "".join(c if c.isprintable() else ("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c))
+                   for c in str(value))
+    return text[:width] if width else text
+
+
+def _rules(record):
+    found = findings_of(record)
+    return ",".join(sorted({str(f.get("code", "?")) for f in found if f.get("action") in ("deny", "warn")}))
+
+
+def _detail(record):
+    """The last column: the rules that denied or warned, an error's reason, or for a
+    bypass record who set or cleared it and why."""
+    rules = _rules(record)
+    if rules:
+        return rules
+    if record.get("reason"):
+        return record.get("reason")
+    bypass = record.get("bypass")
+    if str(record.get("event", "")).startswith("bypass") and isinstance(bypass, dict):
+        return "by %s: %s" % (record.get("by"), bypass.get("reason"))
+    return ""
 
 
 def run(args):
     path = args.log or load_config(args.config).paths.audit_log
     now = datetime.datetime.now(datetime.timezone.utc)
-    record_filter = Filter(_when(args.since, now), _when(args.until, now), args.domain, args.decision, args.rule)
+    record_filter = Filter(when(args.since, now), when(args.until, now), args.domain, args.decision, args.rule)
+    counts = Counts()
     count = 0
     if args.format == "text":
-        print("%-25s %-10s %-24s %-16s %s" % ("TIME", "DECISION", "DOMAIN", "HOST", "RULES"))
-    for line, record in read_records(path, record_filter):
+        print("%-25s %-12s %-24s %-16s %s" % ("TIME", "DECISION", "DOMAIN", "HOST", "RULES"))
+    for line, record in read_records(path, record_filter, counts):
         count += 1
         if args.format == "json":
             print(line)
             continue
-        rules = ",".join(sorted({f.get("code", "?") for f in record.get("findings") or ()
-                                 if f.get("action") in ("deny", "warn")}))
-        print("%-25s %-10s %-24s %-16s %s" % (str(record.get("time", "?"))[:25], record.get("decision"),
-                                              str(record.get("domain"))[:24], str(record.get("host"))[:16],
-                                              rules or record.get("reason", "")))
+        decision = record.get("decision") or record.get("event") or "?"
+        print("%-25s %-12s %-24s %-16s %s" % (shown(record.get("time", "?"), 25), shown(decision, 12),
+                                              shown(record.get("domain"), 24), shown(record.get("host"), 16),
+                                              shown(_detail(record))))
+    skipped = []
+    if counts.fragments:
+        skipped.append("%d fragment%s skipped" % (counts.fragments, "" if counts.fragments == 1 else "s"))
+    for name in counts.unreadable:
+        skipped.append("unreadable past some point: %s" % name)
     if args.format == "text":
-        print("(%d records)" % count)
+        print("(%d records%s)" % (count, "".join("; " + shown(s) for s in skipped)))
+    elif skipped:
+        print("migration-guard: audit: %s" % shown("; ".join(skipped)), file=sys.stderr)
     return 0
-
-

@@ -1,11 +1,18 @@
 """`migration-guard bypass`: a time-limited emergency bypass, with a reason."""
 import datetime
 import json
+import os
+import sys
 import time
 
-from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, read_bypass, write_bypass
+from .. import __version__
+from ..audit import append_record
+from ..audit_record import bypass_record, render_record
+from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, login_user, read_bypass, write_bypass
 from ..config import load_config
 from ..errors import GuardError
+from ..journal import send as journal_send
+from ..trusted import Untrusted
 from ..units import parse_duration
 
 
@@ -26,11 +33,31 @@ def _iso(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def _audit(config, event, now, by, state):
+    """Setting and clearing the bypass are audit records and journal entries, like
+    decisions. A log that cannot be written is said on stderr; the bypass change stands."""
+    record = bypass_record(event, now, os.uname().nodename, os.getuid(), by, state, __version__)
+    try:
+        append_record(config.paths.audit_log, render_record(record))
+    except (OSError, ValueError, Untrusted) as exc:
+        print("migration-guard: audit log %s not written (%s)" % (config.paths.audit_log,
+                                                                 getattr(exc, "strerror", None) or exc),
+              file=sys.stderr)
+    reason = " (%s)" % state.reason if state is not None else ""
+    journal_send("emergency bypass %s by %s%s" % ("set" if event == "bypass-set" else "cleared", by, reason),
+                 priority=4, MG_EVENT=event, MG_BY=by)
+
+
 def run(args):
-    path = load_config(args.config).paths.bypass
+    config = load_config(args.config)
+    path = config.paths.bypass
     now = time.time()
     if args.clear:
-        print("bypass cleared" if clear_bypass(path) else "no bypass was active")
+        previous, _note = read_bypass(path, now)
+        cleared = clear_bypass(path)
+        if cleared:
+            _audit(config, "bypass-clear", now, login_user(), previous)
+        print("bypass cleared" if cleared else "no bypass was active")
         return 0
     if args.status:
         state, note = read_bypass(path, now)
@@ -44,7 +71,8 @@ def run(args):
     seconds = parse_duration(args.duration, "--for")
     if seconds <= 0 or seconds > MAX_BYPASS_SECONDS:
         raise GuardError("--for must be between 1s and 7d")
-    state = write_bypass(path, seconds, args.reason, now)
+    state = write_bypass(path, seconds, args.reason, now, by=login_user())
+    _audit(config, "bypass-set", now, state.by, state)
     print("bypass active until %s: migrations are accepted and audited as 'bypassed'. "
           "End it with: migration-guard bypass --clear" % _iso(state.until))
     return 0

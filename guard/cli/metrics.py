@@ -24,8 +24,9 @@ def register(sub):
 def snapshot(config, now):
     """The metrics text for a config's paths, at epoch `now`."""
     counts, last = count_decisions(record for _line, record in read_records(config.paths.audit_log, Filter()))
-    # max_age 0: a stale cache is still present; its age is the metric.
-    facts, _problem = load_cache(config.paths.facts, 0, now)
+    # No age limit: a cache that is merely old is still present, and its age is the metric.
+    # One the hook can never use (untrusted, malformed, no or a future collection time) is not.
+    facts, _problem = load_cache(config.paths.facts, float("inf"), now)
     bypass, _note = read_bypass(config.paths.bypass, now)
     return render(counts, last, facts is not None, facts.collected_at if facts is not None else None,
                   bypass is not None, now)

@@ -1,9 +1,9 @@
 """The facts cache on disk: atomic writes, and loads that say why a cache is unusable."""
 import json
 import os
-import stat
 
 from ..errors import InputError
+from ..trusted import Untrusted, read_trusted, unsafe_reason  # noqa: F401 - re-exported
 from .model import HostFacts
 
 MAX_FACTS_BYTES = 8 * 1024 * 1024
@@ -40,39 +40,25 @@ def read_facts_file(path):
     return facts_from_json(text, path)
 
 
-def unsafe_reason(path, st, trusted_uid=0):
-    """Why a cache file must not be trusted: owner not root, or writable by others."""
-    if st.st_uid != trusted_uid:
-        return "%s is owned by uid %d, not root" % (path, st.st_uid)
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return "%s is writable by group or others (mode %o)" % (path, stat.S_IMODE(st.st_mode))
-    if not stat.S_ISREG(st.st_mode):
-        return "%s is not a regular file" % path
+# A collector and the hook share this host's clock: a collection time ahead of it means the
+# clock was stepped back. Allow a little for the rename landing as the clock ticks.
+FUTURE_TOLERANCE = 5.0
+
+
+def staleness(path, collected_at, max_age, now_epoch):
+    """Why facts collected at `collected_at` must not be used now, or None."""
+    if collected_at is None:
+        return "facts cache %s has no collection time (stale: its age cannot be known)" % path
+    if collected_at - now_epoch > FUTURE_TOLERANCE:
+        return ("facts cache %s was collected %.0fs in the future: the clock was stepped back (stale until "
+                "the collector runs again)" % (path, collected_at - now_epoch))
+    if now_epoch - collected_at > max_age:
+        return "facts cache %s is stale: collected %.0fs ago, max_facts_age is %.0fs" % (
+            path, now_epoch - collected_at, max_age)
     return None
 
 
-class Untrusted(Exception):
-    """A file the hook must not act on; the message says why."""
-
-
-def read_trusted(path, limit, trusted_uid=0):
-    """Up to limit + 1 bytes of a root-owned file nobody else can write, opened without
-    following a symlink and checked on the open descriptor (no check-then-open race).
-    FileNotFoundError when absent; Untrusted when unsafe or unreadable."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise Untrusted("%s is unreadable: %s" % (path, exc.strerror or exc))
-    with os.fdopen(fd, "rb") as handle:
-        reason = unsafe_reason(path, os.fstat(handle.fileno()), trusted_uid)
-        if reason:
-            raise Untrusted(reason)
-        return handle.read(limit + 1)
-
-
-def load_cache(path, max_age, now_epoch, trusted_uid=0):
+def load_cache(path, max_age, now_epoch, trusted_uid=None):
     """(HostFacts or None, problem or None) for the hook: a problem makes the rules that
     need facts report `unverifiable` instead of failing the whole decision."""
     try:
@@ -87,9 +73,9 @@ def load_cache(path, max_age, now_epoch, trusted_uid=0):
         facts = facts_from_json(data.decode("utf-8", "replace"), "facts cache %s" % path)
     except InputError as exc:
         return None, str(exc)
-    if facts.collected_at is not None and max_age and now_epoch - facts.collected_at > max_age:
-        return None, "facts cache %s is stale: collected %.0fs ago, max_facts_age is %.0fs" % (
-            path, now_epoch - facts.collected_at, max_age)
+    problem = staleness(path, facts.collected_at, max_age, now_epoch)
+    if problem:
+        return None, problem
     return facts, None
 
 
