@@ -25,7 +25,7 @@ from .facts.cache import load_cache
 from .journal import send as journal_send
 from .probe import gather as gather_probe
 from .report import refusal_lines
-from .trusted import Untrusted, read_key, read_trusted
+from .trusted import Untrusted, authenticated, read_trusted
 from .xmlsafe import MAX_XML_BYTES
 
 
@@ -186,27 +186,13 @@ def _gather(run, stdin):
     now = time.time()
     run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
     if config.fingerprint_key:
-        run.domain = _authenticate(run.domain, config.fingerprint_key)
+        run.domain = authenticated(run.domain, config.fingerprint_key)
     facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
     connection = "system" if os.geteuid() == 0 else "session"
     return Inputs(run.domain, facts, config, now, facts_problem=problem, connection=connection,
                   bypass=bypass, bypass_note=bypass_note, probe=gather_probe(run.domain, config.timeout))
-
-
-def _authenticate(domain, key_path):
-    """The domain with its fingerprint kept only if signed with the fleet key; else the
-    fingerprint is unusable and says why (unverifiable[source-fingerprint])."""
-    if domain.fingerprint is None:
-        return domain
-    from .metadata import verified
-    try:
-        key, problem = read_key(key_path), None
-    except Untrusted as exc:
-        key, problem = None, str(exc)
-    fingerprint, why = verified(domain.fingerprint, domain.uuid, key, problem)
-    return domain._replace(fingerprint=fingerprint, fingerprint_problem=why)
 
 
 def _backstop(run, seconds):

@@ -125,3 +125,18 @@ def read_key(path):
     if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
         raise Untrusted("the fingerprint key %s is not %d to %d bytes" % (path, MIN_KEY_BYTES, MAX_KEY_BYTES))
     return key
+
+
+def authenticated(domain, key_path):
+    """The domain with its fingerprint kept only if signed with the fleet key at key_path;
+    else the fingerprint is unusable and says why (unverifiable[source-fingerprint]).
+    The hook and `check` both call this, so they verify alike."""
+    if domain.fingerprint is None:
+        return domain
+    from .metadata import verified
+    try:
+        key, problem = read_key(key_path), None
+    except Untrusted as exc:
+        key, problem = None, str(exc)
+    fingerprint, why = verified(domain.fingerprint, domain.uuid, key, problem)
+    return domain._replace(fingerprint=fingerprint, fingerprint_problem=why)

@@ -591,3 +591,22 @@ def test_ci_leftover_check_fails_with_a_process_of_that_name(tmp_path):
         found = subprocess.run(["unshare", "-pf", "--mount-proc", "sh", "-c", script, "sh", str(dummy), check],
                                capture_output=True, text=True, timeout=30)
         assert "rc=1" in found.stdout and str(dummy) in found.stderr, (found.stdout, found.stderr)
+
+
+@needs_root
+def test_check_verifies_signed_fingerprints_as_the_hook_does(tmp_path):
+    host, _key = keyed_host(str(tmp_path), "strict")
+    guest = minimal_guest(name="small", virt_type="kvm", cpu="<cpu mode='host-passthrough'/>")
+    signed = stamp(host, guest, tmp_path)
+    forged = signed.replace('"kernel_release":"6.1.0-40-amd64"', '"kernel_release":"9.9.9"')
+    for xml in (signed, stamp(host, guest, tmp_path, signed=False), forged):
+        hooked = host.run(xml=xml)
+        record = host.records()[-1]
+        path = tmp_path / "guest.xml"
+        path.write_text(xml)
+        checked = subprocess.run([sys.executable, "-m", "guard", "check", "--domain-xml", str(path), "--facts",
+                                  host.facts, "--config", host.config, "--format", "json"], capture_output=True,
+                                 text=True, cwd=REPO)
+        decision = json.loads(checked.stdout)
+        assert (checked.returncode, decision["decision"]) == (hooked.returncode, record["decision"])
+        assert sorted(f["code"] for f in decision["findings"]) == sorted(f["code"] for f in record["findings"])

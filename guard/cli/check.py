@@ -42,6 +42,9 @@ def read_input(path, limit=16 * 1024 * 1024):
 def run(args):
     config = load_config(args.config)
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
+    if config.fingerprint_key:  # verify a signed fingerprint as the hook does
+        from ..trusted import authenticated
+        domain = authenticated(domain, config.fingerprint_key)
     dest = read_facts_file(args.facts)
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None
     probe = None
