@@ -7,15 +7,18 @@ migrate` shows), exit 0 accepts. stdout would replace the domain XML: the sh fro
 inputs, calls guard.core.decide and writes the outcome out; every outcome, including
 errors and timeouts, is audited and bounded in time.
 """
+# _signal, not signal: the signal module builds enums of every signal at import, which
+# costs more than the decision. The handlers and timers are the same.
+import _signal as signal
+import _thread
 import os
-import signal
 import sys
-import threading
 import time
 
 from . import __version__
 from .audit import append_record
 from .audit_record import decision_record, render_record
+from .bounded import Event, Timer
 from .bypass import read_bypass
 from .config import Config, load_config
 from .core import Inputs, decide, failed
@@ -79,8 +82,8 @@ class _Run:
         self.config = Config()
         self.domain = None
         self.outcome = None  # set once, by whoever decides first (the main thread or the backstop)
-        self.lock = threading.Lock()
-        self.written = threading.Event()
+        self.lock = _thread.allocate_lock()
+        self.written = Event()
         self.backstop = None
 
     def say(self, line):
@@ -159,10 +162,7 @@ class _Run:
             self.say("migration-guard: writing the outcome out blocked for %gs (audit log or journal); "
                      "decision %s stands" % (WRITE_OUT_SECONDS, decision))
             os._exit(code)
-        guard = threading.Timer(WRITE_OUT_SECONDS, give_up)
-        guard.daemon = True
-        guard.start()
-        return guard
+        return Timer(WRITE_OUT_SECONDS, give_up)
 
     def error(self, reason):
         """An internal error, bad config, bad XML, a signal or the timeout: on_error decides."""
@@ -202,10 +202,7 @@ def _backstop(run, seconds):
     def fire():
         if run.claim(run.failure("timed out after %gs (hard stop)" % seconds)):
             os._exit(run.write_out())
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
-    timer.start()
-    return timer
+    return Timer(seconds, fire)
 
 
 def _salvage_paths(defaults):

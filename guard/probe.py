@@ -15,9 +15,8 @@ never libvirt:
 The collector (guard.facts.local) records the same host facts with these readers.
 """
 import os
-import threading
-import time
 
+from .bounded import map_within
 from .cpuset import parse_idset
 from .errors import InputError
 from .facts.model import Probe
@@ -60,27 +59,9 @@ def stat_paths(paths, budget_s, stat=_stat):
     deadline is None. A thread stuck in the kernel is left behind (it cannot be killed),
     and does not keep the process alive."""
     pending = list(dict.fromkeys(p for p in paths if p))
-    results = {}
     if not pending:
-        return results
-    items = iter(pending)
-    lock = threading.Lock()
-
-    def work():
-        while True:
-            with lock:
-                path = next(items, None)
-            if path is None:
-                return
-            results[path] = stat(path)
-
-    deadline = time.monotonic() + budget_s
-    threads = [threading.Thread(target=work, name="mg-stat", daemon=True)
-               for _ in range(min(MAX_STAT_THREADS, len(pending)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+        return {}
+    results = map_within(stat, pending, min(MAX_STAT_THREADS, len(pending)), budget_s)
     return {path: results.get(path) for path in pending}
 
 
