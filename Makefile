@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
-.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs
+.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -11,6 +11,13 @@ test: bootstrap
 		echo "== Python 3.9 (RHEL 9's system Python; the e2e suite ran above) =="; \
 		.venv39/bin/python -m pytest -q tests --ignore=tests/e2e; \
 	else echo "Python 3.9 not available: skipped the 3.9 run"; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "== differential: real migrations between two differing libvirt hosts (docs/accuracy.md) =="; \
+		MG_DIFFERENTIAL=1 MG_ACCURACY_DOC= .venv/bin/python -m pytest -q tests/differential; \
+	else echo "not root: skipped the differential suite (it starts libvirt daemons in namespaces)"; fi
+
+accuracy: bootstrap
+	MG_DIFFERENTIAL=1 .venv/bin/python -m pytest -q tests/differential
 
 demo: bootstrap
 	.venv/bin/python -m demo

@@ -6,7 +6,7 @@ mount and network namespaces (as a real destination's collector and hook would r
 
     nsenter -t <B's libvirtd> -m -n <venv>/bin/migration-guard facts collect --uri <B> --output B.json
     nsenter -t <B's libvirtd> -m -n <venv>/bin/migration-guard check --domain-xml G.xml \
-        --facts B.json --source-facts A.json --config C.toml --format json
+        --probe --facts B.json --source-facts A.json --config C.toml --format json
 """
 import concurrent.futures
 import datetime
@@ -24,6 +24,12 @@ from rig import Rig, run
 # One guest (policy-memory, 1088 MiB) is over this limit; the others are 64 MiB, but for
 # the guest on a 1 GiB huge page (QEMU needs at least one page of memory), at the limit.
 CONFIG = '[memory]\nlimit = "1 GiB"\n'
+# The two sites the guard's storage policy serves (README, storage rule): where every
+# migration copies its disks (--copy-storage-all creates them on the destination, so a
+# missing disk is only a warning: the default), and where storage is shared, so a disk the
+# destination cannot see is fatal (the administrator sets storage[missing] to deny). Each
+# guest is checked under the policy of the site its migration flags describe.
+SHARED_STORAGE_CONFIG = CONFIG + '[rules."storage[missing]"]\naction = "deny"\n'
 
 
 def _terminate(signum, _frame):
@@ -39,6 +45,7 @@ class Suite:
         self.rig = Rig(base, venv_bin)
         self.work = os.path.join(base, "work")
         self.config = os.path.join(self.work, "config.toml")
+        self.shared_storage_config = os.path.join(self.work, "config-shared-storage.toml")
         self.results = []
         self.meta = {}
         self.cleanup_problems = []
@@ -80,9 +87,12 @@ class Suite:
     def guard(self, host, *args):
         return host.nsenter(os.path.join(self.venv_bin, "migration-guard"), *args, check=False)
 
-    def check(self, xml_path, dest_facts, source_facts):
-        result = self.guard(self.rig.B, "check", "--domain-xml", xml_path, "--facts", dest_facts,
-                            "--source-facts", source_facts, "--config", self.config, "--format", "json")
+    def check(self, xml_path, dest_facts, source_facts, copies_storage=False):
+        # --probe: check runs on B, inside its namespaces, and looks at paths, devices and
+        # huge pages at decision time as B's hook would.
+        config = self.config if copies_storage else self.shared_storage_config
+        result = self.guard(self.rig.B, "check", "--probe", "--domain-xml", xml_path, "--facts", dest_facts,
+                            "--source-facts", source_facts, "--config", config, "--format", "json")
         record = {"guard_exit": result.returncode}
         try:
             data = json.loads(result.stdout)
@@ -146,7 +156,8 @@ class Suite:
                 record.update(decision="error", guard_exit=collected.returncode,
                               guard_error="facts collect: " + collected.stderr.strip()[:500])
             else:
-                record.update(self.check(migratable, dest_facts, self.source_facts))
+                record.update(self.check(migratable, dest_facts, self.source_facts,
+                                         copies_storage=any(f.startswith("--copy-storage") for f in guest.flags)))
             lap("check")
             migration = rig.migrate(guest.name, guest.flags)
             lap("migrate")
@@ -185,6 +196,8 @@ class Suite:
             os.makedirs(self.work, exist_ok=True)
             with open(self.config, "w") as handle:
                 handle.write(CONFIG)
+            with open(self.shared_storage_config, "w") as handle:
+                handle.write(SHARED_STORAGE_CONFIG)
             self.rig.open()
             self.source_facts = os.path.join(self.work, "A.json")
             collected = self.guard(self.rig.A, "facts", "collect", "--uri", self.rig.A.uri,

@@ -123,9 +123,13 @@ def accuracy_markdown(results, meta):
            "The differential suite starts two real libvirt daemons on one machine (DESIGN.md section 9), "
            "with the destination B in its own mount and network namespaces and different from the source A, "
            "starts each guest below on A, collects B's facts inside B's namespaces, asks "
-           "`migration-guard check` (run in B's namespaces, with A's facts as `--source-facts`) for its "
+           "`migration-guard check --probe` (run in B's namespaces, with A's facts as `--source-facts`, "
+           "looking at B's paths, devices and huge pages at decision time as B's hook would) for its "
            "decision on the guest's migratable XML, and then migrates the guest for real, **with no hook "
-           "installed**. How B differs, and how to run the suite: `tests/differential/README.md`. "
+           "installed**. Guests migrated with `--copy-storage-all` are checked under the default policy (a "
+           "missing disk is a `storage[missing]` warning: the migration creates it); the others under a "
+           "shared-storage site's policy, which sets `storage[missing]` to deny. How B differs, and how to "
+           "run the suite: `tests/differential/README.md`. "
            "The class compares the real outcome with the decision:", "",
            "- **true-allow**: libvirt migrated it, the guard allowed it;",
            "- **true-deny**: libvirt failed on the destination, the guard denied it;",

@@ -145,6 +145,13 @@ class DiffHost(LibvirtHost):
     def _namespace_setup(self):
         """Shell commands run inside the new namespaces before the daemons start."""
         commands = ["ip link set lo up"]
+        # A sysfs of this network namespace for its net class: the one inherited from the
+        # machine lists the machine's devices, not this host's (a real host has its own).
+        sysfs = self.path("sysfs")
+        os.makedirs(sysfs, exist_ok=True)
+        commands += ["mount -t sysfs mg-diff-sysfs %s" % sysfs,
+                     "mount --bind %s/class/net /sys/class/net" % sysfs,
+                     "mount --bind %s/devices/virtual/net /sys/devices/virtual/net" % sysfs]
         for path in self.cgroups:
             commands.append("mount --bind %s %s" % (path, os.path.dirname(path)))
         empty = self.path("empty")
