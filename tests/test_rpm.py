@@ -215,7 +215,6 @@ def test_scratch_root_status(scratch_root, rhel_python, tmp_path):
     assert {c["name"]: c["result"] for c in json.loads(broken.stdout)["checks"]}["config"] == "fail"
 
 
-@pytest.mark.xfail(strict=True, reason="`config check` is built on branch fleet; remove this marker once it is merged")
 def test_scratch_root_config_check(scratch_root, rhel_python, tmp_path):
     root, config = scratch_root
     good = installed_cli(root, rhel_python, tmp_path, "config", "check", "--config", config)
