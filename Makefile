@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
-.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
+.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs completion accuracy
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -26,7 +26,7 @@ bench: bootstrap
 	.venv/bin/python bench/engine.py
 
 clean:
-	rm -rf .venv .venv39 build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf .venv .venv39 .venv39-rhel build dist *.egg-info .pytest_cache .hypothesis
 
 # RPMs into dist/. On a builder without pyproject-rpm-macros (Debian's rpm), the stand-in
 # macros of packaging/rpm-macros-non-rhel are loaded, the wheel is built with the venv's
@@ -36,19 +36,34 @@ TARBALL := dist/migration-guard-$(VERSION).tar.gz
 RPMBUILD = rpmbuild --define "_topdir $(CURDIR)/dist/rpmbuild" --define "_sourcedir $(CURDIR)/dist" \
 	--define "_srcrpmdir $(CURDIR)/dist" --define "_rpmdir $(CURDIR)/dist" \
 	--define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm"
+# The builder's Python for the stand-in macros: .venv39 (RHEL 9's version, so the bytecode
+# and %check match the target) when bootstrap made it, else .venv.
+BUILD_PYTHON = $(shell [ -x .venv39/bin/python ] && echo $(CURDIR)/.venv39/bin/python || echo $(CURDIR)/.venv/bin/python)
 NON_RHEL = $(shell [ "$$(rpm --eval '%pyproject_wheel')" = '%pyproject_wheel' ] && \
-	echo '--load packaging/rpm-macros-non-rhel --nodeps --define "__python3 $(CURDIR)/.venv/bin/python"')
+	echo '--load packaging/rpm-macros-non-rhel --nodeps --define "__python3 $(BUILD_PYTHON)"')
+# The bundled structlog wheel (Source1): pinned with its hash in packaging/bundled.txt and
+# fetched into dist/ with pip before rpmbuild, which then needs no network.
+STRUCTLOG_VERSION := $(shell sed -n 's/^%global structlog_version //p' packaging/migration-guard.spec)
+STRUCTLOG_WHEEL := dist/structlog-$(STRUCTLOG_VERSION)-py3-none-any.whl
+PIP = $(shell [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3) -m pip
 
 tarball:
 	mkdir -p dist
 	git ls-files -z | tar --null -T - --transform 's,^,migration-guard-$(VERSION)/,' -czf $(TARBALL)
 
-srpm: tarball
+$(STRUCTLOG_WHEEL): packaging/bundled.txt
+	mkdir -p dist
+	$(PIP) download --quiet --disable-pip-version-check --no-deps --only-binary :all: --require-hashes \
+		-r packaging/bundled.txt -d dist
+	@test -f $@ || { echo "packaging/bundled.txt and the spec's structlog_version disagree" >&2; exit 1; }
+
+srpm: tarball $(STRUCTLOG_WHEEL)
 	$(RPMBUILD) $(NON_RHEL) -bs packaging/migration-guard.spec
 
 rpm: bootstrap rpm-build
 
-rpm-build: tarball
+rpm-build: tarball $(STRUCTLOG_WHEEL)
+	rm -rf dist/rpmbuild  # no wheel or file list left over from an earlier build
 	$(RPMBUILD) $(NON_RHEL) -ba packaging/migration-guard.spec
 	@ls -1 dist/*.rpm
 

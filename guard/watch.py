@@ -5,18 +5,74 @@ Refreshes at start, every `interval`, when libvirt comes back after going away, 
 the host's facts change; stamps domains as they start or migrate in (lifecycle events)
 and all of them after a facts change. Reconnects with backoff; stops on SIGTERM/SIGINT.
 """
+import json
+import os
+import re
 import signal
 import sys
 import threading
 
 import libvirt
-import structlog
 
+from . import journal
+from .bundled import import_structlog
 from .facts.cache import facts_to_json, write_atomic
 from .facts.collect import collect, quiet_libvirt
 from .stamping import stamp_domain
 
+structlog = import_structlog()  # the system's, else the RPM's bundled copy
 log = structlog.get_logger("migration-guard.watch")
+
+# structlog method -> syslog priority: warnings reach the journal as warnings.
+PRIORITIES = {"debug": 7, "info": 6, "msg": 6, "warning": 4, "warn": 4, "error": 3, "exception": 3,
+              "critical": 2, "fatal": 2}
+# event -> MESSAGE_ID (explained in the journal catalog).
+EVENT_IDS = {
+    "facts refreshed": journal.FACTS_REFRESHED,
+    "refresh failed": journal.FACTS_FAILED,
+    "metrics not refreshed": journal.FACTS_FAILED,
+    "stamped": journal.STAMPED,
+    "stamp failed": journal.STAMP_FAILED,
+    "libvirt unavailable": journal.LIBVIRT_UNAVAILABLE,
+    "libvirt connection closed": journal.LIBVIRT_UNAVAILABLE,
+    "stopped": journal.WATCH_STOPPED,
+}
+
+
+class ServiceLogger:
+    """structlog's output end for the service. Under systemd (JOURNAL_STREAM set: stderr
+    is the journal) each event goes to the journal natively, with its priority, its
+    MESSAGE_ID and its values as MG_* fields; elsewhere it is one JSON line on stderr."""
+
+    def __init__(self, stream=None, native=None, socket_path=journal.JOURNAL_SOCKET):
+        self.stream = stream if stream is not None else sys.stderr
+        self.native = bool(os.environ.get("JOURNAL_STREAM")) if native is None else native
+        self.socket_path = socket_path
+
+    def emit(self, method, event_dict):
+        priority = PRIORITIES.get(method, 6)
+        if self.native:
+            event = str(event_dict.get("event", ""))
+            values = [(k, v) for k, v in sorted(event_dict.items()) if k not in ("event", "level", "timestamp")]
+            fields = {"MG_" + re.sub(r"[^A-Z0-9]", "_", k.upper()): v for k, v in values}
+            text = event + "".join(" %s=%s" % (k, v) for k, v in values)
+            journal.send(text, priority=priority, socket_path=self.socket_path,
+                         message_id=EVENT_IDS.get(event, journal.WATCH_OTHER), MG_EVENT=event, **fields)
+            return
+        self.stream.write(json.dumps(event_dict, sort_keys=True, default=str) + "\n")
+        self.stream.flush()
+
+    def __getattr__(self, method):
+        if method not in PRIORITIES:
+            raise AttributeError(method)
+        return lambda **event_dict: self.emit(method, event_dict)
+
+
+def configure_logging(logger=None):
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper(fmt="iso", utc=True)],
+                        logger_factory=lambda *_args: logger if logger is not None else ServiceLogger(),
+                        cache_logger_on_first_use=False)
 
 _event_loop_started = False
 
@@ -132,11 +188,8 @@ class Watcher:
 
 
 def run_watch(uri, output, interval, after_refresh=None):
-    # A service logs to stderr (the journal under systemd), one JSON object a line.
-    structlog.configure(processors=[structlog.processors.add_log_level,
-                                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                                    structlog.processors.JSONRenderer(sort_keys=True)],
-                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # The journal natively under systemd (priorities, MESSAGE_IDs); else JSON lines on stderr.
+    configure_logging()
     watcher = Watcher(uri, output, interval, after_refresh=after_refresh)
     signal.signal(signal.SIGTERM, watcher.stop)
     signal.signal(signal.SIGINT, watcher.stop)

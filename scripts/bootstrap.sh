@@ -26,17 +26,27 @@ if need_system; then
     fi
 fi
 
-make_venv() {  # make_venv PYTHON DIR
-    local python="$1" dir="$2"
+# The versions RHEL 9 ships (python3-lxml, python3-tomli; python3-libvirt follows libvirt
+# 9.x, pinned below to the host's libvirt) and the structlog the RPM bundles.
+RHEL9_PINS="lxml==4.6.5 tomli==2.0.1"
+STRUCTLOG_PIN="$(sed -n 's/^\(structlog==[^ ]*\).*/\1/p' packaging/bundled.txt)"
+
+libvirt_pin() {
+    # The binding is compiled against the host's libvirt; pin the host's version.
+    if pkg-config --exists libvirt 2>/dev/null; then echo "libvirt-python==$(pkg-config --modversion libvirt)"; fi
+}
+
+make_venv() {  # make_venv PYTHON DIR [PINS]
+    local python="$1" dir="$2" pins="${3:-lxml tomli}"
     if [ ! -x "$dir/bin/python" ]; then
         "$python" -m venv "$dir"
     fi
     # prometheus_client: tests parse `metrics` output with it; the package never imports it.
-    local extras="lxml structlog pytest hypothesis setuptools wheel prometheus_client"
-    "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || extras="$extras tomli"
-    if pkg-config --exists libvirt 2>/dev/null; then
-        # The binding is compiled against the host's libvirt; pin the host's version.
-        extras="$extras libvirt-python==$(pkg-config --modversion libvirt)"
+    local extras="$STRUCTLOG_PIN pytest hypothesis setuptools>=61 wheel prometheus_client $(libvirt_pin)"
+    if "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        extras="$extras $(echo "$pins" | tr ' ' '\n' | grep -v '^tomli' | tr '\n' ' ')"
+    else
+        extras="$extras $pins"
     fi
     [ "$dir" = .venv ] && extras="$extras ruff"  # the linter runs once, with the default Python
     "$dir/bin/pip" install -q --disable-pip-version-check $extras
@@ -47,7 +57,11 @@ make_venv "${PYTHON:-python3}" .venv
 PY39="${PY39:-$(ls -d "$HOME"/.pyenv/versions/3.9*/bin/python 2>/dev/null | tail -n 1 || true)}"
 [ -n "$PY39" ] || PY39="$(command -v python3.9 || true)"
 if [ -n "$PY39" ]; then
-    make_venv "$PY39" .venv39
+    make_venv "$PY39" .venv39 "$RHEL9_PINS"
+    # A stand-in for RHEL 9's /usr/bin/python3 with only what the RPM requires (no pytest,
+    # no structlog): tests/test_rpm.py runs the installed payload with it.
+    [ -x .venv39-rhel/bin/python ] || "$PY39" -m venv .venv39-rhel
+    .venv39-rhel/bin/pip install -q --disable-pip-version-check $RHEL9_PINS $(libvirt_pin)
 else
     echo "bootstrap: no Python 3.9 found (pyenv or python3.9): the 3.9 run will be skipped" >&2
 fi

@@ -1,5 +1,5 @@
-"""Regenerate the rule reference in README.md and docs/rules.md from the registry
-(`make docs`; tests/test_docs.py fails when they drift)."""
+"""Regenerate the rule reference in README.md and docs/rules.md from the registry, and the
+bash completion from the argparse definition (`make docs`; tests fail when they drift)."""
 import os
 import re
 import sys
@@ -7,7 +7,10 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from guard.cli.introspect import bash_completion  # noqa: E402
 from guard.cli.rules import markdown_reference  # noqa: E402
+
+COMPLETION = os.path.join(REPO, "packaging", "migration-guard.bash-completion")
 
 
 def main():
@@ -24,6 +27,8 @@ def main():
         text = handle.read()
     with open(rules, "w") as handle:
         handle.write(text[:text.index("| rule | limitation")] + reference + "\n")
+    with open(COMPLETION, "w") as handle:
+        handle.write(bash_completion())
     return 0
 
 

@@ -1,6 +1,8 @@
 """`migration-guard facts collect` and `facts watch`: need libvirt-python."""
+import os
 import sys
 
+from .. import journal
 from ..config import load_config
 from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
@@ -40,7 +42,11 @@ def run_collect(args):
         sys.stdout.write(text)
     else:
         write_atomic(output, text, mode=0o644)
-        print("facts of %s written to %s" % (facts.hostname, output), file=sys.stderr)
+        message = "facts of %s written to %s" % (facts.hostname, output)
+        if os.environ.get("JOURNAL_STREAM"):  # the collect service: to the journal with its MESSAGE_ID
+            journal.send(message, priority=6, message_id=journal.FACTS_COLLECTED, MG_OUTPUT=output)
+        else:
+            print(message, file=sys.stderr)
         problem = refresh_after_collection(args.config)
         if problem:
             print("migration-guard: warning: metrics file not refreshed: %s" % problem, file=sys.stderr)

@@ -14,6 +14,8 @@ import pytest
 from harness import LibvirtHost, missing_requirements
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# A site's own hook: records its arguments, changes nothing (empty stdout keeps the XML).
+FOREIGN_HOOK = '#!/bin/sh\n# the site\'s own libvirt hook\necho "$*" >> %s\nexit 0\n'
 
 
 class Destination:
@@ -55,8 +57,11 @@ def hosts():
     source = LibvirtHost("A", os.path.join(base, "A"))
     # The hook runs as libvirt runs it: hooks/qemu as installed (its PYTHON line naming the
     # venv's interpreter), libvirt's environment, the config at /etc/migration-guard.
+    # ... installed in hooks/qemu.d beside the administrator's own hooks/qemu, which logs
+    # every call it gets (test_install.py checks it keeps running).
     dest = LibvirtHost("B", os.path.join(base, "B"), hook=os.path.join(REPO, "hooks", "qemu"),
-                       guard_etc=os.path.join(base, "B-guard"))
+                       guard_etc=os.path.join(base, "B-guard"),
+                       foreign_hook=FOREIGN_HOOK % os.path.join(base, "B-foreign-hook.log"))
     started = []
 
     def stop_all():

@@ -53,13 +53,15 @@ def guest_xml(name, memory_mib=64, cpuset=None, vcpupin=None, extra_devices=""):
 class LibvirtHost:
     """One libvirt daemon in its own mount namespace, rooted at `root`."""
 
-    def __init__(self, name, root, hook=None, guard_etc=None):
+    def __init__(self, name, root, hook=None, guard_etc=None, foreign_hook=None):
         self.name = name
         self.root = os.path.abspath(root)
         self.hook = hook  # the hook to install into /etc/libvirt/hooks/qemu.d before the daemon starts
         # A folder this host sees as /etc/migration-guard, so its hook reads its own config
         # from the default path, with the environment libvirt gives it.
         self.guard_etc = guard_etc
+        # An administrator's own /etc/libvirt/hooks/qemu (its text), installed beside ours.
+        self.foreign_hook = foreign_hook
         self.host_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, "migration-guard-test/" + self.root))
         self.started = False
 
@@ -89,6 +91,17 @@ class LibvirtHost:
         os.makedirs(hooks, exist_ok=True)
         if self.hook:
             self.install_hook(self.hook)
+        if self.foreign_hook:
+            self.install_foreign_hook(self.foreign_hook)
+
+    def install_foreign_hook(self, text):
+        """An administrator's own hook in the single hooks/qemu slot (VFIO helpers, vdsm,
+        site scripts), which ours must leave alone and run beside."""
+        target = self.path("etc", "hooks", "qemu")
+        with open(target, "w") as handle:
+            handle.write(text)
+        os.chmod(target, 0o755)
+        return target
 
     def install_hook(self, source, name="50-migration-guard", python=sys.executable):
         """Install the hook as packaging does: into hooks/qemu.d, its one PYTHON= line

@@ -1,0 +1,32 @@
+"""`migration-guard status`: is enforcement live on this host (virt-host-validate style)."""
+import argparse
+import json
+
+from ..activation import HOOKS_DIR, MARKER
+from ..status import FAIL, run_checks
+
+
+def register(sub):
+    parser = sub.add_parser("status", help="say whether enforcement is live on this host",
+                            description="Check that the hook is installed and executable, that the running "
+                                        "libvirt daemon runs it, that the facts cache is present, trusted and "
+                                        "fresh, that the config is valid and the audit log writable, whether "
+                                        "a bypass is active, and that the collector service or timer (not "
+                                        "both) is enabled. Exit 1 if any check fails.")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--config", metavar="FILE")
+    # For tests and for inspecting another root: where libvirt's hooks folder is.
+    parser.add_argument("--hooks-dir", default=HOOKS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--marker", default=MARKER, help=argparse.SUPPRESS)
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    checks = run_checks(args.config, hooks_dir=args.hooks_dir, marker=args.marker)
+    if args.format == "json":
+        print(json.dumps({"checks": [c._asdict() for c in checks]}, indent=2, sort_keys=True))
+    else:
+        width = max(len(c.name) for c in checks)
+        for check in checks:
+            print("%-*s : %-4s  %s" % (width, check.name, check.result.upper(), check.message))
+    return 1 if any(c.result == FAIL for c in checks) else 0

@@ -1,0 +1,136 @@
+"""`migration-guard status`: is enforcement actually live on this host?
+
+virt-host-validate style: one check per line, PASS / WARN / FAIL. A FAIL means migrations
+are not guarded as configured (or every one would be refused); a WARN means something an
+administrator should look at.
+"""
+import os
+import stat
+import time
+from collections import namedtuple
+
+from . import activation
+from .bypass import read_bypass
+from .config import load_config
+from .errors import GuardError
+from .facts.cache import load_cache
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+
+Check = namedtuple("Check", "name result message")
+
+WATCH = "migration-guard-watch.service"
+TIMER = "migration-guard-collect.timer"
+
+
+def check_hook(hooks_dir):
+    hook = activation.hook_path(hooks_dir)
+    try:
+        st = os.stat(hook)
+    except OSError:
+        return Check("hook", FAIL, "%s is missing: libvirt runs no migration-guard check" % hook)
+    if not stat.S_ISREG(st.st_mode) or not st.st_mode & stat.S_IXUSR:
+        return Check("hook", FAIL, "%s is not an executable file: libvirt skips it" % hook)
+    python = None
+    with open(hook, errors="replace") as handle:
+        for line in handle:
+            if line.startswith("PYTHON="):
+                python = line.strip().split("=", 1)[1]
+                break
+    if python and not os.access(python, os.X_OK):
+        return Check("hook", FAIL, "%s names %s, which is missing: every migration would be refused" % (hook, python))
+    return Check("hook", PASS, "%s is installed and executable" % hook)
+
+
+def check_daemon(hooks_dir, marker):
+    try:
+        daemon = activation.running_daemon()
+    except LookupError as exc:
+        return Check("daemon", WARN, "cannot tell which libvirt daemon runs (%s)" % exc)
+    if daemon is None:
+        return Check("daemon", WARN, "no libvirt daemon (virtqemud or libvirtd) is running: enforcement starts "
+                                     "when it starts")
+    unit, pid = daemon
+    try:
+        started = activation.process_start(pid)
+    except (OSError, ValueError, IndexError) as exc:
+        return Check("daemon", WARN, "cannot read the start time of %s (pid %d): %s" % (unit, pid, exc))
+    live, why = activation.daemon_runs_hook(pid, started, hooks_dir, marker)
+    if live:
+        return Check("daemon", PASS, "%s runs the hook: %s" % (unit, why))
+    return Check("daemon", FAIL, "%s does not run the hook yet: %s. Run `systemctl restart %s` when no migration "
+                                 "is in progress" % (unit, why, unit))
+
+
+def check_facts(config, now):
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
+    if problem is None:
+        age = "age unknown" if facts.collected_at is None else "collected %.0fs ago" % (now - facts.collected_at)
+        return Check("facts", PASS, "%s is trusted and fresh (%s)" % (config.paths.facts, age))
+    if config.profile == "strict":
+        return Check("facts", FAIL, "%s; under profile strict every migration is refused (unverifiable[facts])"
+                     % problem)
+    return Check("facts", WARN, "%s; the rules that need host facts report unverifiable[facts] warnings" % problem)
+
+
+def check_audit_log(config):
+    path = config.paths.audit_log
+    if os.path.exists(path):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        except OSError as exc:
+            return Check("audit-log", FAIL, "%s is not writable: %s" % (path, exc.strerror or exc))
+        return Check("audit-log", PASS, "%s is writable" % path)
+    folder = os.path.dirname(path) or "."
+    probe = folder
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)  # the hook creates missing folders
+    if os.access(probe, os.W_OK | os.X_OK):
+        return Check("audit-log", PASS, "%s does not exist yet; the first decision creates it" % path)
+    return Check("audit-log", FAIL, "%s cannot be created: %s is not writable" % (path, probe))
+
+
+def check_bypass(config, now):
+    state, note = read_bypass(config.paths.bypass, now)
+    if state is None:
+        return Check("bypass", PASS, "no bypass active" + (" (%s)" % note if note else ""))
+    return Check("bypass", WARN, "bypass active until %s (%.0f min left), set by %s: %s; refusals are only audited. "
+                                 "End it: migration-guard bypass --clear" % (
+                                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.until)),
+                                     (state.until - now) / 60, state.by, state.reason))
+
+
+def _enabled(unit):
+    result = activation.systemctl("is-enabled", unit)
+    if result is None:
+        return None
+    return result.stdout.strip() in ("enabled", "enabled-runtime", "static", "alias")
+
+
+def check_collector():
+    watch, timer = _enabled(WATCH), _enabled(TIMER)
+    if watch is None or timer is None:
+        return Check("collector", WARN, "cannot ask systemd whether %s or %s is enabled" % (WATCH, TIMER))
+    if watch and timer:
+        return Check("collector", WARN, "both %s and %s are enabled: the watch service wins and each timer run is "
+                                        "skipped; disable one: systemctl disable --now %s" % (WATCH, TIMER, TIMER))
+    if watch or timer:
+        return Check("collector", PASS, "%s is enabled" % (WATCH if watch else TIMER))
+    return Check("collector", WARN, "neither %s nor %s is enabled: the facts cache will go stale; "
+                                    "systemctl enable --now %s" % (WATCH, TIMER, WATCH))
+
+
+def run_checks(config_file=None, hooks_dir=activation.HOOKS_DIR, marker=activation.MARKER, now=None):
+    now = time.time() if now is None else now
+    checks = [check_hook(hooks_dir), check_daemon(hooks_dir, marker)]
+    try:
+        config = load_config(config_file)
+    except GuardError as exc:
+        checks.append(Check("config", FAIL, "%s (the hook decides by on_error: deny by default)" % exc))
+        return checks + [check_collector()]
+    source = config.source if config.digest else "no config file: built-in defaults"
+    checks.append(Check("config", PASS, "%s is valid (mode %s, profile %s)" % (source, config.mode, config.profile)))
+    if config.mode == "audit":
+        checks.append(Check("mode", WARN, "mode = \"audit\": refusals are only logged as would-deny"))
+    checks += [check_facts(config, now), check_audit_log(config), check_bypass(config, now), check_collector()]
+    return checks

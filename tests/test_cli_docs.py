@@ -1,0 +1,108 @@
+"""The man page, the bash completion and the journal catalog are checked against the code
+they describe: the argparse definition and guard/journal.py's MESSAGE_IDs."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from guard import journal
+from guard.cli.introspect import bash_completion, commands
+from helpers import REPO
+
+MAN = os.path.join(REPO, "packaging", "migration-guard.1")
+COMPLETION = os.path.join(REPO, "packaging", "migration-guard.bash-completion")
+CATALOG = os.path.join(REPO, "packaging", "migration-guard.catalog")
+
+
+def man_sections():
+    """{command path: set of long options} from the man page's `.SS "migration-guard ..."`
+    sections; the text before COMMANDS is the global options'."""
+    with open(MAN) as handle:
+        text = handle.read()
+    sections = {}
+    current = ()
+    for line in text.splitlines():
+        heading = re.match(r'^\.SS "migration-guard ([^"]+)"', line)
+        if heading:
+            current = tuple(heading.group(1).split())
+            sections.setdefault(current, set())
+            continue
+        if line.startswith(".SH") and line != ".SH COMMANDS" and current:
+            current = None
+        if current is None:
+            continue
+        option = re.match(r"^\.(?:B|BI|BR) (--[a-z][a-z-]*|-[a-z])\b", line.replace("\\-", "-"))
+        if option:
+            sections.setdefault(current, set()).add(option.group(1))
+    return sections
+
+
+def test_man_page_documents_every_command_and_option_and_nothing_else():
+    documented = man_sections()
+    expected = {}
+    for command in commands():
+        if command.subcommands and command.path:
+            continue  # a group such as `facts`: its sub-commands have sections
+        expected[command.path] = {flag for option in command.options for flag in option.flags}
+    assert set(documented) == set(expected), "man page sections differ from the parser's commands"
+    for path, options in expected.items():
+        assert documented[path] == options, "man page options of %r" % (path,)
+
+
+def test_man_page_check_catches_an_undocumented_option():
+    documented = man_sections()
+    assert "--format" in documented[("status",)]
+    assert "--hooks-dir" not in documented[("status",)]  # hidden: not in --help, not in the man page
+    assert ("hook-activate",) not in documented  # the package's own step, hidden
+
+
+@pytest.mark.skipif(shutil.which("groff") is None and shutil.which("man") is None, reason="no man/groff")
+def test_man_page_renders_without_warnings():
+    result = subprocess.run(["man", "--warnings", "-l", MAN], capture_output=True, text=True,
+                            env=dict(os.environ, MANWIDTH="100", MANPAGER="cat", PAGER="cat"))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_bash_completion_is_generated_from_the_parser():
+    with open(COMPLETION) as handle:
+        assert handle.read() == bash_completion(), "run `make docs`"
+
+
+def _complete(line):
+    """What the completion offers for a command line typed up to its end."""
+    words = line.split(" ")
+    script = ('source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _migration_guard; printf "%%s\\n" "${COMPREPLY[@]}"'
+              % (COMPLETION, " ".join("'%s'" % w for w in words), len(words) - 1))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_completion_completes_commands_options_and_values():
+    assert {"check", "status", "facts", "preflight"} <= _complete("migration-guard ")
+    assert "hook-activate" not in _complete("migration-guard ")
+    assert _complete("migration-guard facts ") == {"build", "collect", "watch"}
+    assert _complete("migration-guard status --") == {"--format", "--config", "--help"}
+    assert _complete("migration-guard status --format ") == {"json", "text"}
+    assert _complete("migration-guard audit --decision d") == {"deny"}
+    assert "numa-pinning" in _complete("migration-guard explain ")
+    assert _complete("migration-guard facts collect --") == {"--uri", "--output", "--config", "--help"}
+
+
+def test_journal_catalog_explains_every_message_id():
+    with open(CATALOG) as handle:
+        text = handle.read()
+    catalog = re.findall(r"^-- ([0-9a-f]{32})$", text, re.M)
+    assert len(catalog) == len(set(catalog))
+    assert set(catalog) == set(journal.MESSAGE_IDS.values())
+    assert len(set(journal.MESSAGE_IDS.values())) == len(journal.MESSAGE_IDS)  # one ID per event type
+    for block in text.split("\n-- ")[1:]:
+        assert "\nSubject: " in block and "\nDefined-By: migration-guard" in block
+
+
+def test_collect_unit_skip_message_uses_the_catalogued_id():
+    with open(os.path.join(REPO, "packaging", "migration-guard-collect.service")) as handle:
+        unit = handle.read()
+    assert "MESSAGE_ID=%s" % journal.COLLECT_SKIPPED in unit and "PRIORITY=4" in unit
