@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` (the main job) and `make test`.
-.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs completion accuracy
+.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
 
 bootstrap:
 	./scripts/bootstrap.sh

@@ -82,7 +82,7 @@ def apply(domain, findings, config, now_epoch):
                         evidence=found.evidence + (("exempted", reason),))
                     action = INFO
                     break
-        kept.append(found._replace(action=action))
+        kept.append(found if action == found.action else found._replace(action=action))
     if not any(f.action == DENY for f in kept):
         verdict = "allow"
     elif config.mode == "audit":

@@ -38,29 +38,32 @@ def struct(name, fields, defaults=()):
     defaults = tuple(defaults)
     count = len(fields)
     first_default = count - len(defaults)
-    index = {field: position for position, field in enumerate(fields)}
+    # Each field's default, or _MISSING where the field is required.
+    fallback = (_MISSING,) * first_default + defaults
 
     def fill(args, kwargs):
-        if len(args) > count:
-            raise TypeError("%s() takes %d arguments, %d given" % (name, count, len(args)))
-        values = list(args) + [_MISSING] * (count - len(args))
-        for key, value in kwargs.items():
-            position = index.get(key)
-            if position is None:
-                raise TypeError("%s() got an unexpected keyword argument %r" % (name, key))
-            if values[position] is not _MISSING:
-                raise TypeError("%s() got multiple values for argument %r" % (name, key))
-            values[position] = value
-        for position in range(len(args), count):
-            if values[position] is _MISSING:
-                if position < first_default:
-                    raise TypeError("%s() missing required argument %r" % (name, fields[position]))
-                values[position] = defaults[position - first_default]
+        given = len(args)
+        if given > count:
+            raise TypeError("%s() takes %d arguments, %d given" % (name, count, given))
+        # One pass in C: each remaining field from the keywords, else its default.
+        values = list(args)
+        values += [kwargs.pop(field, default) for field, default in zip(fields[given:], fallback[given:])]
+        if kwargs:
+            key = next(iter(kwargs))
+            raise TypeError("%s() got %s argument %r" % (
+                name, "multiple values for" if key in fields else "an unexpected keyword", key))
+        if _MISSING in values:
+            raise TypeError("%s() missing required argument %r" % (name, fields[values.index(_MISSING)]))
         return values
 
     def __new__(cls, *args, **kwargs):
         if not kwargs and len(args) == count:
             return _tuple_new(cls, args)
+        if not args and len(kwargs) == count:  # every field by name, as the parsers build records
+            try:
+                return _tuple_new(cls, [kwargs[field] for field in fields])
+            except KeyError:
+                pass  # a misspelt name: fill() says which
         return _tuple_new(cls, fill(args, kwargs))
 
     def _make(cls, iterable):

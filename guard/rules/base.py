@@ -19,7 +19,7 @@ class Context(struct("Context", "domain dest source options connection source_co
 
     @property
     def dest_fingerprint(self):
-        return _fingerprint_of(self.dest) if self.dest is not None else None
+        return derived(self.dest, "fingerprint", fingerprint_of) if self.dest is not None else None
 
     @property
     def arch(self):
@@ -42,21 +42,25 @@ class Context(struct("Context", "domain dest source options connection source_co
         return True if path in known else None
 
 
-# id(HostFacts) -> (facts, its fingerprint): the identity rules ask for the destination's
-# projection several times per decision, and preflight decides hundreds of guests against
-# the same facts. Holding the facts keeps their id from being reused.
-_FINGERPRINTS = {}
+# (id(HostFacts), what) -> (facts, value): what rules derive from the destination's facts
+# (its fingerprint, its machine types per arch) is the same for every guest decided against
+# them, and preflight decides hundreds of guests against the same facts; several rules ask
+# for the fingerprint within one decision. Holding the facts keeps their id from being
+# reused. Values are immutable (tuples, frozensets, records).
+_DERIVED = {}
 
 
-def _fingerprint_of(facts):
-    hit = _FINGERPRINTS.get(id(facts))
+def derived(facts, what, compute):
+    """compute(facts), once per facts object and `what`."""
+    key = (id(facts), what)
+    hit = _DERIVED.get(key)
     if hit is not None and hit[0] is facts:
         return hit[1]
-    if len(_FINGERPRINTS) >= 64:
-        _FINGERPRINTS.clear()
-    fingerprint = fingerprint_of(facts)
-    _FINGERPRINTS[id(facts)] = (facts, fingerprint)
-    return fingerprint
+    if len(_DERIVED) >= 512:
+        _DERIVED.clear()
+    value = compute(facts)
+    _DERIVED[key] = (facts, value)
+    return value
 
 
 class Rule:

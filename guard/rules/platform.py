@@ -8,10 +8,21 @@ that exists, whether or not capabilities or the firmware descriptors list it. Wi
 probe (preflight, check without --probe), a listed path counts as present and an unlisted
 one is unverifiable, never a deny."""
 from ..findings import DENY, finding
-from .base import Rule, codes, domcaps_for, unverifiable
+from .base import Rule, codes, derived, domcaps_for, unverifiable
 
 EMULATOR, MACHINE, FIRMWARE, CONFIDENTIAL = "emulator", "machine-type", "firmware", "confidential-computing"
 CONFIDENTIAL_KINDS = ("sev", "sev-snp", "s390-pv", "tdx")
+
+
+def _emulators(facts):
+    return tuple(sorted({g.emulator for g in facts.guests if g.emulator}))
+
+
+def _machines(facts, arch, virt_type):
+    """(whether the destination offers this arch and domain type, the machine types and
+    aliases it offers for them)."""
+    support = facts.guest_support(arch, virt_type)
+    return bool(support), frozenset(name for guest in support for name in guest.machine_names())
 
 
 def check_emulator(ctx):
@@ -39,7 +50,7 @@ def check_emulator(ctx):
     if not domain.emulator:
         return
     # QEMU's x86_64 binary runs i686 guests too: any emulator the host lists counts as present.
-    emulators = sorted({g.emulator for g in ctx.dest.guests if g.emulator})
+    emulators = derived(ctx.dest, "emulators", _emulators)
     present = ctx.path_exists(domain.emulator, emulators)
     if present is False:
         yield finding(EMULATOR, "binary", DENY,
@@ -57,11 +68,11 @@ def check_emulator(ctx):
 
 def check_machine(ctx):
     domain = ctx.domain
-    support = ctx.dest.guest_support(ctx.arch, domain.virt_type)
-    machines = set()
-    for guest in support:
-        machines |= guest.machine_names()
-    if not domain.machine or not support:
+    if not domain.machine:
+        return
+    arch, virt_type = ctx.arch, domain.virt_type
+    support, machines = derived(ctx.dest, ("machines", arch, virt_type), lambda facts: _machines(facts, arch, virt_type))
+    if not support:
         return
     if not machines:
         yield unverifiable(MACHINE, "the destination's facts list no machine types for %s" % ctx.arch)
