@@ -170,18 +170,15 @@ class DiffHost(LibvirtHost):
             commands.append("mount -t hugetlbfs -o pagesize=%s mg-diff-huge-%s %s" % (size, size, point))
         return commands
 
+    # A network namespace of its own too; LibvirtHost.start does the rest.
+    UNSHARE = ("unshare", "-m", "-n", "--propagation", "private")
+
+    def _mount_script(self):
+        return "set -e; %s; %s" % ("; ".join(self._namespace_setup()), LibvirtHost._mount_script(self))
+
     def start(self, timeout=60.0):
         self.make_cgroups()
-        script = "set -e; %s; %s" % ("; ".join(self._namespace_setup()), self._mount_script())
-        subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
-                       check=True, timeout=timeout)
-        self.started = True
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if os.path.exists(self.path("run", "libvirt-sock")) and self.virsh("version", check=False).returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("libvirtd for %s did not come up; see %s" % (self.name, self.path("log")))
+        LibvirtHost.start(self, timeout)
 
     # -- inside the namespaces ----------------------------------------------------------
     def nsenter(self, *args, check=True, timeout=60):
