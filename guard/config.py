@@ -82,6 +82,8 @@ class Config(struct("Config", [k for k, _v in _CONFIG_DEFAULTS], defaults=[v for
     __slots__ = ()
 
     def rule_action(self, code, rule):
+        if not self.rules:
+            return None  # the usual case, asked for every finding of every decision
         table = dict(self.rules)
         return table.get(code) or table.get(rule)
 

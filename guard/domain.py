@@ -130,8 +130,9 @@ def _yes(value):
 
 
 def _children(element):
-    """{tag: first child} of an element, in one pass in C order: find() with a path runs
-    lxml's ElementPath in Python, which dominates the cost of small documents."""
+    """{tag: first child} of an element, in one pass: find() with a path runs lxml's
+    ElementPath in Python, and iterchildren(tag) builds a tag matcher on every call; both
+    cost more than looking at the few children a libvirt element has."""
     found = {}
     if element is not None:
         for child in element:
@@ -139,6 +140,12 @@ def _children(element):
             if tag not in found and isinstance(tag, str):
                 found[tag] = child
     return found
+
+
+def _each(element, tag):
+    """The children of element with this tag, in document order (see _children for why
+    not iterchildren(tag))."""
+    return [child for child in element if child.tag == tag] if element is not None else []
 
 
 def _text(element):
@@ -153,19 +160,25 @@ def _pins(vcpu, cputune):
         pins.append(Pin("vcpu cpuset", vcpu.get("cpuset"), _idset(vcpu.get("cpuset"), "<vcpu cpuset>")))
     if cputune is None:
         return tuple(pins)
-    append = pins.append
-    for pin in cputune.iterchildren("vcpupin", "emulatorpin", "iothreadpin"):
-        cpuset = pin.get("cpuset")
-        if not cpuset:
-            continue
+    # A tight loop: guests with thousands of pins exist (see bench/engine.py).
+    append, new_pin = pins.append, Pin.from_tuple
+    for pin in cputune:
         tag = pin.tag
         if tag == "vcpupin":
             what = "vcpupin %s" % pin.get("vcpu")
         elif tag == "iothreadpin":
             what = "iothreadpin %s" % pin.get("iothread")
-        else:
+        elif tag == "emulatorpin":
             what = tag
-        append(Pin(what, cpuset, _idset(cpuset, what)))
+        else:
+            continue
+        cpuset = pin.get("cpuset")
+        if cpuset:
+            try:
+                cpus = _cached_idset(cpuset)
+            except InputError as exc:
+                raise InputError("%s: %s" % (what, exc))
+            append(new_pin((what, cpuset, cpus)))
     return tuple(pins)
 
 
@@ -173,11 +186,12 @@ def _numatune(numatune):
     if numatune is None:
         return ()
     bindings = []
-    for element in numatune.iterchildren("memory", "memnode"):
-        nodeset = element.get("nodeset")
+    for element in numatune:
+        tag = element.tag
+        nodeset = element.get("nodeset") if tag in ("memory", "memnode") else None
         if not nodeset:
             continue
-        if element.tag == "memory":
+        if tag == "memory":
             # placement='auto' asks numad for nodes at start: nothing is pinned by name.
             if element.get("placement") != "auto":
                 bindings.append(NodeBinding("numatune memory", element.get("mode", "strict"), nodeset,
@@ -195,7 +209,7 @@ def _hugepages(backing):
     if hugepages is None:
         return ()
     pages = []
-    for page in hugepages.iterchildren("page"):
+    for page in _each(hugepages, "page"):
         size = libvirt_bytes(page.get("size") or "", page.get("unit"))
         nodeset = page.get("nodeset")
         pages.append(HugePage(size, nodeset, _idset(nodeset, "<page nodeset>") if nodeset else None))
@@ -207,7 +221,7 @@ def _cells(numa):
     cells = []
     if numa is None:
         return ()
-    for cell in numa.iterchildren("cell"):
+    for cell in _each(numa, "cell"):
         memory = libvirt_bytes(cell.get("memory") or "0", cell.get("unit"))
         cells.append(GuestCell(_int(cell.get("id", str(len(cells))), "<cell id>"), memory))
     return tuple(cells)
@@ -221,8 +235,8 @@ def _cpu(cpu, parts):
     if mode is None:
         # <cpu> holding only topology or NUMA cells: QEMU's default model, nothing to check.
         return None
-    features = tuple(CpuFeature(f.get("name", ""), f.get("policy", "require")) for f in cpu.iterchildren("feature"))
-    return GuestCpu(mode=mode, model=_text(model) or None, vendor=_text(parts.get("vendor")), features=features)
+    features = tuple(CpuFeature(f.get("name", ""), f.get("policy", "require")) for f in _each(cpu, "feature"))
+    return GuestCpu(mode, _text(model) or None, _text(parts.get("vendor")), features)  # positional: see Domain
 
 
 def _nvram_path(nvram):
@@ -236,22 +250,27 @@ def _nvram_path(nvram):
     return _text(nvram) or (source.get("file") if source is not None else None) or None
 
 
+NO_FIRMWARE = Firmware()
+
+
 def _firmware(os_el, parts):
     if os_el is None:
-        return Firmware()
+        return NO_FIRMWARE
     loader, nvram, firmware = parts.get("loader"), parts.get("nvram"), parts.get("firmware")
     features = ()
     if firmware is not None:
-        features = tuple((f.get("name", ""), f.get("enabled") == "yes") for f in firmware.iterchildren("feature"))
-    return Firmware(
-        firmware=os_el.get("firmware"),
-        features=features,
-        loader_path=_text(loader) or None,
-        loader_type=loader.get("type") if loader is not None else None,
-        loader_secure=_yes(loader.get("secure")) if loader is not None else None,
-        nvram_template=nvram.get("template") if nvram is not None else None,
-        nvram_path=_nvram_path(nvram),
-    )
+        features = tuple((f.get("name", ""), f.get("enabled") == "yes") for f in _each(firmware, "feature"))
+    # Positional, in Firmware's field order (named in the comments): keywords cost a dict and a
+    # Python-level __new__ per call, more than the rest of building this record.
+    return Firmware.from_tuple((
+        os_el.get("firmware"),  # firmware
+        features,  # features
+        _text(loader) or None,  # loader_path
+        loader.get("type") if loader is not None else None,  # loader_type
+        _yes(loader.get("secure")) if loader is not None else None,  # loader_secure
+        nvram.get("template") if nvram is not None else None,  # nvram_template
+        _nvram_path(nvram),  # nvram_path
+    ))
 
 
 def _number(text):
@@ -305,47 +324,36 @@ def _describe_source(source):
     return "?"
 
 
-def _hostdevs(devices):
-    hostdevs = []
-    for hostdev in devices.iterchildren("hostdev"):
-        source = hostdev.find("source")
-        teaming = hostdev.find("teaming")
-        address = source.find("address") if source is not None else None
-        hostdevs.append(HostDev(
-            mode=hostdev.get("mode", "subsystem"),
-            type=hostdev.get("type", "?"),
-            source=_describe_source(source),
-            teaming=teaming.get("type") if teaming is not None else None,
-            mdev_uuid=address.get("uuid") if address is not None else None,
-            model=hostdev.get("model"),
-        ))
-    return tuple(hostdevs)
+def _hostdev(hostdev, found):
+    parts = _children(hostdev)
+    source, teaming = parts.get("source"), parts.get("teaming")
+    address = _children(source).get("address")
+    found.hostdevs.append(HostDev(
+        mode=hostdev.get("mode", "subsystem"),
+        type=hostdev.get("type", "?"),
+        source=_describe_source(source),
+        teaming=teaming.get("type") if teaming is not None else None,
+        mdev_uuid=address.get("uuid") if address is not None else None,
+        model=hostdev.get("model"),
+    ))
 
 
-def _interfaces(devices):
+def _interface(iface, found):
     # A tight loop: guests with thousands of NICs exist, and every Python-level step per
-    # element shows at that size. iterchildren filters tags in C.
-    interfaces = []
-    append = interfaces.append
-    for iface in devices.iterchildren("interface"):
-        source = mac = teaming = None
-        for child in iface.iterchildren("source", "mac", "teaming"):
-            tag = child.tag
-            if tag == "source":
-                source = child
-            elif tag == "mac":
-                mac = child.get("address")
-            else:
-                teaming = child.get("type")
-        network = described = socket = None
-        if source is not None:
-            network = source.get("network")
-            described = source.get("dev") or source.get("bridge") or network or _describe_source(source)
-            if source.get("type") == "unix" and source.get("path"):
-                socket = (source.get("path"), source.get("mode", "client"))
-                described = source.get("path")
-        append(Interface(iface.get("type", "?"), mac, network, described, teaming, socket))
-    return tuple(interfaces)
+    # element shows at that size (bench/engine.py).
+    parts = _children(iface)
+    source, mac, teaming = parts.get("source"), parts.get("mac"), parts.get("teaming")
+    mac = mac.get("address") if mac is not None else None
+    teaming = teaming.get("type") if teaming is not None else None
+    network = described = socket = None
+    if source is not None:
+        network = source.get("network")
+        described = source.get("dev") or source.get("bridge") or network or _describe_source(source)
+        if source.get("type") == "unix" and source.get("path"):
+            socket = (source.get("path"), source.get("mode", "client"))
+            described = source.get("path")
+    found.interfaces.append(Interface.from_tuple((iface.get("type", "?"), mac, network, described, teaming,
+                                                  socket)))
 
 
 # Disk types whose source is a host path, and the attribute naming it.
@@ -353,46 +361,34 @@ _DISK_PATH_ATTR = {"file": "file", "block": "dev", "dir": "dir"}
 _INPUT_KINDS = {"passthrough": "input-passthrough", "evdev": "input-evdev"}
 
 
-def _first(element, *tags):
-    """{tag: first child} among the given tags only (filtered in C)."""
-    found = {}
-    for child in element.iterchildren(*tags):
-        found.setdefault(child.tag, child)
-    return found
-
-
-def _disk(disk, storage, backed):
-    dtype = disk.get("type", "file")
-    source, readonly = None, False
-    for child in disk.iterchildren("source", "readonly"):
-        if child.tag == "readonly":
-            readonly = True
-        elif source is None:
-            source = child
+def _disk(disk, found):
+    parts = _children(disk)
+    source, readonly = parts.get("source"), "readonly" in parts
     if source is None:
         return  # an empty CD-ROM or floppy
+    dtype = disk.get("type", "file")
     device = disk.get("device", "disk")
     optional = source.get("startupPolicy") == "optional"
     if dtype == "volume":
-        storage.append(StoragePath(device, "volume", None, source.get("pool"), source.get("volume"), optional,
-                                   readonly))
+        found.storage.append(StoragePath.from_tuple((device, "volume", None, source.get("pool"),
+                                                     source.get("volume"), optional, readonly)))
     elif dtype == "vhostuser":
-        backed.append(HostBacked("vhost-user", "<disk type='vhostuser'> %s" % source.get("path"),
-                                 source.get("path")))
+        found.backed.append(HostBacked("vhost-user", "<disk type='vhostuser'> %s" % source.get("path"),
+                                       source.get("path")))
     else:
         attr = _DISK_PATH_ATTR.get(dtype)
         path = source.get(attr) if attr else None
         if path:
-            storage.append(StoragePath(device, dtype, path, None, None, optional, readonly))
+            found.storage.append(StoragePath.from_tuple((device, dtype, path, None, None, optional, readonly)))
 
 
-def _memory_device(mem):
-    parts = _first(mem, "source", "target")
+def _memory_device(mem, found):
+    parts = _children(mem)
     parts_s, parts_t = _children(parts.get("source")), _children(parts.get("target"))
     nodemask = _text(parts_s.get("nodemask"))
     node = _text(parts_t.get("node"))
     page = parts_s.get("pagesize")
-    return MemoryDevice(
+    found.memory.append(MemoryDevice(
         model=mem.get("model", "?"),
         size_bytes=_bytes(parts_t.get("size")) or 0,
         target_node=_int(node, "<memory><target><node>") if node else None,
@@ -400,80 +396,105 @@ def _memory_device(mem):
         nodes=_idset(nodemask, "<memory><source><nodemask>") if nodemask else None,
         page_bytes=_bytes(page),
         path=_text(parts_s.get("path")),
-    )
+    ))
 
 
-def _listens(graphics):
+def _graphics(graphics, found):
     gtype = graphics.get("type")
     if gtype not in ("vnc", "spice"):
-        return ()
-    found = []
+        return
+    listens = found.listens
     attr = graphics.get("listen")
     if attr is not None:
-        found.append(Listen(gtype, attr.strip()))
-    for listen in graphics.iterchildren("listen"):
+        listens.append(Listen(gtype, attr.strip()))
+    for listen in _each(graphics, "listen"):
         kind = listen.get("type")
         if kind == "address" and listen.get("address") is not None and listen.get("address") != attr:
-            found.append(Listen(gtype, listen.get("address").strip()))
+            listens.append(Listen(gtype, listen.get("address").strip()))
         elif kind == "network" and listen.get("network"):
-            found.append(Listen(gtype, None, listen.get("network")))
-    return found
+            listens.append(Listen(gtype, None, listen.get("network")))
+
+
+def _filesystem(dev, found):
+    parts = _children(dev)
+    source, driver = parts.get("source"), parts.get("driver")
+    if driver is not None and driver.get("type") == "virtiofs" or (source is not None and source.get("socket")):
+        path = source.get("socket") if source is not None else None
+        found.backed.append(HostBacked("virtiofs", "<filesystem> virtiofs %s" % (
+            (source.get("dir") or path) if source is not None else "?"), path))
+    elif source is not None and dev.get("type", "mount") == "mount" and source.get("dir"):
+        found.storage.append(StoragePath("filesystem", "dir", source.get("dir")))
+
+
+def _tpm(dev, found):
+    backend = _children(dev).get("backend")
+    if backend is not None and backend.get("type") == "passthrough":
+        device = _children(backend).get("device")
+        found.backed.append(HostBacked("tpm-passthrough", "<tpm><backend type='passthrough'> %s" % (
+            device.get("path") if device is not None else "/dev/tpm0"), None))
+
+
+def _input(dev, found):
+    kind = _INPUT_KINDS.get(dev.get("type"))
+    if kind:
+        source = _children(dev).get("source")
+        path = source.get("evdev") or source.get("dev") if source is not None else None
+        found.backed.append(HostBacked(kind, "<input type='%s'> %s" % (dev.get("type"), path or "?"), None))
+
+
+def _shmem(dev, found):
+    server = _children(dev).get("server")
+    name = dev.get("name", "?")
+    if dev.get("role") != "master":
+        found.backed.append(HostBacked("shmem-peer", "<shmem name='%s'>" % name))
+    elif server is not None:
+        path = server.get("path") or "/var/lib/libvirt/shmem-%s-sock" % name
+        found.backed.append(HostBacked("shmem-server", "<shmem name='%s'> server %s" % (name, path), path))
+
+
+def _video(dev, found):
+    driver = _children(dev).get("driver")
+    if driver is not None and driver.get("name") == "vhostuser":
+        found.backed.append(HostBacked("vhost-user-gpu", "<video><driver name='vhostuser'>"))
+
+
+def _emulator(dev, found):
+    if found.emulator is None and dev.text:
+        found.emulator = dev.text.strip()
+
+
+class _Devices:
+    """What one pass over <devices> collects."""
+
+    __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator")
+
+    def __init__(self):
+        self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
+        self.emulator = None
+
+
+# Each <devices> child the rules need, and its reader. One pass over <devices> dispatching
+# on the tag: per-tag passes with iterchildren(tag) cost a tag matcher each.
+_DEVICE_READERS = {"disk": _disk, "interface": _interface, "hostdev": _hostdev, "memory": _memory_device,
+                   "graphics": _graphics, "filesystem": _filesystem, "tpm": _tpm, "input": _input,
+                   "shmem": _shmem, "video": _video, "emulator": _emulator}
 
 
 def _devices(devices):
-    """Disks, filesystems, memory devices, listen addresses and host-backed devices, in one
-    pass over <devices> (lxml filters the tags in C)."""
-    storage, backed, memory, listens = [], [], [], []
-    for dev in devices.iterchildren("disk", "filesystem", "memory", "tpm", "input", "shmem", "graphics", "video"):
-        tag = dev.tag
-        if tag == "disk":
-            _disk(dev, storage, backed)
-        elif tag == "memory":
-            memory.append(_memory_device(dev))
-        elif tag == "graphics":
-            listens.extend(_listens(dev))
-        elif tag == "filesystem":
-            parts = _children(dev)
-            source, driver = parts.get("source"), parts.get("driver")
-            if driver is not None and driver.get("type") == "virtiofs" or (
-                    source is not None and source.get("socket")):
-                path = source.get("socket") if source is not None else None
-                backed.append(HostBacked("virtiofs", "<filesystem> virtiofs %s" % (
-                    (source.get("dir") or path) if source is not None else "?"), path))
-            elif source is not None and dev.get("type", "mount") == "mount" and source.get("dir"):
-                storage.append(StoragePath("filesystem", "dir", source.get("dir")))
-        elif tag == "tpm":
-            backend = _children(dev).get("backend")
-            if backend is not None and backend.get("type") == "passthrough":
-                device = _children(backend).get("device")
-                backed.append(HostBacked("tpm-passthrough", "<tpm><backend type='passthrough'> %s" % (
-                    device.get("path") if device is not None else "/dev/tpm0"), None))
-        elif tag == "input":
-            kind = _INPUT_KINDS.get(dev.get("type"))
-            if kind:
-                source = _children(dev).get("source")
-                path = source.get("evdev") or source.get("dev") if source is not None else None
-                backed.append(HostBacked(kind, "<input type='%s'> %s" % (dev.get("type"), path or "?"), None))
-        elif tag == "shmem":
-            parts = _children(dev)
-            server = parts.get("server")
-            name = dev.get("name", "?")
-            if dev.get("role") != "master":
-                backed.append(HostBacked("shmem-peer", "<shmem name='%s'>" % name))
-            elif server is not None:
-                path = server.get("path") or "/var/lib/libvirt/shmem-%s-sock" % name
-                backed.append(HostBacked("shmem-server", "<shmem name='%s'> server %s" % (name, path), path))
-        elif tag == "video":
-            driver = _children(dev).get("driver")
-            if driver is not None and driver.get("name") == "vhostuser":
-                backed.append(HostBacked("vhost-user-gpu", "<video><driver name='vhostuser'>"))
-    return tuple(storage), tuple(backed), tuple(memory), tuple(listens)
+    found = _Devices()
+    if devices is not None:
+        readers = _DEVICE_READERS
+        for dev in devices:
+            reader = readers.get(dev.tag)
+            if reader is not None:
+                reader(dev, found)
+    return found
 
 
 def _hyperv(features):
     if features is None:
         return None
-    hyperv = next(features.iterchildren("hyperv"), None)
+    hyperv = _children(features).get("hyperv")
     if hyperv is None:
         return None
     mode = hyperv.get("mode", "custom")
@@ -511,44 +532,43 @@ def domain_from_element(root):
     os_el = top.get("os")
     os_parts = _children(os_el)
     os_type = os_parts.get("type")
-    devices = top.get("devices")
-    if devices is None:
-        devices = root.makeelement("devices")
+    devices = _devices(top.get("devices"))
     fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
     launch = top.get("launchSecurity")
-    storage, backed, memory_devices, listens = _devices(devices)
     firmware = _firmware(os_el, os_parts)
     if firmware.nvram_path:
-        storage += (StoragePath("nvram", "file", firmware.nvram_path),)
-    return Domain(
-        name=name,
-        uuid=_text(top.get("uuid")),
-        virt_type=root.get("type", "?"),
-        arch=os_type.get("arch") if os_type is not None else None,
-        machine=os_type.get("machine") if os_type is not None else None,
-        emulator=next((e.text.strip() for e in devices.iterchildren("emulator") if e.text), None),
-        memory_bytes=memory,
-        pins=_pins(top.get("vcpu"), top.get("cputune")),
-        node_bindings=_numatune(top.get("numatune")),
-        hugepages=_hugepages(top.get("memoryBacking")),
-        cells=cells,
-        cpu=_cpu(cpu, cpu_parts),
-        firmware=firmware,
-        hostdevs=_hostdevs(devices),
-        interfaces=_interfaces(devices),
-        launch_security=launch.get("type") if launch is not None else None,
-        fingerprint=fingerprint,
-        fingerprint_problem=fingerprint_problem,
-        exemptions=exemptions,
-        os_type=(_text(os_type) or "hvm") if os_type is not None else "hvm",
-        memory_devices=memory_devices,
-        hyperv=_hyperv(top.get("features")),
-        backed=backed,
-        storage=storage,
-        listens=listens,
-    )
+        devices.storage.append(StoragePath("nvram", "file", firmware.nvram_path))
+    # Positional, in Domain's field order (named in the comments): keywords cost a dict and a
+    # Python-level __new__ per call, more than the rest of building this record.
+    return Domain.from_tuple((
+        name,  # name
+        _text(top.get("uuid")),  # uuid
+        root.get("type", "?"),  # virt_type
+        os_type.get("arch") if os_type is not None else None,  # arch
+        os_type.get("machine") if os_type is not None else None,  # machine
+        devices.emulator,  # emulator
+        memory,  # memory_bytes
+        _pins(top.get("vcpu"), top.get("cputune")),  # pins
+        _numatune(top.get("numatune")),  # node_bindings
+        _hugepages(top.get("memoryBacking")),  # hugepages
+        cells,  # cells
+        _cpu(cpu, cpu_parts),  # cpu
+        firmware,  # firmware
+        tuple(devices.hostdevs),  # hostdevs
+        tuple(devices.interfaces),  # interfaces
+        launch.get("type") if launch is not None else None,  # launch_security
+        fingerprint,  # fingerprint
+        fingerprint_problem,  # fingerprint_problem
+        exemptions,  # exemptions
+        (_text(os_type) or "hvm") if os_type is not None else "hvm",  # os_type
+        tuple(devices.memory),  # memory_devices
+        _hyperv(top.get("features")),  # hyperv
+        tuple(devices.backed),  # backed
+        tuple(devices.storage),  # storage
+        tuple(devices.listens),  # listens
+    ))
 
 
 def parse_domain(data, what="domain XML"):
     """A Domain from XML bytes or text; InputError with one line on anything malformed."""
-    return domain_from_element(parse_xml(data, what))
+    return domain_from_element(parse_xml(data, what, drop_blanks=True))

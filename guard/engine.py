@@ -1,32 +1,58 @@
 """Detection: run every registered rule over a Context. Pure."""
+import functools
+
 from .findings import finding
 from .rules import REGISTRY
+
+
+def _plan(has_dest, has_source):
+    """(the rules' check functions to run, ids of rules skipped for want of destination
+    facts, ids skipped for want of a source fingerprint): the same for every decision with
+    the same inputs present, so worked out once each."""
+    run, skipped_dest, skipped_source = [], [], []
+    for rule in REGISTRY:
+        if rule.needs_dest and not has_dest:
+            skipped_dest.append(rule.id)
+        elif rule.needs_source and not has_source:
+            skipped_source.append(rule.id)
+        else:
+            run.append(rule.check)
+    return tuple(run), tuple(skipped_dest), tuple(skipped_source)
+
+
+_PLANS = {(dest, source): _plan(dest, source) for dest in (False, True) for source in (False, True)}
+
+
+# What a missing input leaves unchecked: (message, what a missing reason reads as, remedy).
+_UNCHECKED = {
+    "facts": ("destination facts unusable (%s); not checked: %s", "none given",
+              "run `migration-guard facts collect` on the destination (the collector service keeps it fresh)"),
+    "source-fingerprint": ("%s; not compared with the source: %s", "no source fingerprint",
+                           "run the collector service on the source (it stamps running guests), or "
+                           "`migration-guard preflight`"),
+}
+
+
+# Findings are immutable, and most guests carry no fingerprint (or share a facts problem):
+# the same few findings, made once each.
+@functools.lru_cache(maxsize=64)
+def _unchecked(missing, problem, skipped):
+    message, no_problem, remedy = _UNCHECKED[missing]
+    evidence = {"problem": problem} if missing == "facts" else {}
+    return finding("unverifiable", missing, "warn", message % (problem or no_problem, ", ".join(skipped)), remedy,
+                   rules=list(skipped), **evidence)
 
 
 def evaluate(ctx, facts_problem=None, source_problem=None):
     """Every finding for a Context. Rules whose inputs are missing are not run; one
     `unverifiable` finding per missing input names them instead."""
+    run, skipped_dest, skipped_source = _PLANS[ctx.dest is not None, ctx.source is not None]
     findings = []
-    skipped_dest, skipped_source = [], []
-    for rule in REGISTRY:
-        if rule.needs_dest and ctx.dest is None:
-            skipped_dest.append(rule.id)
-            continue
-        if rule.needs_source and ctx.source is None:
-            skipped_source.append(rule.id)
-            continue
-        findings.extend(rule.check(ctx))
+    extend = findings.extend
+    for check in run:
+        extend(check(ctx))
     if skipped_dest:
-        findings.append(finding(
-            "unverifiable", "facts", "warn",
-            "destination facts unusable (%s); not checked: %s" % (facts_problem or "none given", ", ".join(skipped_dest)),
-            "run `migration-guard facts collect` on the destination (the collector service keeps it fresh)",
-            problem=facts_problem, rules=skipped_dest))
+        findings.append(_unchecked("facts", facts_problem, skipped_dest))
     if skipped_source:
-        findings.append(finding(
-            "unverifiable", "source-fingerprint", "warn",
-            "%s; not compared with the source: %s" % (source_problem or "no source fingerprint",
-                                                      ", ".join(skipped_source)),
-            "run the collector service on the source (it stamps running guests), or `migration-guard preflight`",
-            rules=skipped_source))
+        findings.append(_unchecked("source-fingerprint", source_problem, skipped_source))
     return findings

@@ -48,6 +48,6 @@ def finding(rule, variant, action, message, remedy="", **evidence):
     declared = DECLARED.get(code)
     if declared is None:
         raise UndeclaredCode("%s reported undeclared code %s" % (rule, code))
-    if action not in declared.default.split("|"):
+    if action != declared.default and action not in declared.default.split("|"):
         raise UndeclaredCode("%s reported %s as %s; its record declares %s" % (rule, code, action, declared.default))
-    return Finding(rule, code, action, message, remedy, tuple(sorted(evidence.items())), declared.strict)
+    return Finding.from_tuple((rule, code, action, message, remedy, tuple(sorted(evidence.items())), declared.strict))

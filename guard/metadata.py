@@ -38,6 +38,9 @@ class Metadata(tuple):
         return tuple.__new__(cls, (fingerprint, problem, exemptions))
 
 
+NO_METADATA = Metadata()  # what most guests carry
+
+
 def _local_name(element):
     return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else None
 
@@ -71,7 +74,7 @@ def read_metadata(metadata):
     """The project's part of a domain's <metadata> element (or None), never raising."""
     guard = metadata.find("mg:guard", _NS) if metadata is not None else None
     if guard is None:
-        return Metadata()
+        return NO_METADATA
     fingerprint = problem = None
     exemptions = []
     for child in guard:

@@ -11,6 +11,8 @@ A kind is a loader `kind(value, where) -> value` that raises InputError naming t
 collector and JSON a guest carries in its metadata are both loaded through kinds, so a
 wrong type is a one-line error at the boundary, never an exception deep in a rule.
 """
+from operator import itemgetter
+
 from .errors import InputError
 
 try:
@@ -56,12 +58,19 @@ def struct(name, fields, defaults=()):
             raise TypeError("%s() missing required argument %r" % (name, fields[values.index(_MISSING)]))
         return values
 
+    # Every field's value out of a dict of keywords, in field order, in one call in C.
+    by_name = itemgetter(*fields) if count > 1 else (lambda kwargs: (kwargs[fields[0]],))
+
     def __new__(cls, *args, **kwargs):
-        if not kwargs and len(args) == count:
-            return _tuple_new(cls, args)
+        if not kwargs:
+            given = len(args)
+            if given == count:
+                return _tuple_new(cls, args)
+            if first_default <= given < count:  # the rest from the defaults
+                return _tuple_new(cls, args + defaults[given - first_default:])
         if not args and len(kwargs) == count:  # every field by name, as the parsers build records
             try:
-                return _tuple_new(cls, [kwargs[field] for field in fields])
+                return _tuple_new(cls, by_name(kwargs))
             except KeyError:
                 pass  # a misspelt name: fill() says which
         return _tuple_new(cls, fill(args, kwargs))
@@ -89,6 +98,10 @@ def struct(name, fields, defaults=()):
                  "_asdict": _asdict, "__getnewargs__": tuple.__iter__}
     for position, field in enumerate(fields):
         namespace[field] = _tuplegetter(position, "field %d" % position)
+    # cls.from_tuple((every field, in order)): a call in C, a third of the cost of cls(...),
+    # for parsers that build thousands of records in a loop. It checks nothing: the
+    # caller passes exactly one value per field.
+    namespace["from_tuple"] = classmethod(_tuple_new)
     return type(name, (tuple,), namespace)
 
 
@@ -212,4 +225,25 @@ def plain(value):
         return to_dict()
     if isinstance(value, tuple):
         return [plain(item) for item in value]
+    return value
+
+
+# (id(record), what) -> (record, value): what rules derive from the destination's facts
+# (its fingerprint, its machine types per arch) is the same for every guest decided against
+# them, and preflight decides hundreds of guests against the same facts; several rules ask
+# for the fingerprint within one decision. Holding the facts keeps their id from being
+# reused. Callers never change a value (tuples, frozensets, records, lookup dicts).
+_DERIVED = {}
+
+
+def derived(facts, what, compute):
+    """compute(facts), once per facts object and `what`."""
+    key = (id(facts), what)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0] is facts:
+        return hit[1]
+    if len(_DERIVED) >= 512:
+        _DERIVED.clear()
+    value = compute(facts)
+    _DERIVED[key] = (facts, value)
     return value

@@ -13,20 +13,23 @@ from .errors import InputError
 MAX_XML_BYTES = 16 * 1024 * 1024
 
 
-_PARSERS = {}  # one parser per thread: building one costs as much as parsing a small document
+_PARSERS = {}  # one parser per thread and kind: building one costs as much as parsing a small document
 
 
-def _parser():
-    ident = get_ident()
-    parser = _PARSERS.get(ident)
+def _parser(drop_blanks=False):
+    key = (get_ident(), drop_blanks)
+    parser = _PARSERS.get(key)
     if parser is None:
-        parser = _PARSERS[ident] = _new_parser()
+        parser = _PARSERS[key] = _new_parser(drop_blanks)
     return parser
 
 
-def _new_parser():
+def _new_parser(drop_blanks):
     # lxml parsers must not be shared between threads (preflight collects in a pool).
     return etree.XMLParser(
+        # Whitespace between elements, dropped where only the content is read: it is a third
+        # of a domain XML's nodes, and a tenth of the decision's cost (bench/engine.py).
+        remove_blank_text=drop_blanks,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -37,8 +40,9 @@ def _new_parser():
     )
 
 
-def parse_xml(data, what="XML"):
-    """The root element of an XML document given as bytes or str."""
+def parse_xml(data, what="XML", drop_blanks=False):
+    """The root element of an XML document given as bytes or str; drop_blanks for
+    documents that are read, never written back."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_XML_BYTES:
@@ -46,7 +50,7 @@ def parse_xml(data, what="XML"):
     if not data.strip():
         raise InputError("%s is empty" % what)
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser(drop_blanks))
     except etree.XMLSyntaxError as exc:
         raise InputError("%s is not well-formed: %s" % (what, str(exc).splitlines()[0]))
     except ValueError as exc:

@@ -51,7 +51,9 @@ sys.path.insert(0, %r)
 from helpers import debian12_facts
 from guard.facts.cache import facts_to_json, write_atomic
 texts = [facts_to_json(debian12_facts()._replace(hostname="h" * n)) for n in (1, 5000)]
-i = 0
+write_atomic(sys.argv[1], texts[0])
+print("writing", flush=True)  # the test kills from here on, however slow the start was
+i = 1
 while True:
     write_atomic(sys.argv[1], texts[i %% 2])
     i += 1
@@ -62,10 +64,14 @@ def test_killing_the_writer_never_leaves_a_torn_cache(tmp_path):
     path = str(tmp_path / "facts.json")
     script = WRITER % os.path.join(REPO, "tests")
     for round_number in range(25):
-        writer = subprocess.Popen([sys.executable, "-c", script, path], cwd=REPO)
-        time.sleep(0.25 + (round_number % 5) * 0.03)
+        writer = subprocess.Popen([sys.executable, "-c", script, path], cwd=REPO, stdout=subprocess.PIPE)
+        # Killed at a different moment of its write loop each round, counted from its first
+        # whole write, not from its start: a loaded machine takes longer than that to start.
+        assert writer.stdout.readline() == b"writing\n"
+        time.sleep((round_number % 5) * 0.013)
         writer.send_signal(signal.SIGKILL)
         writer.wait()
+        writer.stdout.close()
         if os.path.exists(path):
             facts = read_facts_file(path)  # raises on a torn or partial file
             assert facts.hostname in ("h", "h" * 5000)

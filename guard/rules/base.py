@@ -1,7 +1,7 @@
 """The rule record and the context every rule receives."""
 from ..findings import DENY, WARN, declare, finding
 from ..fingerprint import fingerprint_of
-from ..records import struct
+from ..records import derived, struct
 
 # The few policy values that change what a rule detects (not what is done about it).
 # dirty_rate_bytes_per_s is measured by preflight; None in the hook.
@@ -40,27 +40,6 @@ class Context(struct("Context", "domain dest source options connection source_co
         if self.probe is not None and self.probe.paths is not None and path in self.probe.paths:
             return self.probe.paths[path]
         return True if path in known else None
-
-
-# (id(HostFacts), what) -> (facts, value): what rules derive from the destination's facts
-# (its fingerprint, its machine types per arch) is the same for every guest decided against
-# them, and preflight decides hundreds of guests against the same facts; several rules ask
-# for the fingerprint within one decision. Holding the facts keeps their id from being
-# reused. Values are immutable (tuples, frozensets, records).
-_DERIVED = {}
-
-
-def derived(facts, what, compute):
-    """compute(facts), once per facts object and `what`."""
-    key = (id(facts), what)
-    hit = _DERIVED.get(key)
-    if hit is not None and hit[0] is facts:
-        return hit[1]
-    if len(_DERIVED) >= 512:
-        _DERIVED.clear()
-    value = compute(facts)
-    _DERIVED[key] = (facts, value)
-    return value
 
 
 class Rule:
@@ -144,7 +123,13 @@ def machine_family(machine):
 
 def domcaps_for(domain, facts):
     """The destination's domcapabilities matching the guest's virt type, arch and machine
-    family; a document of the same virt type and arch if no family matches; else None."""
+    family; a document of the same virt type and arch if no family matches; else None.
+    Found once per facts and (virt type, arch, machine): several rules ask for it."""
+    return derived(facts, ("domcaps", domain.virt_type, domain.arch, domain.machine),
+                   lambda facts: _domcaps_for(domain, facts))
+
+
+def _domcaps_for(domain, facts):
     arch = domain.arch or facts.cpu.arch
     candidates = [d for d in facts.domcaps
                   if d.virt_type == domain.virt_type and (d.arch is None or arch is None or d.arch == arch)]

@@ -15,10 +15,10 @@ What libvirt does with them there (libvirt src/qemu/qemu_process.c, qemu_cgroup.
   usable hugetlbfs mount for N KiB"), taking *free* pages of that size, from the strictly
   bound host nodes if any. <hugepages/> without <page> is the host's default size.
 """
-from ..cpuset import format_idset
+from ..cpuset import IdRanges, format_idset
 from ..findings import DENY, WARN, finding
 from ..units import format_bytes, format_sizes
-from .base import Rule, codes, count, listing, unverifiable
+from .base import Rule, codes, count, derived, listing, unverifiable
 
 ID = "numa-pinning"
 STRICT_MODES = ("strict", "restrictive")
@@ -47,9 +47,10 @@ def _pin_groups(pins):
 
 
 def _pins(ctx):
-    existing = ctx.dest.cpu_ids()
+    # As ranges, once: each distinct cpuset is subtracted from them.
+    existing = derived(ctx.dest, "cpu ids", lambda facts: IdRanges.of(facts.cpu_ids()))
     allowed = ctx.host("guest_cpus")
-    usable = set(allowed) & existing if allowed is not None else existing
+    usable = IdRanges.of(allowed) & existing if allowed is not None else existing
     # Guests repeat a few cpusets on thousands of pins: one set difference per distinct cpuset.
     missing_of = {}
     bad, missing = [], set()
@@ -263,7 +264,7 @@ def check(ctx):
         yield unverifiable(ID, "the destination's facts have no NUMA topology; pins cannot be checked")
         return
     yield from _pins(ctx)
-    yield from _nodes(ctx, {c.id for c in ctx.dest.cells})
+    yield from _nodes(ctx, derived(ctx.dest, "node ids", lambda facts: IdRanges.of({c.id for c in facts.cells})))
     yield from _hugepages(ctx)
     if _pinned(domain) and ctx.source is not None and ctx.source.numa:
         source_shape = ctx.source.numa_shape()

@@ -34,11 +34,10 @@ def check_emulator(ctx):
                       "this guest is not a QEMU guest; move it with the tools of its own driver",
                       guest=domain.os_type)
         return
-    support = ctx.dest.guest_support(arch, domain.virt_type)
     if not ctx.dest.guests:
         yield unverifiable(EMULATOR, "the destination's facts list no guest support")
         return
-    if not support:
+    if not supported(ctx.dest, arch, domain.virt_type)[0]:
         offered = sorted({g.virt_type for g in ctx.dest.guests if g.arch == arch})
         yield finding(EMULATOR, "domain-type", DENY,
                       "<domain type='%s'> for %s: the destination offers %s for that arch"
@@ -66,12 +65,16 @@ def check_emulator(ctx):
                            path=domain.emulator)
 
 
+def supported(facts, arch, virt_type):
+    """_machines(facts, arch, virt_type), once per facts."""
+    return derived(facts, ("machines", arch, virt_type), lambda facts: _machines(facts, arch, virt_type))
+
+
 def check_machine(ctx):
     domain = ctx.domain
     if not domain.machine:
         return
-    arch, virt_type = ctx.arch, domain.virt_type
-    support, machines = derived(ctx.dest, ("machines", arch, virt_type), lambda facts: _machines(facts, arch, virt_type))
+    support, machines = supported(ctx.dest, ctx.arch, domain.virt_type)
     if not support:
         return
     if not machines:
