@@ -50,14 +50,15 @@ class Outcome(struct("Outcome", "decision exit_code mode profile domain_name dom
 
 
 def options_from(config, dirty_rate=None):
-    return Options(config.memory_limit, config.bandwidth, config.max_downtime, dirty_rate)
+    return Options.from_tuple((config.memory_limit, config.bandwidth, config.max_downtime, dirty_rate))
 
 
 def decide(inputs):
     config, domain, dest = inputs.config, inputs.domain, inputs.dest
     source, origin, source_problem = policy.source_of(inputs.source, domain)
-    ctx = Context(domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
-                  inputs.source_connection, inputs.probe)
+    # Records of every decision are built positionally (from_tuple: every field, in order).
+    ctx = Context.from_tuple((domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
+                              inputs.source_connection, inputs.probe))
     findings = evaluate(ctx, inputs.facts_problem, source_problem)
     verdict, kept, notes = policy.apply(domain, findings, config, inputs.now)
     if inputs.bypass_note:
@@ -68,9 +69,9 @@ def decide(inputs):
     facts_age = None
     if dest is not None and dest.collected_at is not None:
         facts_age = round(inputs.now - dest.collected_at, 1)
-    return Outcome(verdict, EXIT_REFUSE if verdict == "deny" else EXIT_ACCEPT, config.mode, config.profile,
-                   domain.name, domain.uuid, kept, tuple(notes), bypass, origin, source_problem,
-                   inputs.facts_problem, facts_age, None)
+    return Outcome.from_tuple((verdict, EXIT_REFUSE if verdict == "deny" else EXIT_ACCEPT, config.mode,
+                               config.profile, domain.name, domain.uuid, kept, tuple(notes), bypass, origin,
+                               source_problem, inputs.facts_problem, facts_age, None))
 
 
 def failed(config, reason, domain_name=None, domain_uuid=None):

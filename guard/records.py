@@ -236,14 +236,14 @@ def plain(value):
 _DERIVED = {}
 
 
-def derived(facts, what, compute):
-    """compute(facts), once per facts object and `what`."""
+def derived(facts, what, compute, *args):
+    """compute(facts, *args), once per facts object and `what` (which names the args)."""
     key = (id(facts), what)
     hit = _DERIVED.get(key)
     if hit is not None and hit[0] is facts:
         return hit[1]
     if len(_DERIVED) >= 512:
         _DERIVED.clear()
-    value = compute(facts)
+    value = compute(facts, *args)
     _DERIVED[key] = (facts, value)
     return value

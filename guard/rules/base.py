@@ -125,11 +125,10 @@ def domcaps_for(domain, facts):
     """The destination's domcapabilities matching the guest's virt type, arch and machine
     family; a document of the same virt type and arch if no family matches; else None.
     Found once per facts and (virt type, arch, machine): several rules ask for it."""
-    return derived(facts, ("domcaps", domain.virt_type, domain.arch, domain.machine),
-                   lambda facts: _domcaps_for(domain, facts))
+    return derived(facts, ("domcaps", domain.virt_type, domain.arch, domain.machine), _domcaps_for, domain)
 
 
-def _domcaps_for(domain, facts):
+def _domcaps_for(facts, domain):
     arch = domain.arch or facts.cpu.arch
     candidates = [d for d in facts.domcaps
                   if d.virt_type == domain.virt_type and (d.arch is None or arch is None or d.arch == arch)]

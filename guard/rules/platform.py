@@ -67,7 +67,7 @@ def check_emulator(ctx):
 
 def supported(facts, arch, virt_type):
     """_machines(facts, arch, virt_type), once per facts."""
-    return derived(facts, ("machines", arch, virt_type), lambda facts: _machines(facts, arch, virt_type))
+    return derived(facts, ("machines", arch, virt_type), _machines, arch, virt_type)
 
 
 def check_machine(ctx):
