@@ -134,6 +134,9 @@ def main():
             handle.write('[paths]\nfacts = "%s"\naudit_log = "%s/audit.log"\nbypass = "%s/bypass"\n'
                          % (facts, tmp, tmp))
         env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "MIGRATION_GUARD_CONFIG": config}
+        # As packaging leaves a host: the config compiled (`config check --compile`).
+        subprocess.run([sys.executable, "-m", "guard", "config", "check", "--compile", "--config", config],
+                       check=True, stdout=subprocess.DEVNULL, cwd=REPO)
         xml = minimal_guest(name="web01").encode()
         for python in pythons:
             measure_hook(installed_layout(python, tmp), tmp, env, xml, "installed layout (as on a host)")

@@ -208,9 +208,9 @@ def _backstop(run, seconds):
 def _salvage_paths(defaults):
     """With an invalid config, still audit where the administrator asked, if that much reads."""
     try:
-        from .config import MAX_CONFIG_BYTES, config_path, tomllib
+        from .config import MAX_CONFIG_BYTES, config_path, toml_parser
         data = read_trusted(config_path(), MAX_CONFIG_BYTES)
-        paths = tomllib.loads(data[:MAX_CONFIG_BYTES].decode("utf-8")).get("paths", {})
+        paths = toml_parser().loads(data[:MAX_CONFIG_BYTES].decode("utf-8")).get("paths", {})
         audit_log = paths.get("audit_log")
         if isinstance(audit_log, str) and audit_log.startswith("/"):
             return defaults._replace(paths=defaults.paths._replace(audit_log=audit_log))

@@ -188,3 +188,57 @@ def test_show_text_is_toml_with_the_same_values(policy, tmp_path):
     assert {k: v for k, v in reshown.items() if k not in ("config", "digest", "rules")} == {
         k: v for k, v in shown.items() if k not in ("config", "digest", "rules")}
     assert {c: e["action"] for c, e in reshown["rules"].items()} == {c: e["action"] for c, e in shown["rules"].items()}
+
+
+def hook_config(path, python=sys.executable):
+    """What the hook loads from `path` (load_config(trusted=True)) in a fresh interpreter,
+    and whether it imported a TOML parser to do so."""
+    code = ("import json, sys; from guard.config import load_config; c = load_config(%r, trusted=True); "
+            "print(json.dumps([repr(c), 'tomli' in sys.modules or 'tomllib' in sys.modules]))" % path)
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the hook trusts only root's files; run as root (CI does)")
+def test_the_hook_reads_the_compiled_config_only_while_it_matches(tmp_path, policy):
+    os.chmod(str(tmp_path), 0o755)
+    compiled = policy + ".compiled.json"
+    parsed = repr(parse_config(POLICY, policy))
+    assert hook_config(policy) == [parsed, True]  # nothing compiled: the TOML is parsed
+    result = run("--compile", "--config", policy)
+    assert (result.returncode, result.stdout) == (0, "config OK: %s, compiled to %s\n" % (policy, compiled))
+    assert oct(os.stat(compiled).st_mode & 0o777) == "0o644"
+    assert hook_config(policy) == [parsed, False]  # the same Config, and no TOML parser loaded
+    # Edited after compiling: the compiled form no longer matches the bytes, the TOML is read.
+    edited = POLICY.replace('mode = "audit"', 'mode = "enforce"')
+    with open(policy, "w") as handle:
+        handle.write(edited)
+    expected = repr(parse_config(edited, policy))
+    assert expected != parsed and hook_config(policy) == [expected, True]
+    run("--compile", "--config", policy)
+    assert hook_config(policy)[1] is False
+    original = open(compiled).read()
+    # Anything wrong with the compiled form: ignored, the TOML is read, the decision the same.
+    spoiled = {
+        "truncated": original[:40],
+        "another version": original.replace('"guard": "', '"guard": "0.0.0-'),
+        "another file": original.replace(json.dumps(policy), json.dumps(policy + "x")),
+        "a value that does not rebuild": original.replace('"strict"', '{"x": 1}'),
+    }
+    for what, text in spoiled.items():
+        with open(compiled, "w") as handle:
+            handle.write(text)
+        assert hook_config(policy) == [expected, True], what
+    run("--compile", "--config", policy)
+    os.chmod(compiled, 0o666)  # writable by anyone: not trusted, so not read
+    assert hook_config(policy) == [expected, True]
+
+
+def test_compile_refuses_an_invalid_or_absent_config(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('mode = "loud"\n')
+    result = run("--compile", "--config", str(bad))
+    assert result.returncode == 2 and "mode" in result.stderr and not os.path.exists(str(bad) + ".compiled.json")
+    missing = str(tmp_path / "missing.toml")
+    result = run("--compile", "--config", missing)
+    assert result.returncode == 2 and "no such config file" in result.stderr
