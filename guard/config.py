@@ -284,13 +284,10 @@ def compiled_path(path):
 
 def _plain_values(config):
     """Config's fields, in order, as JSON data."""
-    values = list(config)
-    fields = Config._fields
-    values[fields.index("paths")] = list(config.paths)
-    values[fields.index("rules")] = [list(pair) for pair in config.rules]
-    values[fields.index("exemptions")] = [[e.reason, list(e.rules), e.domain, e.uuid,
-                                           e.until.isoformat() if e.until else None] for e in config.exemptions]
-    return values
+    return list(config._replace(
+        paths=list(config.paths), rules=[list(pair) for pair in config.rules],
+        exemptions=[[e.reason, list(e.rules), e.domain, e.uuid, e.until.isoformat() if e.until else None]
+                    for e in config.exemptions]))
 
 
 def compiled_text(config, data):
@@ -346,18 +343,16 @@ def _from_compiled(text, data, path):
         raw = compiled["values"]
         if not isinstance(raw, list) or len(raw) != len(fields):
             return None
-        values = [_COMPILED_KINDS[name](value, name) for name, value in zip(fields, raw)]
+        values = {name: _COMPILED_KINDS[name](value, name) for name, value in zip(fields, raw)}
         exemptions = []
-        for reason, rules, domain, uuid, until in values[fields.index("exemptions")]:
+        for reason, rules, domain, uuid, until in values["exemptions"]:
             if until is not None:
                 import datetime
                 until = datetime.datetime.fromisoformat(until)
             exemptions.append(ConfigExemption(reason, tuple(rules), domain, uuid, until))
-        rebuilt = list(values)
-        rebuilt[fields.index("paths")] = Paths(*values[fields.index("paths")])
-        rebuilt[fields.index("rules")] = tuple(tuple(pair) for pair in values[fields.index("rules")])
-        rebuilt[fields.index("exemptions")] = tuple(exemptions)
-        config = Config(*rebuilt)
+        values.update(paths=Paths(*values["paths"]), rules=tuple(tuple(pair) for pair in values["rules"]),
+                      exemptions=tuple(exemptions))
+        config = Config(**values)
     except (InputError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     if config.source != path or _plain_values(config) != raw:
@@ -370,17 +365,11 @@ def compile_config(path):
     0644); the compiled form's path. ConfigError when the config is invalid or absent."""
     from .facts.cache import write_atomic
     try:
-        data = _read_plain(path)
+        data = _read_config(path)
     except FileNotFoundError:
         raise ConfigError("%s: no such config file; nothing to compile" % path)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError("%s: config is over %d bytes" % (path, MAX_CONFIG_BYTES))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError("%s: cannot read config: %s" % (path, exc))
     target = compiled_path(path)
-    write_atomic(target, compiled_text(parse_config(text, path), data))
+    write_atomic(target, compiled_text(parse_config(_decoded(path, data), path), data))
     return target
 
 
@@ -406,12 +395,9 @@ def _read_plain(path):
         return handle.read(MAX_CONFIG_BYTES + 1)
 
 
-def load_config(explicit=None, trusted=False):
-    """The config from --config, MIGRATION_GUARD_CONFIG or the default path. A missing
-    default file means built-in defaults; a missing named file is an error. trusted (the
-    hook): the file must pass guard.trusted's checks (root's, not writable by others, no
-    symlink, in a folder only root can change)."""
-    path = config_path(explicit)
+def _read_config(path, trusted=False):
+    """The config's bytes: FileNotFoundError when it is absent, ConfigError when it is over
+    MAX_CONFIG_BYTES, unreadable or (trusted) fails guard.trusted's checks."""
     try:
         if trusted:
             from .trusted import Untrusted, read_trusted
@@ -421,17 +407,37 @@ def load_config(explicit=None, trusted=False):
                 raise ConfigError("config refused: %s" % exc)
         else:
             data = _read_plain(path)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError("%s: config is over %d bytes" % (path, MAX_CONFIG_BYTES))
-        if trusted:
-            compiled = _read_compiled(path, data)
-            if compiled is not None:
-                return compiled
-        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError("%s: cannot read config: %s" % (path, exc.strerror or exc))
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError("%s: config is over %d bytes" % (path, MAX_CONFIG_BYTES))
+    return data
+
+
+def _decoded(path, data):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("%s: cannot read config: %s" % (path, exc))
+
+
+def load_config(explicit=None, trusted=False):
+    """The config from --config, MIGRATION_GUARD_CONFIG or the default path. A missing
+    default file means built-in defaults; a missing named file is an error. trusted (the
+    hook): the file must pass guard.trusted's checks (root's, not writable by others, no
+    symlink, in a folder only root can change), and its compiled form is used when it
+    matches."""
+    path = config_path(explicit)
+    try:
+        data = _read_config(path, trusted)
     except FileNotFoundError:
         if path == DEFAULT_PATH and not explicit:
             return Config()
         raise ConfigError("%s: no such config file" % path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("%s: cannot read config: %s" % (path, getattr(exc, "strerror", None) or exc))
-    return parse_config(text, path)
+    if trusted:
+        compiled = _read_compiled(path, data)
+        if compiled is not None:
+            return compiled
+    return parse_config(_decoded(path, data), path)

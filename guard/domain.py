@@ -174,11 +174,7 @@ def _pins(vcpu, cputune):
             continue
         cpuset = pin.get("cpuset")
         if cpuset:
-            try:
-                cpus = _cached_idset(cpuset)
-            except InputError as exc:
-                raise InputError("%s: %s" % (what, exc))
-            append(new_pin((what, cpuset, cpus)))
+            append(new_pin((what, cpuset, _idset(cpuset, what))))
     return tuple(pins)
 
 

@@ -64,6 +64,10 @@ CpuModel = record("CpuModel", (
 ))
 
 
+def _models_by_name(caps):
+    return {m.name: m for m in reversed(caps.cpu_models)}  # the first of a name wins, as the scan did
+
+
 class DomainCaps(record("DomainCaps", (
         ("virt_type", STR, REQUIRED),
         ("arch", OPT_STR, None),
@@ -90,7 +94,7 @@ class DomainCaps(record("DomainCaps", (
 
     def cpu_model(self, name):
         # Looked up by name for most guests, in a list of some sixty models.
-        return derived(self, "cpu models", lambda caps: {m.name: m for m in reversed(caps.cpu_models)}).get(name)
+        return derived(self, "cpu models", _models_by_name).get(name)
 
 
 Bios = record("Bios", (

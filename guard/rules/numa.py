@@ -46,9 +46,17 @@ def _pin_groups(pins):
     return ", ".join(parts + sorted(set(others)))
 
 
+def _cpu_ranges(facts):
+    return IdRanges.of(facts.cpu_ids())
+
+
+def _node_ranges(facts):
+    return IdRanges.of({c.id for c in facts.cells})
+
+
 def _pins(ctx):
     # As ranges, once: each distinct cpuset is subtracted from them.
-    existing = derived(ctx.dest, "cpu ids", lambda facts: IdRanges.of(facts.cpu_ids()))
+    existing = derived(ctx.dest, "cpu ids", _cpu_ranges)
     allowed = ctx.host("guest_cpus")
     usable = IdRanges.of(allowed) & existing if allowed is not None else existing
     # Guests repeat a few cpusets on thousands of pins: one set difference per distinct cpuset.
@@ -264,7 +272,7 @@ def check(ctx):
         yield unverifiable(ID, "the destination's facts have no NUMA topology; pins cannot be checked")
         return
     yield from _pins(ctx)
-    yield from _nodes(ctx, derived(ctx.dest, "node ids", lambda facts: IdRanges.of({c.id for c in facts.cells})))
+    yield from _nodes(ctx, derived(ctx.dest, "node ids", _node_ranges))
     yield from _hugepages(ctx)
     if _pinned(domain) and ctx.source is not None and ctx.source.numa:
         source_shape = ctx.source.numa_shape()
