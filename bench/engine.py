@@ -1,6 +1,7 @@
 """Decision engine throughput (not a test): decisions per second over libvirt's corpus,
 against the floor of just parsing the same XML with lxml, and the cost of synthetic
-domains from 1 KiB to 1 MiB, each against a bare lxml parse of the same bytes. Targets:
+domains from 1 KiB to 1 MiB, each against a bare lxml parse of the same bytes and against
+that parse plus one look at every element's tag and attributes. Targets:
 >= 10,000 decisions/s; a 1 MiB domain <= 25 ms; cost linear in size."""
 import glob
 import os
@@ -58,6 +59,14 @@ def synthetic(target_bytes):
             + "".join(devices) + "</devices></domain>").encode()
 
 
+def touch_every_element(data):
+    """The floor of any reader built on lxml elements: parse, then take every element's tag
+    and attributes once, with no rule and no record. A domain's guard reads no less than
+    this; a target under it is out of reach for a per-element reader on this machine."""
+    for element in etree.fromstring(data).iter():
+        element.tag, element.items()
+
+
 def main():
     config = Config()
     documents = [open(p, "rb").read() for p in sorted(glob.glob(os.path.join(corpus_tests(), "qemuxmlconfdata",
@@ -88,14 +97,16 @@ def main():
     previous = None
     for kib in (1, 16, 64, 256, 1024):
         data = synthetic(kib * 1024)
-        seconds, parse = interleaved(7, lambda data=data: decide(Inputs(parse_domain(data), host, config, NOW)),
-                                     lambda data=data: etree.fromstring(data))
+        seconds, parse, touch = interleaved(
+            7, lambda data=data: decide(Inputs(parse_domain(data), host, config, NOW)),
+            lambda data=data: etree.fromstring(data), lambda data=data: touch_every_element(data))
         growth = "" if previous is None else "  (x%.1f time for x%.1f size)" % (seconds / previous[0],
                                                                               len(data) / previous[1])
-        print("  %5d KiB: %7.2f ms, %4.1fx a bare lxml parse (%.2f ms)%s"
-              % (len(data) // 1024, seconds * 1000, seconds / parse, parse * 1000, growth))
+        print("  %5d KiB: %7.2f ms, %4.1fx a bare lxml parse (%.2f ms), %4.1fx parse + touch every element (%.2f ms)%s"
+              % (len(data) // 1024, seconds * 1000, seconds / parse, parse * 1000, seconds / touch, touch * 1000,
+                 growth))
         previous = (seconds, len(data))
-    print("target: 1 MiB <= 25 ms")
+    print("target: 1 MiB <= 25 ms (parse + touch every element, the per-element floor: %.1f ms here)" % (touch * 1000))
     return 0
 
 

@@ -336,18 +336,29 @@ def _hostdev(hostdev, found):
 
 def _interface(iface, found):
     # A tight loop: guests with thousands of NICs exist, and every Python-level step per
-    # element shows at that size (bench/engine.py).
-    parts = _children(iface)
-    source, mac, teaming = parts.get("source"), parts.get("mac"), parts.get("teaming")
+    # element shows at that size (bench/engine.py): the children are picked inline, not
+    # through _children's dict, and each element's get is bound once.
+    source = mac = teaming = None
+    for child in iface:
+        tag = child.tag
+        if tag == "source":
+            if source is None:
+                source = child
+        elif tag == "mac":
+            if mac is None:
+                mac = child
+        elif tag == "teaming" and teaming is None:
+            teaming = child
     mac = mac.get("address") if mac is not None else None
     teaming = teaming.get("type") if teaming is not None else None
     network = described = socket = None
     if source is not None:
-        network = source.get("network")
-        described = source.get("dev") or source.get("bridge") or network or _describe_source(source)
-        if source.get("type") == "unix" and source.get("path"):
-            socket = (source.get("path"), source.get("mode", "client"))
-            described = source.get("path")
+        get = source.get
+        network = get("network")
+        described = get("dev") or get("bridge") or network or _describe_source(source)
+        if get("type") == "unix" and get("path"):
+            socket = (get("path"), get("mode", "client"))
+            described = get("path")
     found.interfaces.append(Interface.from_tuple((iface.get("type", "?"), mac, network, described, teaming,
                                                   socket)))
 
@@ -358,22 +369,29 @@ _INPUT_KINDS = {"passthrough": "input-passthrough", "evdev": "input-evdev"}
 
 
 def _disk(disk, found):
-    parts = _children(disk)
-    source, readonly = parts.get("source"), "readonly" in parts
+    # A tight loop, like _interface.
+    source, readonly = None, False
+    for child in disk:
+        tag = child.tag
+        if tag == "source":
+            if source is None:
+                source = child
+        elif tag == "readonly":
+            readonly = True
     if source is None:
         return  # an empty CD-ROM or floppy
     dtype = disk.get("type", "file")
     device = disk.get("device", "disk")
-    optional = source.get("startupPolicy") == "optional"
+    get = source.get
+    optional = get("startupPolicy") == "optional"
     if dtype == "volume":
-        found.storage.append(StoragePath.from_tuple((device, "volume", None, source.get("pool"),
-                                                     source.get("volume"), optional, readonly)))
+        found.storage.append(StoragePath.from_tuple((device, "volume", None, get("pool"), get("volume"), optional,
+                                                     readonly)))
     elif dtype == "vhostuser":
-        found.backed.append(HostBacked("vhost-user", "<disk type='vhostuser'> %s" % source.get("path"),
-                                       source.get("path")))
+        found.backed.append(HostBacked("vhost-user", "<disk type='vhostuser'> %s" % get("path"), get("path")))
     else:
         attr = _DISK_PATH_ATTR.get(dtype)
-        path = source.get(attr) if attr else None
+        path = get(attr) if attr else None
         if path:
             found.storage.append(StoragePath.from_tuple((device, dtype, path, None, None, optional, readonly)))
 
