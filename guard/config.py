@@ -7,8 +7,10 @@ Its compiled form, <config>.compiled.json, written by `config check --compile`, 
 hook the TOML parser (on RHEL 9's Python, tomli and the typing and datetime modules it
 imports are a third of the hook's own cost). The hook uses it only when it holds the
 SHA-256 of the very bytes the hook has just read from the config, passes the same trust
-checks as the config, and rebuilds into exactly what it says; otherwise the TOML is
-parsed as ever. It can be missing or outdated, never wrong.
+checks as the config, and is by this version of the guard; otherwise the TOML is parsed
+as ever. It holds the TOML document, not the Config made of it, so the hook validates it
+exactly as it validates the TOML (a date without an offset is read in the hook's own time
+zone). It can be missing or outdated, never wrong.
 """
 import json
 import os
@@ -17,9 +19,9 @@ import stat
 import sys
 
 from . import __version__
-from .errors import ConfigError, InputError
+from .errors import ConfigError
 from .findings import DENY, OFF, WARN
-from .records import BOOL, INT, NUMBER, STR, optional, seq, struct, tup
+from .records import struct
 from .units import format_bytes, format_duration, parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,
@@ -186,6 +188,9 @@ def _exemptions(reader, items):
             raise reader.error("exemptions[%d].reason" % index, "is required: say why", "exemptions")
         if not (item.get("domain") or item.get("uuid")):
             raise reader.error("exemptions[%d]" % index, "needs domain (a name glob) or uuid", "exemptions")
+        for key in ("domain", "uuid"):
+            if key in item and not isinstance(item[key], str):
+                raise reader.error("exemptions[%d].%s" % (index, key), "must be a string", "exemptions")
         rules = item.get("rules")
         if not isinstance(rules, list) or not rules or not all(isinstance(r, str) for r in rules):
             raise reader.error("exemptions[%d].rules" % index, "must be a non-empty list of rule ids or codes",
@@ -208,13 +213,21 @@ def toml_parser():
     return tomllib
 
 
-def parse_config(text, path="config"):
+def _toml_document(text, path):
     tomllib = toml_parser()
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("%s: TOML syntax error: %s" % (path, exc))
-    reader = _Reader(path, text)
+
+
+def parse_config(text, path="config"):
+    return _validated(_toml_document(text, path), _Reader(path, text), sha256(text.encode("utf-8")).hexdigest())
+
+
+def _validated(data, reader, digest):
+    """The Config of a parsed TOML document: every key checked, each error naming the file,
+    the line and the key. The compiled form runs through here too."""
     reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
                              "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions",
                              "fingerprint"})
@@ -222,8 +235,8 @@ def parse_config(text, path="config"):
         "mode": reader.choice(data, "mode", MODES, "enforce"),
         "profile": reader.choice(data, "profile", PROFILES, "default"),
         "on_error": reader.choice(data, "on_error", ON_ERROR, "deny"),
-        "source": path,
-        "digest": sha256(text.encode("utf-8")).hexdigest()[:16],
+        "source": reader.path,
+        "digest": digest[:16],
     }
     if "timeout" in data:
         values["timeout"] = reader.duration(data, "timeout")
@@ -275,89 +288,67 @@ def parse_config(text, path="config"):
     return Config(**values)
 
 
-COMPILED_SCHEMA = 1
+# 2: the TOML document itself, validated by the hook as the TOML is (1: the Config's values).
+COMPILED_SCHEMA = 2
 
 
 def compiled_path(path):
     return path + ".compiled.json"
 
 
-def _plain_values(config):
-    """Config's fields, in order, as JSON data."""
-    return list(config._replace(
-        paths=list(config.paths), rules=[list(pair) for pair in config.rules],
-        exemptions=[[e.reason, list(e.rules), e.domain, e.uuid, e.until.isoformat() if e.until else None]
-                    for e in config.exemptions]))
+# TOML's date and time values, which JSON lacks, are {"$toml": kind, "iso": isoformat}.
+_TOML_TIMES = ("datetime", "date", "time")
 
 
-def compiled_text(config, data):
-    """The compiled form of the config parsed from `data` (its bytes)."""
+def _to_json(value):
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    kind = type(value).__name__
+    if kind in _TOML_TIMES:
+        return {"$toml": kind, "iso": value.isoformat()}
+    return value
+
+
+def _toml_time(obj):
+    """json.loads' object_hook: a tagged date or time back as what tomllib made."""
+    if len(obj) == 2 and obj.get("$toml") in _TOML_TIMES and isinstance(obj.get("iso"), str):
+        import datetime  # only when the config has a date
+        return getattr(datetime, obj["$toml"]).fromisoformat(obj["iso"])
+    return obj
+
+
+def compiled_text(document, data):
+    """The compiled form of the TOML document parsed from `data` (the config's bytes): the
+    document as JSON, not the Config built from it, so the hook validates it as it
+    validates the TOML, in its own time zone (a date without an offset is local time)."""
     # The guard's version too: another version may read the same TOML otherwise (a new default).
-    return json.dumps({"schema": COMPILED_SCHEMA, "guard": __version__, "sha256": sha256(data).hexdigest(),
-                       "fields": list(Config._fields), "values": _plain_values(config)}, sort_keys=True) + "\n"
-
-
-def _one_of(options):
-    def load(value, where):
-        if isinstance(value, str) and value in options:
-            return value
-        raise InputError("%s must be one of %s" % (where, ", ".join(options)))
-    return load
-
-
-def _within(low, high):
-    def load(value, where):
-        if low <= NUMBER(value, where) <= high:
-            return value
-        raise InputError("%s is out of range" % where)
-    return load
-
-
-# Each field of the compiled form and what it may hold: the TOML reader's checks, so a
-# compiled form written by hand can hold nothing the TOML could not.
-_COMPILED_KINDS = {
-    "mode": _one_of(MODES), "profile": _one_of(PROFILES), "on_error": _one_of(ON_ERROR),
-    "timeout": _within(*DURATION_RANGES["timeout"]), "max_facts_age": _within(*DURATION_RANGES["max_facts_age"]),
-    "allow_metadata_exemptions": BOOL, "paths": tup(STR, STR, STR, STR),
-    "memory_limit": lambda value, where: _within(*SIZE_RANGES["memory.limit"])(INT(value, where), where),
-    "bandwidth": optional(_within(*SIZE_RANGES["memory.bandwidth"])),
-    "max_downtime": optional(_within(*DURATION_RANGES["memory.max_downtime"])),
-    "rules": seq(tup(STR, _one_of(RULE_ACTIONS))),
-    "exemptions": seq(tup(STR, seq(STR), optional(STR), optional(STR), optional(STR))),
-    "fingerprint_key": optional(STR), "source": STR, "digest": optional(STR),
-}
+    text = json.dumps({"schema": COMPILED_SCHEMA, "guard": __version__, "sha256": sha256(data).hexdigest(),
+                       "toml": _to_json(document)}) + "\n"
+    if json.loads(text, object_hook=_toml_time)["toml"] != document:
+        raise ConfigError("the config holds a value JSON cannot carry; not compiled (the hook parses the TOML)")
+    return text
 
 
 def _from_compiled(text, data, path):
-    """The Config a compiled form holds, or None unless it is the compiled form of exactly
-    `data` read from `path` and rebuilds into exactly what it says."""
+    """The Config of a compiled form, or None unless it is the compiled form, by this
+    version, of exactly `data` (the config's bytes just read from `path`) and validates."""
     try:
-        compiled = json.loads(text)
+        compiled = json.loads(text, object_hook=_toml_time)
         if not isinstance(compiled, dict) or compiled.get("schema") != COMPILED_SCHEMA:
             return None
-        if compiled.get("guard") != __version__:
+        digest = sha256(data).hexdigest()
+        if compiled.get("guard") != __version__ or compiled.get("sha256") != digest:
             return None
-        if compiled.get("sha256") != sha256(data).hexdigest() or compiled.get("fields") != list(Config._fields):
+        document = compiled.get("toml")
+        if not isinstance(document, dict):
             return None
-        fields = Config._fields
-        raw = compiled["values"]
-        if not isinstance(raw, list) or len(raw) != len(fields):
-            return None
-        values = {name: _COMPILED_KINDS[name](value, name) for name, value in zip(fields, raw)}
-        exemptions = []
-        for reason, rules, domain, uuid, until in values["exemptions"]:
-            if until is not None:
-                import datetime
-                until = datetime.datetime.fromisoformat(until)
-            exemptions.append(ConfigExemption(reason, tuple(rules), domain, uuid, until))
-        values.update(paths=Paths(*values["paths"]), rules=tuple(tuple(pair) for pair in values["rules"]),
-                      exemptions=tuple(exemptions))
-        config = Config(**values)
-    except (InputError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return _validated(document, _Reader(path, _decoded(path, data)), digest)
+    # Anything amiss, even a validation error, and the hook parses the TOML, which reports
+    # the same error or gives the same Config.
+    except (ConfigError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
-    if config.source != path or _plain_values(config) != raw:
-        return None
-    return config
 
 
 def compile_config(path):
@@ -368,8 +359,11 @@ def compile_config(path):
         data = _read_config(path)
     except FileNotFoundError:
         raise ConfigError("%s: no such config file; nothing to compile" % path)
+    text = _decoded(path, data)
+    document = _toml_document(text, path)
+    _validated(document, _Reader(path, text), "")  # an invalid config is reported, not compiled
     target = compiled_path(path)
-    write_atomic(target, compiled_text(parse_config(_decoded(path, data), path), data))
+    write_atomic(target, compiled_text(document, data))
     return target
 
 

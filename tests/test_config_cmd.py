@@ -87,15 +87,17 @@ def test_default_path_from_the_environment(policy, tmp_path):
     ('[rules."cpu-model"]\naction = "deny"\n[rules.sriov]\naction = "maybe"\n', ":4: action: must be one of"),
     ('timeout = "10s"\n\n[memory]\nlimit = "lots"\n', ":4: memory.limit:"),
     ("mode = \n", ": TOML syntax error"),
+    ('[[exemptions]]\nuuid = 1979-05-27\nrules = ["*"]\nreason = "r"\n', ":2: exemptions[0].uuid: must be a string"),
 ])
 def test_invalid_file_exit_2_names_file_line_and_key(tmp_path, text, where):
     path = tmp_path / "config.toml"
     path.write_text(text)
-    for args in ([], ["--show"], ["--show", "--format", "json"]):
+    for args in ([], ["--show"], ["--show", "--format", "json"], ["--compile"]):
         result = run("--config", str(path), *args)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.startswith("migration-guard: error: %s" % path) and where in result.stderr
         assert len(result.stderr.splitlines()) == 1
+    assert not os.path.exists(str(path) + ".compiled.json")
 
 
 def show_json(path):
@@ -190,17 +192,18 @@ def test_show_text_is_toml_with_the_same_values(policy, tmp_path):
     assert {c: e["action"] for c, e in reshown["rules"].items()} == {c: e["action"] for c, e in shown["rules"].items()}
 
 
-def hook_config(path, python=sys.executable):
-    """What the hook loads from `path` (load_config(trusted=True)) in a fresh interpreter,
-    and whether it imported a TOML parser to do so."""
+def hook_config(path, tz="UTC0"):
+    """What the hook loads from `path` (load_config(trusted=True)) in a fresh interpreter
+    in time zone tz, and whether it imported a TOML parser to do so."""
     code = ("import json, sys; from guard.config import load_config; c = load_config(%r, trusted=True); "
             "print(json.dumps([repr(c), 'tomli' in sys.modules or 'tomllib' in sys.modules]))" % path)
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
+                            env=dict(os.environ, TZ=tz))
     return json.loads(result.stdout)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the hook trusts only root's files; run as root (CI does)")
 def test_the_hook_reads_the_compiled_config_only_while_it_matches(tmp_path, policy):
+    # The hook trusts root's files and its own uid's (guard.trusted), so this runs as any user.
     os.chmod(str(tmp_path), 0o755)
     compiled = policy + ".compiled.json"
     parsed = repr(parse_config(POLICY, policy))
@@ -218,20 +221,48 @@ def test_the_hook_reads_the_compiled_config_only_while_it_matches(tmp_path, poli
     run("--compile", "--config", policy)
     assert hook_config(policy)[1] is False
     original = open(compiled).read()
+    assert original.count('"enforce"') == 1 and original.count('"schema": 2') == 1
     # Anything wrong with the compiled form: ignored, the TOML is read, the decision the same.
     spoiled = {
         "truncated": original[:40],
         "another version": original.replace('"guard": "', '"guard": "0.0.0-'),
-        "another file": original.replace(json.dumps(policy), json.dumps(policy + "x")),
-        "a value that does not rebuild": original.replace('"strict"', '{"x": 1}'),
+        "an older schema": original.replace('"schema": 2', '"schema": 1'),
+        "a value the TOML reader refuses": original.replace('"enforce"', '"loud"'),
+        "not a document": original.replace('"toml": {', '"toml": [{').replace("}}\n", "}]}\n"),
     }
     for what, text in spoiled.items():
+        assert text != original, what
         with open(compiled, "w") as handle:
             handle.write(text)
         assert hook_config(policy) == [expected, True], what
     run("--compile", "--config", policy)
     os.chmod(compiled, 0o666)  # writable by anyone: not trusted, so not read
     assert hook_config(policy) == [expected, True]
+
+
+def test_a_compiled_local_date_is_read_in_the_hooks_time_zone(tmp_path):
+    """An exemption's until without an offset is local time: where the hook runs, not where
+    the config was compiled (Ansible or an admin's shell may have another TZ)."""
+    os.chmod(str(tmp_path), 0o755)
+    path = str(tmp_path / "config.toml")
+    with open(path, "w") as handle:
+        handle.write('[[exemptions]]\ndomain = "db-*"\nrules = ["*"]\nreason = "window"\n'
+                     "until = 2026-12-01T08:00:00\n\n[[exemptions]]\ndomain = \"web-*\"\nrules = [\"*\"]\n"
+                     'reason = "day"\nuntil = 2026-12-02\n')
+    parsed_east, parsed_utc = hook_config(path, tz="EST+5"), hook_config(path, tz="UTC0")
+    assert parsed_east[1] is parsed_utc[1] is True
+    assert parsed_east[0] != parsed_utc[0] and "timedelta(days=-1, seconds=68400)" in parsed_east[0]
+    result = subprocess.run([sys.executable, "-m", "guard", "config", "check", "--compile", "--config", path],
+                            capture_output=True, text=True, cwd=REPO, env=dict(os.environ, TZ="UTC0"))
+    assert result.returncode == 0, result.stderr
+    assert hook_config(path, tz="EST+5") == [parsed_east[0], False]
+    assert hook_config(path, tz="UTC0") == [parsed_utc[0], False]
+
+
+def test_compile_and_show_are_one_or_the_other(policy):
+    result = run("--compile", "--show", "--config", policy)
+    assert result.returncode == 2 and "not allowed with" in result.stderr
+    assert not os.path.exists(policy + ".compiled.json")
 
 
 def test_compile_refuses_an_invalid_or_absent_config(tmp_path):

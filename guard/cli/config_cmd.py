@@ -19,9 +19,10 @@ def register(sub):
                     "value, and the action of every rule code after the profile and [rules] overrides.")
     check.add_argument("--config", metavar="FILE",
                        help="default: $MIGRATION_GUARD_CONFIG or %s" % DEFAULT_PATH)
-    check.add_argument("--show", action="store_true", help="print the effective policy")
+    action = check.add_mutually_exclusive_group()
+    action.add_argument("--show", action="store_true", help="print the effective policy")
     check.add_argument("--format", choices=("text", "json"), default="text", help="format of --show")
-    check.add_argument("--compile", action="store_true",
+    action.add_argument("--compile", action="store_true",
                        help="also write FILE.compiled.json, which spares the hook the TOML parser while FILE is "
                             "unchanged (run after every edit; packaging and the Ansible role do)")
     check.set_defaults(run=run_check)
