@@ -167,12 +167,17 @@ def _known_rule_keys():
 
 def _until(reader, value, index):
     import datetime  # tomllib has it loaded already; the compiled config's reader does not need it
-    if isinstance(value, datetime.datetime):
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        value = datetime.datetime.combine(value, datetime.time())
+    if not isinstance(value, datetime.datetime):
+        raise reader.error("exemptions[%d].until" % index, "must be a TOML date or datetime, not %r" % (value,),
+                           "exemptions")
+    try:
+        # Local time (no offset) is the host's: out of range near year 1 or 9999 in some zones.
         return value if value.tzinfo else value.astimezone()
-    if isinstance(value, datetime.date):
-        return datetime.datetime.combine(value, datetime.time()).astimezone()
-    raise reader.error("exemptions[%d].until" % index, "must be a TOML date or datetime, not %r" % (value,),
-                       "exemptions")
+    except (ValueError, OverflowError, OSError) as exc:
+        raise reader.error("exemptions[%d].until" % index, "%s is out of range here (%s)" % (value, exc),
+                           "exemptions")
 
 
 def _exemptions(reader, items):
@@ -347,7 +352,9 @@ def _from_compiled(text, data, path):
         return _validated(document, _Reader(path, _decoded(path, data)), digest)
     # Anything amiss, even a validation error, and the hook parses the TOML, which reports
     # the same error or gives the same Config.
-    except (ConfigError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+    # Not a bare Exception: the hook's timeout and signals must pass through.
+    except (ConfigError, ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError,
+            OSError):
         return None
 
 

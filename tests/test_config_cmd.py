@@ -229,12 +229,21 @@ def test_the_hook_reads_the_compiled_config_only_while_it_matches(tmp_path, poli
         "an older schema": original.replace('"schema": 2', '"schema": 1'),
         "a value the TOML reader refuses": original.replace('"enforce"', '"loud"'),
         "not a document": original.replace('"toml": {', '"toml": [{').replace("}}\n", "}]}\n"),
+        "a relative path": original.replace('"/var/lib/node_exporter/textfile_collector/', '"'),
     }
     for what, text in spoiled.items():
         assert text != original, what
         with open(compiled, "w") as handle:
             handle.write(text)
         assert hook_config(policy) == [expected, True], what
+    # A local date the hook's time zone cannot hold (OverflowError): the TOML is read.
+    with open(compiled, "w") as handle:
+        handle.write(original)
+    east = hook_config(policy, tz="EST+5")
+    assert east[1] is False
+    with open(compiled, "w") as handle:
+        handle.write(original.replace('"iso": "2020-01-01T00:00:00+00:00"', '"iso": "9999-12-31T23:59:59"'))
+    assert hook_config(policy, tz="EST+5") == [east[0], True]
     run("--compile", "--config", policy)
     os.chmod(compiled, 0o666)  # writable by anyone: not trusted, so not read
     assert hook_config(policy) == [expected, True]
@@ -257,6 +266,14 @@ def test_a_compiled_local_date_is_read_in_the_hooks_time_zone(tmp_path):
     assert result.returncode == 0, result.stderr
     assert hook_config(path, tz="EST+5") == [parsed_east[0], False]
     assert hook_config(path, tz="UTC0") == [parsed_utc[0], False]
+
+
+def test_a_date_out_of_range_in_the_local_zone_is_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[[exemptions]]\ndomain = "x"\nrules = ["*"]\nreason = "r"\nuntil = 9999-12-31T23:59:59\n')
+    result = run("--config", str(path), env={"TZ": "EST+5"})
+    assert result.returncode == 2 and ":5: exemptions[0].until: 9999-12-31 23:59:59 is out of range here" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_compile_and_show_are_one_or_the_other(policy):
