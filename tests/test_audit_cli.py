@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,6 +38,9 @@ def test_audit_returns_every_record_and_filters(tmp_path):
     assert len(audit(host, "--format", "json", "--since", "1h").splitlines()) == 3
     table = audit(host)
     assert "DECISION" in table and "memory-size[limit]" in table and "(3 records)" in table
+    # The time column keeps the zone: milliseconds and Z, not microseconds cut short.
+    times = [row.split()[0] for row in table.splitlines()[1:4]]
+    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", t) for t in times), times
 
 
 def test_rotated_and_compressed_logs_are_read_oldest_first(tmp_path):

@@ -77,6 +77,17 @@ def shown(value, width=None):
     return text[:width] if width else text
 
 
+def _time(value):
+    """A record's time for the 25-character column: the fraction to milliseconds, the zone
+    kept (2026-11-29T18:16:54.123Z); cut at the width, it lost the zone."""
+    text = str(value)
+    head, dot, rest = text.partition(".")
+    digits = len(rest) - len(rest.lstrip("0123456789"))
+    if dot and digits > 3:
+        text = head + dot + rest[:3] + rest[digits:]
+    return text
+
+
 def _rules(record):
     found = findings_of(record)
     return ",".join(sorted({str(f.get("code", "?")) for f in found if f.get("action") in ("deny", "warn")}))
@@ -110,7 +121,7 @@ def run(args):
             print(line)
             continue
         decision = record.get("decision") or record.get("event") or "?"
-        print("%-25s %-12s %-24s %-16s %s" % (shown(record.get("time", "?"), 25), shown(decision, 12),
+        print("%-25s %-12s %-24s %-16s %s" % (shown(_time(record.get("time", "?")), 25), shown(decision, 12),
                                               shown(record.get("domain"), 24), shown(record.get("host"), 16),
                                               shown(_detail(record))))
     skipped = []

@@ -2,7 +2,7 @@
 import pytest
 
 from guard.config import Config
-from helpers import corpus_facts
+from helpers import corpus_facts, decide, minimal_guest
 from rulecase import Case, minimal, run_case
 
 MIB = 1 << 20
@@ -22,3 +22,15 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_rule_fixture(case):
     run_case(case)
+
+
+def test_the_limit_gives_rhels_reason_only_for_rhels_limit():
+    """RHEL 9's 1 TB rationale beside a site's own 100 MiB limit reads as a contradiction
+    (seen in the demo): a lower limit is named as the host's own."""
+    def message(config=None):
+        outcome = decide(minimal_guest(memory="2 TiB"), corpus_facts(), **({"config": config} if config else {}))
+        return next(f.message for f in outcome.findings if f.code == "memory-size[limit]")
+    assert message() == ("guest has 2 TiB of memory, over the 1 TiB limit; RHEL 9 says VMs with more than 1 TB "
+                         "of memory may not migrate reliably")
+    assert message(Config(memory_limit=100 * MIB)) == (
+        "guest has 2 TiB of memory, over this host's [memory] limit of 100 MiB (RHEL 9's is 1 TB)")
