@@ -19,7 +19,8 @@ test: bootstrap
 accuracy: bootstrap
 	MG_DIFFERENTIAL=1 .venv/bin/python -m pytest -q tests/differential
 
-demo: bootstrap
+demo:
+	./scripts/bootstrap.sh --demo
 	.venv/bin/python -m demo
 
 bench: bootstrap

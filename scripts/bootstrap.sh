@@ -54,6 +54,8 @@ make_venv() {  # make_venv PYTHON DIR [PINS]
 }
 
 make_venv "${PYTHON:-python3}" .venv
+# `make demo` needs only .venv (and the system packages): the 3.9 and Ansible venvs are for the tests.
+[ "${1:-}" = --demo ] && exit 0
 PY39="${PY39:-$(ls -d "$HOME"/.pyenv/versions/3.9*/bin/python 2>/dev/null | tail -n 1 || true)}"
 [ -n "$PY39" ] || PY39="$(command -v python3.9 || true)"
 if [ -n "$PY39" ]; then
