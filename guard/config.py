@@ -98,7 +98,7 @@ class _Reader:
 
     def __init__(self, path, text):
         self.path = path
-        self.lines = text.splitlines()
+        self.text = text  # split into lines only to name the line of an error
 
     def line_of(self, key, table=None):
         name = key.split(".")[-1]
@@ -106,7 +106,7 @@ class _Reader:
         header = re.compile(r"^\s*\[+\s*%s\s*[\].]" % r"\s*\.\s*".join(
             '"?%s"?' % re.escape(part) for part in table.split("."))) if table else None
         in_table = table is None
-        for number, line in enumerate(self.lines, 1):
+        for number, line in enumerate(self.text.splitlines(), 1):
             if key and re.match(r'^\s*\[+\s*(?:[^\]]*\.)?\s*"?%s"?\s*\]' % re.escape(name), line):
                 return number  # the key is a table of its own: [rules."KEY"]
             if header is not None and header.match(line):
@@ -160,9 +160,14 @@ class _Reader:
         return value
 
 
+_RULE_KEYS = []  # the registry's rule ids and codes, once: the hook validates a config on every run
+
+
 def _known_rule_keys():
-    from .rules import BY_ID, all_codes
-    return set(BY_ID) | all_codes()
+    if not _RULE_KEYS:
+        from .rules import BY_ID, all_codes
+        _RULE_KEYS.append(frozenset(BY_ID) | all_codes())
+    return _RULE_KEYS[0]
 
 
 def _until(reader, value, index):
@@ -183,7 +188,6 @@ def _until(reader, value, index):
 def _exemptions(reader, items):
     if not isinstance(items, list):
         raise reader.error("exemptions", "must be an array of tables ([[exemptions]])")
-    known = _known_rule_keys() | {"*"}
     result = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -201,7 +205,7 @@ def _exemptions(reader, items):
             raise reader.error("exemptions[%d].rules" % index, "must be a non-empty list of rule ids or codes",
                                "exemptions")
         for rule in rules:
-            if rule not in known:
+            if rule != "*" and rule not in _known_rule_keys():
                 raise reader.error("exemptions[%d].rules" % index, "unknown rule %r (see `migration-guard "
                                    "rules`)" % rule, "exemptions")
         until = _until(reader, item["until"], index) if "until" in item else None

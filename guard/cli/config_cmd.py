@@ -118,11 +118,11 @@ def policy_text(config, now):
 
 
 def run_check(args):
-    config = load_config(args.config)  # ConfigError (exit 2) names file:line:key
     path = config_path(args.config)
-    if args.compile:
+    if args.compile:  # compile_config validates the very bytes it compiles: ConfigError as below
         print("config OK: %s, compiled to %s" % (path, compile_config(path)))
         return 0
+    config = load_config(args.config)  # ConfigError (exit 2) names file:line:key
     if not args.show:
         absent = config.source != path
         print("config OK: %s%s" % (path, " (absent: built-in defaults)" if absent else ""))
