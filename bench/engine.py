@@ -6,38 +6,19 @@ that parse plus one look at every element's tag and attributes. Targets:
 import glob
 import os
 import sys
-import time
 
 from lxml import etree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
+from timing import interleaved  # noqa: E402
+
 from guard.config import Config  # noqa: E402
 from guard.core import Inputs, decide  # noqa: E402
 from guard.domain import parse_domain  # noqa: E402
 from guard.errors import InputError  # noqa: E402
 from helpers import NOW, corpus_facts, corpus_tests, debian12_facts  # noqa: E402
-
-
-def best_of(runs, func):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def interleaved(rounds, *funcs):
-    """The best time of each func over rounds taken in turn: this machine's speed drifts
-    by 2x within seconds, and a floor measured at another moment than the engine makes the
-    ratio meaningless."""
-    best = [float("inf")] * len(funcs)
-    for _ in range(rounds):
-        for index, func in enumerate(funcs):
-            best[index] = min(best[index], best_of(1, func))
-    return best
 
 
 def synthetic(target_bytes):

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 import libvirt  # noqa: E402
 from fleet import facts_with_node_memory, fleet  # noqa: E402
+from timing import interleaved  # noqa: E402
 
 from guard import preflight as pf  # noqa: E402
 from guard.config import Config  # noqa: E402
@@ -30,18 +31,6 @@ from guard.facts.collect import collect, open_connection  # noqa: E402
 from guard.fingerprint import fingerprint_of  # noqa: E402
 
 SSH_SECONDS = 1.0
-
-
-def interleaved(runs, *funcs):
-    """The best time of each function over `runs` rounds, one call of each per round, so
-    that a busy machine slows them alike."""
-    best = [float("inf")] * len(funcs)
-    for _ in range(runs):
-        for i, func in enumerate(funcs):
-            start = time.perf_counter()
-            func()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
 
 
 def measure(folder, guests, dests, runs):
