@@ -7,6 +7,10 @@ the <domstatus> wrapper of libvirt's status files. The project's own <metadata> 
 is read by guard.metadata, which never raises: a guest's metadata cannot fail a decision.
 """
 import functools
+import posixpath
+import re
+
+from lxml import etree
 
 from .cpuset import parse_idset
 from .errors import InputError
@@ -75,8 +79,8 @@ MemoryDevice = struct("MemoryDevice", "model size_bytes target_node nodemask nod
 HostBacked = struct("HostBacked", "kind what path", defaults=(None,))
 
 # A local source the guest needs on the destination. kind: disk | cdrom | floppy | lun |
-# filesystem | nvram; source: file | block | dir | volume; path, or pool/volume for
-# type='volume'; optional: startupPolicy='optional' (libvirt drops a missing one);
+# filesystem; source: file | block | dir | volume; path, or pool/volume for
+# type='volume'; optional: libvirt drops a missing source on an incoming migration (see _droppable);
 # readonly: <readonly/>.
 StoragePath = struct("StoragePath", "kind source path pool volume optional readonly",
                          defaults=(None, None, None, False, False))
@@ -85,11 +89,68 @@ StoragePath = struct("StoragePath", "kind source path pool volume optional reado
 # network: <listen type='network' network=...>.
 Listen = struct("Listen", "graphics address network", defaults=(None, None))
 
+
+# What some refusals of QEMU or libvirt look at beyond the devices: tsc_frequency: <clock><timer
+# name='tsc' frequency> in Hz, or None; cpu_migratable: <cpu migratable='on|off'> of a
+# host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>.
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks", defaults=(None, None, ()))
+NO_PLATFORM = Platform()
+
+
+class HostResource(struct("HostResource", "resource access value element")):
+    """A host resource the guest names, found by the blocker catalogue's libvirt-schema entries
+    (guard.blockers.schema) that the host-resource rule checks: resource and access as there;
+    value: the path, address, device or partition; element: the device as the XML has it, for
+    messages ("<serial type='file'>")."""
+
+    __slots__ = ()
+
+    @property
+    def checked_path(self):
+        """The path the destination must have for this access, or None when it is not a path:
+        the file itself for what libvirt reads, connects to or runs; its directory for what
+        libvirt creates or binds there; the cgroup v2 directory of a partition (libvirt's
+        names; v1 hosts are found by the probe under the cpu controller)."""
+        if self.resource in ("address", "netdev"):
+            return None
+        if self.resource == "cgroup":
+            return "/sys/fs/cgroup" + cgroup_path(self.value)
+        if self.resource == "binary" and not self.value.startswith("/"):
+            # A program libvirt looks up in $PATH (virFindFileInPath), named by the backend's
+            # type: RHEL 9 installs it in /usr/bin.
+            return "/usr/bin/" + HELPER_PROGRAMS.get(self.value, self.value)
+        if self.access in ("create", "bind"):
+            directory = posixpath.dirname(self.value.rstrip("/")) or "/"
+            return None if _LIBVIRT_MAKES(directory) else directory
+        return self.value
+
+
+# The per-guest directories libvirt itself makes when the guest starts (src/qemu/qemu_process.c
+# qemuProcessMakeDir: the domain's private libDir and channelTargetDir, domain-ID-NAME): a path
+# named inside one has no directory to find on the destination beforehand.
+_LIBVIRT_MAKES = re.compile(r"/(var/lib|run)/libvirt/qemu/(channel/target/)?domain-[^/]+\Z").match
+
+# The helper program libvirt runs for a backend type the schema names (src/util/virtpm.c
+# virTPMEmulatorInit: swtpm, with swtpm_setup and swtpm_ioctl beside it).
+HELPER_PROGRAMS = {"emulator": "swtpm"}
+
+
+def cgroup_path(partition):
+    """The cgroup directory of a <resource><partition> below a hierarchy's root, as libvirt
+    names it without systemd (src/util/vircgroup.c virCgroupSetPartitionSuffix): a top-level
+    machine, system or user stays, every other component without a dot gets ".partition"."""
+    parts = [p for p in partition.split("/") if p]
+    named = [p if (i == 0 and p in ("machine", "system", "user")) or "." in p else p + ".partition"
+             for i, p in enumerate(parts)]
+    return "/" + "/".join(named)
+
+
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens"),
-        defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), ()))):
+        "hyperv backed storage listens resources platform"),
+        defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
+                  (), NO_PLATFORM))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); exemptions: the
     guest's own (guard.metadata.Exemption), honoured only when the config opts in.
@@ -374,15 +435,26 @@ _DISK_PATH_ATTR = {"file": "file", "block": "dev", "dir": "dir"}
 _INPUT_KINDS = {"passthrough": "input-passthrough", "evdev": "input-evdev"}
 
 
+def _droppable(policy, device):
+    """Whether libvirt drops this disk's missing source on an incoming migration instead of
+    failing (src/qemu/qemu_domain.c qemuDomainCheckDiskStartupPolicy, cold_boot false):
+    'requisite' always; 'optional' only for a CD-ROM or floppy, since QEMU saved the section of
+    any other disk in the migration stream; 'mandatory' and no policy never."""
+    return policy == "requisite" or (policy == "optional" and device in ("cdrom", "floppy"))
+
+
 def _disk(disk, found):
-    source, readonly, _ = _source_and(disk, "readonly")
+    source, readonly, transient = _source_and(disk, "readonly", "transient")
     readonly = readonly is not None
+    if transient is not None:
+        target = _children(disk).get("target")
+        found.transient.append(target.get("dev", "?") if target is not None else "?")
     if source is None:
         return  # an empty CD-ROM or floppy
     dtype = disk.get("type", "file")
     device = disk.get("device", "disk")
     get = source.get
-    optional = get("startupPolicy") == "optional"
+    optional = _droppable(get("startupPolicy"), device)
     if dtype == "volume":
         found.storage.append(StoragePath.from_tuple((device, "volume", None, get("pool"), get("volume"), optional,
                                                      readonly)))
@@ -479,10 +551,12 @@ def _emulator(dev, found):
 class _Devices:
     """What one pass over <devices> collects."""
 
-    __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator")
+    __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags")
 
     def __init__(self):
         self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
+        self.transient = []
+        self.tags = set()
         self.emulator = None
 
 
@@ -496,9 +570,12 @@ _DEVICE_READERS = {"disk": _disk, "interface": _interface, "hostdev": _hostdev, 
 def _devices(devices):
     found = _Devices()
     if devices is not None:
-        readers = _DEVICE_READERS
+        readers, seen = _DEVICE_READERS, found.tags.add
         for dev in devices:
-            reader = readers.get(dev.tag)
+            tag = dev.tag
+            seen(tag)
+            seen((tag, dev.get("type")))
+            reader = readers.get(tag)
             if reader is not None:
                 reader(dev, found)
     return found
@@ -513,6 +590,87 @@ def _hyperv(features):
     mode = hyperv.get("mode", "custom")
     on = tuple(child.tag for child in hyperv if isinstance(child.tag, str) and child.get("state") == "on")
     return (mode, on)
+
+
+_RESOURCE_READERS = None
+
+
+def _first_elements(xpath):
+    """What each branch of a catalogue xpath starts from: element names (children of <domain>,
+    or of <devices>), or (name, type) where a device's first step asks for a type ("devices/serial
+    [@type='file']/..."); None when a branch starts from any device (devices/*/...)."""
+    starts = set()
+    for branch in xpath.split("|"):
+        branch = branch.strip()
+        device = branch.startswith("devices/")
+        if device:
+            branch = branch[len("devices/"):]
+        first = branch.split("/", 1)[0]
+        names = re.findall(r"self::([\w-]+)", first) if first.startswith("*") else [first.split("[", 1)[0]]
+        if not names or names == ["*"]:
+            return None
+        types = re.findall(r"\[@type='([\w-]+)'\]", first) if device else ()
+        starts.update((name, kind) for name in names for kind in types) if types else starts.update(names)
+    return frozenset(starts)
+
+
+def _resource_readers():
+    """((resource, access, XPath, first elements), ...): one per catalogue libvirt-schema entry
+    the host-resource rule checks, compiled on first use, once per process. An entry's XPath
+    runs only for a guest that has one of the elements it starts from (_first_elements): each
+    location path costs about half a microsecond, and most guests name none of these."""
+    global _RESOURCE_READERS
+    if _RESOURCE_READERS is None:
+        from .blockers.schema import BLOCKERS
+        _RESOURCE_READERS = tuple(
+            (entry.resource, entry.access, etree.XPath(entry.xpath), _first_elements(entry.xpath))
+            for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource["))
+    return _RESOURCE_READERS
+
+
+def _element_of(value, root):
+    """Where value stands, for messages: the device that names it ("<serial type='file'>"), or
+    outside <devices> the top-level element and the one holding it ("<os><kernel>")."""
+    holder = element = value.getparent()
+    while element is not None:
+        parent = element.getparent()
+        if parent is None or parent is root or parent.tag == "devices":
+            break
+        element = parent
+    if element is None:
+        return "<domain>"
+    if element.getparent() is root and holder is not element:
+        return "<%s><%s>" % (element.tag, holder.tag)
+    kind = element.get("type") or element.get("model")
+    return "<%s type='%s'>" % (element.tag, kind) if kind else "<%s>" % element.tag
+
+
+def _resources(root, present):
+    """The host resources the guest names; present: the tags of <domain>'s and <devices>'s children,
+    and (tag, type) of the devices."""
+    found = []
+    for resource, access, select, starts in _resource_readers():
+        if starts is not None and starts.isdisjoint(present):
+            continue
+        for value in select(root):
+            text = str(value).strip()
+            if text:
+                found.append(HostResource(resource, access, text, _element_of(value, root)))
+    return tuple(dict.fromkeys(found))
+
+
+def _platform(clock, cpu, devices):
+    frequency = None
+    for timer in _each(clock, "timer"):
+        if timer.get("name") == "tsc" and timer.get("frequency"):
+            try:
+                frequency = int(timer.get("frequency"))
+            except ValueError:
+                raise InputError("<timer name='tsc' frequency>: %r is not a whole number" % timer.get("frequency"))
+    migratable = _yes(cpu.get("migratable")) if cpu is not None else None
+    if frequency is None and migratable is None and not devices.transient:
+        return NO_PLATFORM
+    return Platform(frequency, migratable, tuple(devices.transient))
 
 
 def domain_element(root):
@@ -549,8 +707,6 @@ def domain_from_element(root):
     fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
     launch = top.get("launchSecurity")
     firmware = _firmware(os_el, os_parts)
-    if firmware.nvram_path:
-        devices.storage.append(StoragePath("nvram", "file", firmware.nvram_path))
     # Positional, in Domain's field order (named in the comments): keywords cost a dict and a
     # Python-level __new__ per call, more than the rest of building this record.
     return Domain.from_tuple((
@@ -579,6 +735,8 @@ def domain_from_element(root):
         tuple(devices.backed),  # backed
         tuple(devices.storage),  # storage
         tuple(devices.listens),  # listens
+        _resources(root, devices.tags.union(top)),  # resources
+        _platform(top.get("clock"), cpu, devices),  # platform
     ))
 
 

@@ -8,19 +8,24 @@ never libvirt:
   virtiofs sockets): stat'ed in a few daemon threads, within a budget well inside the
   hook's timeout. A stat on a dead NFS mount can block forever; a path whose stat did not
   answer in time is None ("undecided"), which the rules report as unverifiable.
-- network devices the guest's bridge/direct interfaces name: /sys/class/net/NAME(/bridge).
+- network devices the guest's bridge/direct interfaces and its other host resources name:
+  by their index and driver in the hook's own network namespace, as libvirt asks.
+- every other host resource the blocker catalogue's libvirt-schema entries find in the XML
+  (guard.domain.HostResource): the path libvirt reads, connects to or runs, or the directory
+  it creates or binds in, stat'ed with the rest.
 - the host's addresses (for VNC/SPICE listen addresses): /proc/net/fib_trie, if_inet6.
+- the guests the destination's libvirt already has: /etc/libvirt/qemu, /run/libvirt/qemu.
 - free huge pages per node and size (/sys/devices/system/node), hugetlbfs mounts
   (/proc/mounts) and the default huge page size (/proc/meminfo).
 The collector (guard.facts.local) records the same host facts with these readers.
 """
 import os
 
+from .addresses import is_wildcard_or_loopback
 from .bounded import map_within
 from .cpuset import parse_idset
 from .errors import InputError
 from .facts.model import Probe
-from .rules.network import is_wildcard_or_loopback
 
 MAX_STAT_THREADS = 4
 
@@ -66,9 +71,48 @@ def stat_paths(paths, budget_s, stat=_stat):
 
 
 def netdev_kind(name, root="/"):
-    """"bridge", "device", or None when /sys/class/net has no such device."""
-    if not name or "/" in name or name in (".", ".."):
+    """"bridge", "device", or None when this network namespace has no such device.
+
+    Asked as libvirt asks, of the kernel in the caller's own network namespace: the index
+    (if_nametoindex, SIOCGIFINDEX) and the driver (ethtool's GDRVINFO: "bridge" for a
+    bridge), not a /sys/class/net listing, which shows the namespace that mounted /sys. A
+    root other than / is a test's host tree, read from its sysfs."""
+    if not name or "/" in name or name in (".", "..") or "\0" in name:
         return None
+    if root not in ("/", ""):
+        return _sysfs_netdev_kind(name, root)
+    import socket
+    try:
+        socket.if_nametoindex(name)
+    except (OSError, ValueError, UnicodeError):
+        return None
+    driver = _netdev_driver(name)
+    if driver is None:  # no ethtool answer (some virtual devices): sysfs, for what it says
+        return _sysfs_netdev_kind(name, root) or "device"
+    return "bridge" if driver == "bridge" else "device"
+
+
+_SIOCETHTOOL, _ETHTOOL_GDRVINFO, _DRVINFO_SIZE = 0x8946, 3, 196
+
+
+def _netdev_driver(name):
+    """The device's driver name from the SIOCETHTOOL ioctl (struct ethtool_drvinfo), or None."""
+    import array
+    import fcntl
+    import socket
+    import struct
+    info = array.array("B", struct.pack("I", _ETHTOOL_GDRVINFO) + bytes(_DRVINFO_SIZE - 4))
+    address, _ = info.buffer_info()
+    request = struct.pack("16sP", name.encode()[:15], address)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fcntl.ioctl(sock.fileno(), _SIOCETHTOOL, request)
+    except OSError:
+        return None
+    return info.tobytes()[4:36].split(b"\0", 1)[0].decode("ascii", "replace") or None
+
+
+def _sysfs_netdev_kind(name, root):
     base = os.path.join(root, "sys/class/net", name)
     if not os.path.exists(base):
         return None
@@ -81,7 +125,7 @@ def list_netdevs(root="/"):
         names = sorted(os.listdir(os.path.join(root, "sys/class/net")))
     except OSError:
         return None, None
-    return tuple(names), tuple(n for n in names if netdev_kind(n, root) == "bridge")
+    return tuple(names), tuple(n for n in names if _sysfs_netdev_kind(n, root) == "bridge")
 
 
 def _ipv6(hex32):
@@ -189,14 +233,72 @@ def guest_cpus(root="/"):
     return None
 
 
+# Where the system daemon keeps its guests: persistent definitions (NAME.xml) and the status
+# files of running guests (NAME.xml, <domstatus>). src/qemu/qemu_conf.c: configDir, stateDir.
+GUEST_CONFIG_DIR, GUEST_STATE_DIR = "etc/libvirt/qemu", "run/libvirt/qemu"
+MAX_GUEST_FILES = 4096
+_UUID_BYTES = 64 * 1024  # <uuid> comes near the top of a definition; never read a whole status file
+
+
+def defined_guests(root="/"):
+    """((name, uuid, active), ...) of every guest the destination's libvirt has, defined or
+    running, read from its own files (never from libvirt: the hook must not call it); the
+    incoming guest is not among them yet (qemuMigrationDstPrepareFresh runs the hook before
+    virDomainObjListAdd). None when neither directory can be listed."""
+    import re
+    found = {}
+    listed = False
+    for folder, active in ((GUEST_CONFIG_DIR, False), (GUEST_STATE_DIR, True)):
+        base = os.path.join(root, folder)
+        try:
+            names = sorted(n for n in os.listdir(base) if n.endswith(".xml"))[:MAX_GUEST_FILES]
+        except OSError:
+            continue
+        listed = True
+        for entry in names:
+            try:
+                with open(os.path.join(base, entry), "rb") as handle:
+                    head = handle.read(_UUID_BYTES)
+            except OSError:
+                continue
+            match = re.search(rb"<uuid>\s*([0-9a-fA-F-]{32,36})\s*</uuid>", head)
+            uuid = match.group(1).decode().lower() if match else None
+            name = entry[:-4]
+            known = found.get(name)
+            found[name] = (name, uuid or (known[1] if known else None), active or bool(known and known[2]))
+    return tuple(sorted(found.values())) if listed else None
+
+
 def wanted_paths(domain):
     """Every host path this guest needs on the destination."""
     paths = [s.path for s in domain.storage if s.path]
     paths.extend(b.path for b in domain.backed if b.path)
     paths.extend(i.socket[0] for i in domain.interfaces if i.socket)
     firmware = domain.firmware
-    paths.extend(p for p in (firmware.loader_path, firmware.nvram_template, domain.emulator) if p)
+    paths.extend(p for p in (firmware.loader_path, firmware.nvram_template, firmware.nvram_path, domain.emulator)
+                 if p)
+    paths.extend(r.checked_path for r in domain.resources if r.checked_path and r.resource != "cgroup")
     return paths
+
+
+# cgroup v1 hierarchies where libvirt places a partition (it needs the cpu controller's at
+# least; vircgroupv1.c); v2 has the one unified hierarchy at /sys/fs/cgroup.
+CGROUP_V1_CONTROLLERS = ("cpu", "cpu,cpuacct", "cpuacct,cpu", "memory")
+
+
+def cgroup_present(checked_path, root="/"):
+    """Whether libvirt can place a guest in a partition: on a host booted with systemd, libvirt
+    asks systemd-machined, which puts the guest in the partition's slice (/machine/foo ->
+    machine-foo.slice, src/util/virsystemd.c virSystemdMakeSliceName) and systemd makes a slice
+    that does not exist yet; elsewhere the partition's cgroup must exist (vircgroup.c
+    virCgroupNewMachineManual -> virCgroupNewPartition, create only for /machine): checked_path is
+    its v2 directory (HostResource.checked_path, /sys/fs/cgroup/...), and on a v1 host the same
+    path below a controller's hierarchy."""
+    if os.path.isdir(os.path.join(root, "run/systemd/system")):
+        return True
+    below = checked_path[len("/sys/fs/cgroup"):]
+    candidates = [checked_path] + ["/sys/fs/cgroup/%s%s" % (c, below) for c in CGROUP_V1_CONTROLLERS]
+    return any(os.path.isdir(os.path.join(root, c.lstrip("/"))) for c in candidates)
 
 
 def budget_for(timeout_s):
@@ -211,14 +313,20 @@ def gather(domain, timeout_s, root="/", stat=_stat):
     paths = stat_paths([prefix + p for p in wanted_paths(domain)], budget, stat)
     if prefix:
         paths = {p[len(prefix):]: v for p, v in paths.items()}
+    for resource in domain.resources:
+        if resource.resource == "cgroup":
+            paths[resource.checked_path] = cgroup_present(resource.checked_path, root)
     names = {i.source for i in domain.interfaces if i.type in ("bridge", "direct") and i.source}
+    names.update(r.value for r in domain.resources if r.resource == "netdev")
     netdevs = {name: netdev_kind(name, root) for name in names} if names else None
     addresses = None
-    if any(listen.address and not is_wildcard_or_loopback(listen.address) for listen in domain.listens):
+    binds = [listen.address for listen in domain.listens if listen.address]
+    binds += [r.value for r in domain.resources if r.resource == "address"]
+    if any(not is_wildcard_or_loopback(address) for address in binds):
         addresses = host_addresses(root)
     free = mounts = default = None
     if domain.hugepages or any(m.page_bytes for m in domain.memory_devices):
         default = default_hugepage_bytes(root)
         free, mounts = free_pages(root), hugetlbfs_sizes(root, default)
     return Probe(paths=paths, netdevs=netdevs, addresses=addresses, free_pages=free, hugetlbfs=mounts,
-                 default_hugepage_bytes=default, budget_s=budget)
+                 default_hugepage_bytes=default, budget_s=budget, guests=defined_guests(root))

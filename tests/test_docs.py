@@ -24,3 +24,9 @@ def test_readme_commands_are_make_targets():
 def test_packaged_rule_reference_matches_registry():
     with open(os.path.join(REPO, "docs", "rules.md")) as handle:
         assert handle.read().rstrip("\n").endswith(markdown_reference())
+
+
+def test_packaged_blocker_catalogue_matches_the_catalogue():
+    from guard.cli.rules import blockers_markdown
+    with open(os.path.join(REPO, "docs", "blockers.md")) as handle:
+        assert handle.read().rstrip("\n").endswith(blockers_markdown()), "regenerate with: make docs"

@@ -1,4 +1,5 @@
-"""`migration-guard rules` and `migration-guard explain RULE`: the catalogue, from the registry."""
+"""`migration-guard rules` and `migration-guard explain RULE`: the catalogue, from the registry;
+`rules --blockers`: the blocker catalogue (guard.blockers)."""
 import json
 
 from ..errors import GuardError
@@ -8,6 +9,9 @@ from ..rules import BY_ID, REGISTRY
 def register(sub):
     parser = sub.add_parser("rules", help="list the rules", description="List every rule and its codes.")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--blockers", action="store_true",
+                        help="list the blocker catalogue instead: every migration blocker of QEMU and libvirt and "
+                             "every host resource a domain XML names, with the rule code that catches it or why none does")
     parser.set_defaults(run=run_rules)
     explain = sub.add_parser("explain", help="explain one rule", description="Show what a rule checks and why.")
     explain.add_argument("rule", help="rule id or code, e.g. numa-pinning or device-passthrough[pci]")
@@ -31,6 +35,8 @@ def markdown_reference():
 
 
 def run_rules(args):
+    if args.blockers:
+        return _run_blockers(args.format)
     if args.format == "json":
         print(json.dumps([rule_dict(r) for r in REGISTRY], indent=1))
     elif args.format == "markdown":
@@ -59,4 +65,61 @@ def run_explain(args):
                                                                          rule.needs_source)) if flag]
     print("  needs:      %s" % (" and ".join(needs) or "the domain XML only"))
     print('  configure:  [rules."%s"] action = "deny" | "warn" | "off"' % rule.id)
+    return 0
+
+
+def _versions(entry):
+    if entry.since and entry.lifted:
+        return "%s to %s (lifted in %s)" % (entry.since, _before(entry.lifted), entry.lifted)
+    return "%s and later" % entry.since if entry.since else "all"
+
+
+def _before(version):
+    """"8.2" -> "before 8.2": the last release with a blocker is not always known exactly."""
+    return "before " + version
+
+
+def _caught(entry):
+    return "`%s`" % entry.rule if entry.rule else "none: " + (entry.reason or "")
+
+
+def blockers_markdown():
+    """docs/blockers.md's tables, one per component (make docs)."""
+    from ..blockers import COMPONENTS, catalogue, coverage_markdown
+    entries = catalogue()
+    lines = [coverage_markdown(entries)]
+    for component in COMPONENTS:
+        rows = [e for e in entries if e.component == component]
+        if not rows:
+            continue
+        lines += ["", "## %s" % component, ""]
+        if component == "libvirt-schema":
+            lines += ["| id | resource | access | trigger | where | caught by |", "|---|---|---|---|---|---|"]
+            for e in rows:
+                lines.append("| `%s` | %s | %s | %s | %s | %s |" % (
+                    e.id, e.resource, e.access, _cell(e.trigger), _cell(e.where), _cell(_caught(e))))
+        else:
+            lines += ["| id | trigger | where | versions | caught by |", "|---|---|---|---|---|"]
+            for e in rows:
+                lines.append("| `%s` | %s | %s | %s | %s |" % (
+                    e.id, _cell(e.trigger), _cell(e.where), _versions(e), _cell(_caught(e))))
+    return "\n".join(lines)
+
+
+def _cell(text):
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def _run_blockers(fmt):
+    from ..blockers import catalogue, entry_dict
+    entries = catalogue()
+    if fmt == "json":
+        print(json.dumps([entry_dict(e) for e in entries], indent=1))
+    elif fmt == "markdown":
+        print(blockers_markdown())
+    else:
+        width = max(len(e.id) for e in entries)
+        print("%-*s  %-14s  %s" % (width, "BLOCKER", "COMPONENT", "CAUGHT BY"))
+        for entry in entries:
+            print("%-*s  %-14s  %s" % (width, entry.id, entry.component, entry.rule or "- (%s)" % entry.reason))
     return 0

@@ -140,12 +140,13 @@ LocalFacts = record("LocalFacts", (
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 
-class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s",
-                       defaults=(None, None, None, None, None, None, None))):
+class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s guests",
+                       defaults=(None, None, None, None, None, None, None, None))):
     """What only the destination can say at decision time (guard.probe gathers it in the
     hook, `check --probe` on the host itself). paths: {path: True | False | None} (None:
     the stat did not answer within the budget); netdevs: {name: "bridge" | "device" |
-    None}; the rest as in LocalFacts. Any field None: not looked at."""
+    None}; guests: ((name, uuid, active), ...) of the guests the destination's libvirt already
+    has (guard.probe.defined_guests); the rest as in LocalFacts. Any field None: not looked at."""
 
     __slots__ = ()
 

@@ -1,14 +1,28 @@
 """The explicit rule registry: one record per rule, in catalogue order."""
-from . import cpu, devices, host_identity, memory, network, numa, platform, session, storage, unverifiable
+from . import (
+    cpu,
+    defined_guest,
+    devices,
+    host_identity,
+    host_resource,
+    memory,
+    network,
+    numa,
+    platform,
+    session,
+    storage,
+    unmigratable,
+    unverifiable,
+)
 
 REGISTRY = (
     (session.RULE,)
     + devices.RULES
-    + (numa.RULE, cpu.RULE)
+    + (numa.RULE, cpu.RULE, unmigratable.RULE)
     + host_identity.RULES
     + platform.RULES
     + network.RULES
-    + (storage.RULE, memory.RULE, unverifiable.RULE)
+    + (storage.RULE, host_resource.RULE, defined_guest.RULE, memory.RULE, unverifiable.RULE)
 )
 
 BY_ID = {rule.id: rule for rule in REGISTRY}

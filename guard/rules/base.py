@@ -86,7 +86,8 @@ def codes(rule_id, default, *variants, strict=DENY):
 # The rules whose own checks can lack a fact and say so (unverifiable[<rule>]); the engine
 # adds unverifiable[facts] and unverifiable[source-fingerprint].
 UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
-                    "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage")
+                    "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage",
+                    "host-resource")
 
 
 FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "

@@ -13,12 +13,11 @@ hook said yes, and then fails the migration late:
   destination's fails ("Cannot assign requested address"; libvirt qemuProcessGraphicsSetupListen
   keeps an explicit address as it is).
 """
+from ..addresses import canonical, is_wildcard_or_loopback
 from ..findings import DENY, finding
 from .base import Rule, codes, count, listing, unverifiable
 
 NETWORK, LISTEN = "network", "graphics-listen"
-LOOPBACK_PREFIXES = ("127.", "::1", "0:0:0:0:0:0:0:1")
-WILDCARDS = ("", "0.0.0.0", "::", "0:0:0:0:0:0:0:0")
 
 
 def _networks(ctx):
@@ -97,21 +96,6 @@ def check_network(ctx):
     yield from _devices(ctx)
 
 
-def _canonical(address):
-    """An address in one spelling (IPv6 expanded), or None when it is not an IP address."""
-    import ipaddress  # only for guests with an explicit listen address
-    try:
-        parsed = ipaddress.ip_address(address.strip("[]"))
-    except ValueError:
-        return None
-    return parsed.exploded if parsed.version == 6 else str(parsed)
-
-
-def is_wildcard_or_loopback(address):
-    bare = address.strip("[]")
-    return bare in WILDCARDS or bare.startswith(LOOPBACK_PREFIXES) or bare == "localhost"
-
-
 def check_listen(ctx):
     if not ctx.domain.listens:
         return
@@ -125,13 +109,13 @@ def check_listen(ctx):
                            % (count(len(explicit), "graphics"), listing(sorted({x.address for x in explicit}))),
                            "run the hook or `check --probe` on the destination, or collect its facts locally")
         return
-    mine = {_canonical(a) for a in host}
-    names = sorted({x.address for x in explicit if _canonical(x.address) is None})
+    mine = {canonical(a) for a in host}
+    names = sorted({x.address for x in explicit if canonical(x.address) is None})
     if names:
         yield unverifiable(LISTEN, "graphics listen on host name %s: what it resolves to on the destination was not "
                                    "checked" % listing(names), "listen on an address, or a wildcard")
     foreign = sorted({"<graphics type='%s' listen='%s'>" % (x.graphics, x.address) for x in explicit
-                      if _canonical(x.address) not in mine and _canonical(x.address) is not None})
+                      if canonical(x.address) not in mine and canonical(x.address) is not None})
     if foreign:
         yield finding(LISTEN, "address", DENY,
                       "%s: the destination has no such address, so QEMU cannot bind it there" % listing(foreign),

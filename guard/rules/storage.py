@@ -1,4 +1,8 @@
-"""storage: the guest's disks, filesystems and NVRAM must be reachable where it lands.
+"""storage: the guest's disks and filesystems must be reachable where it lands.
+
+Not the NVRAM file: libvirt makes a missing one from its template when the guest starts on
+the destination (src/qemu/qemu_process.c qemuPrepareNVRAM); the template is firmware's to
+check, and the directory it is made in host-resource's (docs/blockers.md schema-nvram-file).
 
 Checked by existence on the destination at decision time (guard.probe: a bounded stat in
 threads, so a dead NFS mount cannot hang the hook; a path whose stat did not answer is
@@ -42,7 +46,7 @@ def check(ctx):
     missing, uncopyable, no_pool, undecided = [], [], [], []
     for item in ctx.domain.storage:
         if item.optional:
-            continue  # startupPolicy='optional': libvirt drops a missing source
+            continue  # libvirt drops this missing source on an incoming migration (domain._droppable)
         if item.source == "volume":
             if pools is None:
                 undecided.append("<source pool='%s'>" % item.pool)
@@ -57,7 +61,7 @@ def check(ctx):
         elif present is False:
             if item.source in ("block", "dir") or item.readonly or item.kind == "filesystem":
                 uncopyable.append("<%s> %s" % ("filesystem" if item.kind == "filesystem" else item.kind, item.path))
-            elif item.kind != "nvram" and pools is not None and not _dir_pool(pools, item.path):
+            elif pools is not None and not _dir_pool(pools, item.path):
                 no_pool.append("%s (no active pool has target %s)" % (item.path, posixpath.dirname(item.path)))
             else:
                 missing.append("<%s> %s" % (item.kind, item.path))
@@ -91,8 +95,10 @@ RULE = Rule(
     id=ID,
     title="Guest storage",
     limitation="disks must be reachable where the guest lands",
-    checks="Disk, CD-ROM, filesystem and NVRAM sources exist on the destination (bounded stat at decision time; "
-           "startupPolicy='optional' skipped). A missing file that --copy-storage-all would create warns "
+    checks="Disk, CD-ROM and filesystem sources exist on the destination (bounded stat at decision time; "
+           "skipped where libvirt drops a missing source on an incoming migration: startupPolicy='requisite', and "
+           "'optional' on a CD-ROM or floppy (qemuDomainCheckDiskStartupPolicy; an optional disk is not dropped)). "
+           "A missing file that --copy-storage-all would create warns "
            "(qemuMigrationDstPrecreateDisk); block devices, directories and read-only images, which no migration "
            "creates, deny; so does a disk whose storage pool (named, or the one targeting its directory) is "
            "missing or inactive.",

@@ -9,8 +9,12 @@ The whole run (rig up, every guest, rig down) happens once, in the session fixtu
 `differential`; the tests then judge its results. The table is printed at the end of the
 session and docs/accuracy.md is rewritten (MG_ACCURACY_DOC=PATH writes it elsewhere,
 MG_ACCURACY_DOC= (empty) not at all); the raw results go to MG_DIFFERENTIAL_RESULTS if set.
+
+MG_DIFFERENTIAL_ONLY=REGEX runs only the guests whose name it matches (re.search), to try
+one difference: the tests of the others skip, and docs/accuracy.md is left alone.
 """
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -63,8 +67,13 @@ def differential(request):
         if os.environ.get("CI"):
             pytest.fail("the differential suite cannot run in CI: " + reason)
         pytest.skip(reason)
+    from guests import GUESTS
+    only = os.environ.get("MG_DIFFERENTIAL_ONLY")
+    guests = tuple(g for g in GUESTS if re.search(only, g.name)) if only else GUESTS
+    if not guests:
+        pytest.fail("MG_DIFFERENTIAL_ONLY=%s matches no guest" % only)
     base = tempfile.mkdtemp(prefix="mg-diff-")
-    suite = Suite(base, _venv_bin(), progress=_live(request.config))
+    suite = Suite(base, _venv_bin(), guests=guests, progress=_live(request.config))
     _RUN["suite"] = suite
     try:
         suite.run()
@@ -74,7 +83,7 @@ def differential(request):
         if os.environ.get("MG_DIFFERENTIAL_KEEP") != "1":
             shutil.rmtree(base, ignore_errors=True)
     doc = os.environ.get("MG_ACCURACY_DOC", os.path.join(REPO, "docs", "accuracy.md"))
-    if doc and suite.results:
+    if doc and suite.results and not suite.subset:
         with open(doc, "w") as handle:
             handle.write(accuracy_markdown(suite.results, suite.meta))
     return suite

@@ -15,6 +15,8 @@ import os
 import re
 import shutil
 import signal
+import stat
+import struct
 import time
 
 from guests import GUESTS
@@ -32,6 +34,15 @@ CONFIG = '[memory]\nlimit = "1 GiB"\n'
 SHARED_STORAGE_CONFIG = CONFIG + '[rules."storage[missing]"]\naction = "deny"\n'
 
 
+# The smallest kernel QEMU's direct kernel boot loads (<os><kernel>): a multiboot image with
+# the a.out kludge (flags bit 16: load it at 1 MiB as is), whose code is `cli; hlt; jmp hlt`.
+# QEMU reads it (and every <initrd>, as a multiboot module) when it starts, on the
+# destination too; no Linux kernel is on this machine.
+_MB_MAGIC, _MB_FLAGS, _MB_LOAD = 0x1BADB002, 0x00010000, 0x100000
+MULTIBOOT_KERNEL = struct.pack("<8I", _MB_MAGIC, _MB_FLAGS, -(_MB_MAGIC + _MB_FLAGS) & 0xFFFFFFFF,
+                               _MB_LOAD, _MB_LOAD, 0, 0, _MB_LOAD + 32) + bytes([0xFA, 0xF4, 0xEB, 0xFD]) + bytes(28)
+
+
 def _terminate(signum, _frame):
     raise SystemExit("differential: terminated by signal %d; cleaning up" % signum)
 
@@ -41,7 +52,8 @@ class Suite:
         self.base = base
         self.progress = progress or (lambda line: None)
         self.venv_bin = venv_bin
-        self.guests = guests
+        self.guests = tuple(guests)
+        self.subset = self.guests != tuple(GUESTS)  # MG_DIFFERENTIAL_ONLY: some guests only
         self.rig = Rig(base, venv_bin)
         self.work = os.path.join(base, "work")
         self.config = os.path.join(self.work, "config.toml")
@@ -66,10 +78,22 @@ class Suite:
 
     def make_file(self, path, how):
         target = self.on_source(self.expand(path))
+        if how == "dir":
+            os.makedirs(target, exist_ok=True)
+            return
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        if how == "raw":
+        if how == "unix-server":
+            self.rig.serve_unix(target)
+        elif how == "multiboot":
             with open(target, "wb") as handle:
-                handle.truncate(1 << 20)
+                handle.write(MULTIBOOT_KERNEL)
+        elif how == "urandom":
+            if os.path.lexists(target):
+                os.unlink(target)
+            os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 9))
+        elif how in ("raw", "nvdimm"):
+            with open(target, "wb") as handle:
+                handle.truncate(1 << 20 if how == "raw" else 128 << 20)
         elif how == "seabios":
             shutil.copyfile("/usr/share/seabios/bios-256k.bin", target)
         elif how == "qemu":

@@ -20,9 +20,9 @@ MIB = 64
 TEMPLATE = """<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>{memory}</memory>{memory_backing}
-  <vcpu placement='static'{vcpu_cpuset}>1</vcpu>{cputune}
+  <vcpu placement='static'{vcpu_cpuset}>1</vcpu>{cputune}{resource}{top}
   <os{os_firmware}>
-    <type arch='x86_64' machine='pc'>hvm</type>{loader}
+    <type arch='x86_64' machine='pc'>hvm</type>{loader}{kernel}{initrd}
   </os>
   <devices>{emulator}
     <serial type='pty'/>
@@ -33,7 +33,8 @@ TEMPLATE = """<domain type='qemu'>
 
 
 def domain(name, memory=MIB, hugepage_kib=None, vcpu_cpuset=None, vcpupin=None, emulatorpin=None,
-           firmware=None, loader=None, emulator=None, devices=""):
+           firmware=None, loader=None, emulator=None, devices="", kernel=None, initrd=None, partition=None,
+           top=""):
     cputune = ""
     if vcpupin or emulatorpin:
         cputune = "\n  <cputune>%s%s</cputune>" % (
@@ -48,6 +49,10 @@ def domain(name, memory=MIB, hugepage_kib=None, vcpu_cpuset=None, vcpupin=None, 
         vcpu_cpuset=" cpuset='%s'" % vcpu_cpuset if vcpu_cpuset else "", cputune=cputune,
         os_firmware=" firmware='%s'" % firmware if firmware else "",
         loader="\n    <loader readonly='yes' type='rom'>%s</loader>" % loader if loader else "",
+        kernel="\n    <kernel>%s</kernel>" % kernel if kernel else "",
+        initrd="\n    <initrd>%s</initrd>" % initrd if initrd else "",
+        resource="\n  <resource><partition>%s</partition></resource>" % partition if partition else "",
+        top="".join("\n  " + line for line in top.strip().splitlines()) if top else "",
         emulator="\n    <emulator>%s</emulator>" % emulator if emulator else "",
         devices="".join("\n    " + line for line in devices.strip().splitlines()) if devices else "")
 
@@ -78,14 +83,63 @@ def vnc(address):
     return "<graphics type='vnc' port='-1' autoport='yes'><listen type='address' address='%s'/></graphics>" % address
 
 
+def serial_file(path):
+    return "<serial type='file'><source path='%s'/></serial>" % path
+
+
+def serial_unix_bind(path):
+    return "<serial type='unix'><source mode='bind' path='%s'/></serial>" % path
+
+
+def channel_unix_connect(path, reconnect=None):
+    return ("<channel type='unix'><source mode='connect' path='%s'>%s</source>"
+            "<target type='virtio' name='org.example.0'/></channel>"
+            % (path, "<reconnect enabled='yes' timeout='%d'/>" % reconnect if reconnect else ""))
+
+
+def serial_tcp_bind(host, service):
+    return ("<serial type='tcp'><source mode='bind' host='%s' service='%d'/><protocol type='raw'/></serial>"
+            % (host, service))
+
+
+def udp_nic(local, port, remote="127.0.0.1"):
+    return ("<interface type='udp'><source address='%s' port='%d'><local address='%s' port='%d'/></source>"
+            "<model type='e1000'/></interface>" % (remote, port, local, port + 1))
+
+
+def unmanaged_tap(dev):
+    return "<interface type='ethernet'><target dev='%s' managed='no'/><model type='e1000'/></interface>" % dev
+
+
+def rng_random(device):
+    return "<rng model='virtio'><backend model='random'>%s</backend></rng>" % device
+
+
+def fw_cfg(path):
+    return "<sysinfo type='fwcfg'><entry name='opt/org.example/mg' file='%s'/></sysinfo>" % path
+
+
+# An NVDIMM needs memory hotplug (maxMemory, ACPI) and a NUMA cell for its node.
+NVDIMM_TOP = ("<maxMemory slots='2' unit='MiB'>1024</maxMemory>\n<features><acpi/></features>\n"
+              "<cpu><numa><cell id='0' cpus='0' memory='%d' unit='MiB'/></numa></cpu>" % MIB)
+
+
+def nvdimm(path):
+    return ("<memory model='nvdimm'><source><path>%s</path></source>"
+            "<target><size unit='MiB'>128</size><node>0</node></target></memory>" % path)
+
+
 def guest(name, category, lacks, libvirt, error=None, flags=(), hugepages=None, files=(), **xml):
     return Guest(name=name, category=category, lacks=lacks, libvirt=libvirt, error=error, flags=tuple(flags),
                  hugepages=dict(hugepages or {}), files=tuple(files), xml=domain(name, **xml))
 
 
 # files: (path, how) with how "raw" (a 1 MiB raw image), "seabios" (a copy of SeaBIOS),
-# "qemu" (a symlink to the machine's qemu-system-x86_64). Paths are made on A's side: a
-# path under /var/lib/libvirt is made in A's own /var/lib/libvirt.
+# "qemu" (a symlink to the machine's qemu-system-x86_64), "dir" (a directory), "multiboot"
+# (a minimal kernel QEMU boots directly), "nvdimm" (a 128 MiB sparse file), "urandom" (a
+# character device node like /dev/urandom), "unix-server" (a unix socket served by a
+# process of the rig until it closes). Paths are made on A's side: a path under /var/lib/libvirt is made in A's own
+# /var/lib/libvirt; one under {shared}/hidden-* only A sees.
 PRIVATE = "/var/lib/libvirt/images/private"
 POOL_B = "/var/lib/libvirt/images/mgpool"      # a pool on both hosts (each its own folder)
 POOL_A = "/var/lib/libvirt/images/mgpool-a"    # a pool on A only
@@ -160,4 +214,79 @@ GUESTS = (
           hugepage_kib=2048),
     guest("hugepages-1g-nomount", "hugepages", "a 1 GiB hugetlbfs mount (pages reserved)", "fails",
           error=r"hugetlbfs", hugepages={"1G": 1}, hugepage_kib=1048576, memory=1024),
+    # -- host resources (the host-resource rule) ----------------------------------------------
+    # chardev files: virtlogd on the destination creates the file; its directory must exist.
+    guest("chardev-file-shared", "chardev-file", "nothing (the log's directory on both)", "migrates",
+          devices=serial_file("{shared}/logs/serial/file-shared.log"), files=[("{shared}/logs/serial", "dir")]),
+    guest("chardev-file-hidden", "chardev-file", "the directory of a serial log file", "fails",
+          error=r"file-hidden\.log|No such file", devices=serial_file("{shared}/hidden-logs/serial/file-hidden.log"),
+          files=[("{shared}/hidden-logs/serial", "dir")]),
+    # unix chardevs: bind needs the socket's directory; connect needs a served socket.
+    guest("unix-bind-shared", "chardev-socket", "nothing (the socket's directory on both)", "migrates",
+          devices=serial_unix_bind("{shared}/sockets/bind/bind-shared.sock"), files=[("{shared}/sockets/bind", "dir")]),
+    guest("unix-bind-hidden", "chardev-socket", "the directory of a listening unix chardev socket", "fails",
+          error=r"bind-hidden\.sock|No such file", devices=serial_unix_bind("{shared}/hidden-sockets/bind/bind-hidden.sock"),
+          files=[("{shared}/hidden-sockets/bind", "dir")]),
+    guest("unix-connect-shared", "chardev-socket", "nothing (the served socket on both)", "migrates",
+          devices=channel_unix_connect("{shared}/sockets/serve/connect-shared.sock"),
+          files=[("{shared}/sockets/serve/connect-shared.sock", "unix-server")]),
+    guest("unix-connect-hidden", "chardev-socket", "the unix socket a channel connects to (served on A only)",
+          "fails", error=r"connect-hidden\.sock|No such file|[Ff]ailed to connect",
+          devices=channel_unix_connect("{shared}/hidden-sockets/serve/connect-hidden.sock"),
+          files=[("{shared}/hidden-sockets/serve/connect-hidden.sock", "unix-server")]),
+    # <reconnect> would let QEMU start without the socket, but libvirt's DAC driver stats it
+    # first (dynamic_ownership, the default) and fails.
+    guest("unix-connect-reconnect", "chardev-socket",
+          "the unix socket a channel connects to, with <reconnect> (QEMU would retry)", "fails",
+          error=r"connect-reconnect\.sock|No such file",
+          devices=channel_unix_connect("{shared}/hidden-sockets/serve/connect-reconnect.sock", reconnect=2),
+          files=[("{shared}/hidden-sockets/serve/connect-reconnect.sock", "unix-server")]),
+    # addresses QEMU binds: a TCP chardev's listen address, a UDP NIC's local address.
+    guest("tcp-bind-wildcard", "bind-address", "nothing (0.0.0.0)", "migrates",
+          devices=serial_tcp_bind("0.0.0.0", 4555)),
+    guest("tcp-bind-source-address", "bind-address", "address 169.254.77.1 (A's), a TCP chardev binds it",
+          "fails", error=r"169\.254\.77\.1|[Cc]annot assign", devices=serial_tcp_bind("169.254.77.1", 4556)),
+    guest("udp-local-loopback", "bind-address", "nothing (127.0.0.1)", "migrates",
+          devices=udp_nic("127.0.0.1", 5555)),
+    guest("udp-local-source-address", "bind-address", "address 169.254.77.1 (A's), a UDP NIC's local address",
+          "fails", error=r"169\.254\.77\.1|[Cc]annot assign", devices=udp_nic("169.254.77.1", 5565)),
+    # unmanaged taps: libvirt opens the tap it is named and never creates it.
+    guest("tap-present", "tap", "nothing (tap mgtap0 in both network namespaces)", "migrates",
+          devices=unmanaged_tap("mgtap0")),
+    guest("tap-absent", "tap", "tap mgtap1 (managed='no')", "fails",
+          error=r"mgtap1|managed='no' but specified dev doesn't exist",
+          devices=unmanaged_tap("mgtap1")),
+    # direct kernel boot: QEMU reads the kernel and initrd when it starts, on the destination too.
+    guest("kernel-shared", "kernel", "nothing (kernel and initrd on both)", "migrates",
+          kernel="{shared}/boot/shared.kernel", initrd="{shared}/boot/shared.initrd",
+          files=[("{shared}/boot/shared.kernel", "multiboot"), ("{shared}/boot/shared.initrd", "raw")]),
+    guest("kernel-hidden", "kernel", "the <kernel> file", "fails", error=r"hidden\.kernel|No such file",
+          kernel="{shared}/hidden-boot/boot/hidden.kernel",
+          files=[("{shared}/hidden-boot/boot/hidden.kernel", "multiboot")]),
+    guest("initrd-hidden", "kernel", "the <initrd> file", "fails", error=r"hidden\.initrd|No such file",
+          kernel="{shared}/boot/initrd-hidden.kernel", initrd="{shared}/hidden-boot/boot/hidden.initrd",
+          files=[("{shared}/boot/initrd-hidden.kernel", "multiboot"), ("{shared}/hidden-boot/boot/hidden.initrd", "raw")]),
+    # the RNG's backend device
+    guest("rng-urandom", "rng", "nothing (/dev/urandom)", "migrates", devices=rng_random("/dev/urandom")),
+    guest("rng-hidden", "rng", "the RNG backend's device node", "fails", error=r"urandom|No such file",
+          devices=rng_random("{shared}/hidden-dev/rng/urandom"),
+          files=[("{shared}/hidden-dev/rng/urandom", "urandom")]),
+    # cgroup partitions: libvirt creates /machine only, never another partition.
+    guest("partition-present", "partition", "nothing (partition /machine/mgpart on both)", "migrates",
+          partition="/machine/mgpart"),
+    guest("partition-absent", "partition", "the cgroup partition /machine/mgpart-a", "fails",
+          error=r"mgpart|[Ff]ailed to create v[12] (controller|cgroup)",
+          partition="/machine/mgpart-a"),
+    # fw_cfg files: QEMU reads them when it starts.
+    guest("fwcfg-shared", "fw-cfg", "nothing (the fw_cfg file on both)", "migrates",
+          top=fw_cfg("{shared}/fw/fwcfg-shared.bin"), files=[("{shared}/fw/fwcfg-shared.bin", "raw")]),
+    guest("fwcfg-hidden", "fw-cfg", "the fw_cfg entry's file", "fails", error=r"fwcfg-hidden\.bin|No such file",
+          top=fw_cfg("{shared}/hidden-fw/fwcfg/fwcfg-hidden.bin"),
+          files=[("{shared}/hidden-fw/fwcfg/fwcfg-hidden.bin", "raw")]),
+    # NVDIMM backing files: QEMU maps the file when it starts.
+    guest("nvdimm-shared", "nvdimm", "nothing (the backing file on both)", "migrates", top=NVDIMM_TOP,
+          devices=nvdimm("{shared}/disks/nvdimm-shared.img"), files=[("{shared}/disks/nvdimm-shared.img", "nvdimm")]),
+    guest("nvdimm-hidden", "nvdimm", "the NVDIMM's backing file", "fails", error=r"nvdimm-hidden\.img|No such file",
+          top=NVDIMM_TOP, devices=nvdimm("{shared}/hidden-disks/nvdimm/nvdimm-hidden.img"),
+          files=[("{shared}/hidden-disks/nvdimm/nvdimm-hidden.img", "nvdimm")]),
 )

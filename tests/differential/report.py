@@ -2,7 +2,8 @@
 
 A result is one guest's record (see differential.run_guest): the real migration's outcome
 (`migrated`, `error`) and the guard's decision on the destination's collected facts
-(`decision`, `deny_codes`, `warn_codes`). Nothing here runs libvirt or the guard.
+(`decision`, `deny_codes`, `warn_codes`). Nothing here runs libvirt or the guard; the
+document's catalogue coverage is read from guard.blockers.
 
     python tests/differential/report.py RESULTS.json [docs/accuracy.md]
 
@@ -12,6 +13,8 @@ import collections
 import json
 import re
 import sys
+
+from guard.blockers import coverage_markdown
 
 # Deny codes for what RHEL 9 forbids although libvirt migrates it: a deny for one of these
 # alone, on a guest libvirt migrated, is the guard doing its job ("policy"), not a false deny.
@@ -149,6 +152,10 @@ def accuracy_markdown(results, meta):
             % _percent(summary["agreement"]),
             "- false-allow rate (of the migrations libvirt refused): %s" % _percent(summary["false_allow_rate"]),
             "- false-deny rate (of the migrations libvirt carried out): %s" % _percent(summary["false_deny_rate"]),
+            "", "## Catalogue coverage", "",
+            "What the guard knows beside what it was measured on: the blocker catalogue (docs/blockers.md, "
+            "`migration-guard rules --blockers`), read from QEMU's and libvirt's sources and libvirt's domain "
+            "schema, and how much of it a rule code catches.", "", coverage_markdown(),
             "", "## Each difference, with libvirt's own error", ""]
     by_category = collections.OrderedDict()
     for r in results:

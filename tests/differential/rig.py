@@ -4,13 +4,16 @@ that differs from the source").
 
 Each host is the e2e harness's LibvirtHost (its own mount namespace, /etc/libvirt,
 /run/libvirt, /var/lib/libvirt, ...), started here under `unshare -m -n` so that it also has
-its own network namespace, and with its own cgroup in every v1 hierarchy (bind-mounted over
-the hierarchy's root inside its mount namespace). A and B are joined by a veth pair on an
-RFC 3927 link-local /30; nothing is added to the machine's own network namespace.
+its own network namespace, and with its own cgroup in every hierarchy, v1 and the hybrid
+host's v2 one (bind-mounted over the hierarchy's root inside its mount namespace). A and B
+are joined by a veth pair on an RFC 3927 link-local /30; nothing is added to the machine's
+own network namespace.
 
 What differs, as data (HOSTS below): hidden paths (an empty directory bind-mounted over them
-in B's namespace), QEMU firmware descriptors, bridges, macvtap parent devices, libvirt
-networks (active, inactive, absent), storage pools, hugetlbfs mounts and the cpuset.
+in B's namespace), QEMU firmware descriptors, bridges, macvtap parent devices, unmanaged
+taps, libvirt networks (active, inactive, absent), storage pools, hugetlbfs mounts, cgroup
+partitions and the cpuset. Unix sockets a guest connects to are served by processes of the
+rig, stopped by pid in `Rig.close`.
 System-wide state (the huge page pools, the cgroups) is restored by `Rig.close`, which the
 fixture calls whatever happened; every process is stopped by its pid.
 """
@@ -32,7 +35,11 @@ PREFIX = 30
 VETH = {"A": "mgdA", "B": "mgdB"}
 HUGEPAGE_POOLS = {"2M": "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
                   "1G": "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"}
-SHARED_DIRS = ("disks", "bin", "fw", "hidden-disks", "hidden-bin", "hidden-fw")
+# shared/X is seen by both hosts; shared/hidden-X is covered by an empty folder in B's namespace
+# (the host resources of the host-resource guests: chardev logs, unix sockets, kernels, devices).
+SHARED_DIRS = ("disks", "bin", "fw", "logs", "sockets", "boot", "dev",
+               "hidden-disks", "hidden-bin", "hidden-fw", "hidden-logs", "hidden-sockets", "hidden-boot", "hidden-dev")
+HIDDEN = tuple(d for d in SHARED_DIRS if d.startswith("hidden-"))
 
 # libvirt 9.0 reads QEMU firmware descriptors from /usr/share/qemu/firmware and
 # /etc/qemu/firmware (both absent on this Debian machine). A gets one for SeaBIOS through an
@@ -49,7 +56,9 @@ SEABIOS_DESCRIPTOR = {
 # What each host has. B lacks, compared with A: the firmware descriptors, bridge mgbr1,
 # macvtap parent mgmv1, network mgnet-absent (and has mgnet-down defined but inactive),
 # pool mgpool-a, the 1 GiB hugetlbfs mount, CPU 1 in its cpuset, the address 169.254.77.1,
-# and it sees an empty directory over shared/hidden-* (disks, an emulator, a loader).
+# the tap mgtap1 (unmanaged taps: made with `ip tuntap`, as an administrator would), the
+# cgroup partition /machine/mgpart-a, and it sees an empty directory over shared/hidden-*
+# (disks, an emulator, a loader, chardev logs, unix sockets, a kernel, a device node).
 HOSTS = {
     "A": {
         "cpuset": None,  # the machine's CPUs
@@ -59,6 +68,8 @@ HOSTS = {
         "networks": {"mgnet-up": True, "mgnet-down": True, "mgnet-absent": True},
         "pools": ("mgpool", "mgpool-a"),
         "hugetlbfs": ("2M", "1G"),
+        "taps": ("mgtap0", "mgtap1"),
+        "partitions": ("mgpart", "mgpart-a"),
         "hide": (),
     },
     "B": {
@@ -69,7 +80,9 @@ HOSTS = {
         "networks": {"mgnet-up": True, "mgnet-down": False},
         "pools": ("mgpool",),
         "hugetlbfs": ("2M",),
-        "hide": ("hidden-disks", "hidden-bin", "hidden-fw"),
+        "taps": ("mgtap0",),
+        "partitions": ("mgpart",),
+        "hide": HIDDEN,
     },
 }
 
@@ -87,6 +100,28 @@ POOL_XML = """<pool type='dir'>
 """
 
 
+# A unix socket server (for chardevs in mode='connect'): accepts every client (A's QEMU,
+# then B's), reads and drops what it sends. Run by the suite's interpreter, with the
+# socket's path as its argument.
+UNIX_SERVER = """
+import os, socket, sys, threading
+path = sys.argv[1]
+if os.path.exists(path):
+    os.unlink(path)
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(path)
+server.listen(16)
+
+def drain(client):
+    while client.recv(65536):
+        pass
+
+while True:
+    client, _ = server.accept()
+    threading.Thread(target=drain, args=(client,), daemon=True).start()
+"""
+
+
 def run(args, check=True, timeout=60, **kwargs):
     result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
     if check and result.returncode != 0:
@@ -95,13 +130,15 @@ def run(args, check=True, timeout=60, **kwargs):
     return result
 
 
-def cgroup_v1_mounts():
-    """Mount points of the cgroup v1 hierarchies, from /proc/self/mounts."""
+def cgroup_mounts(types=("cgroup", "cgroup2")):
+    """Mount points of the cgroup hierarchies, from /proc/self/mounts: v1, and the v2 one of
+    a hybrid host such as this one (/sys/fs/cgroup/unified, where libvirt makes its groups
+    too, a partition's included)."""
     points = []
     with open("/proc/self/mounts") as handle:
         for line in handle:
             fields = line.split()
-            if len(fields) > 2 and fields[2] == "cgroup":
+            if len(fields) > 2 and fields[2] in types:
                 points.append(fields[1])
     return points
 
@@ -130,17 +167,28 @@ class DiffHost(LibvirtHost):
 
     # -- before start -------------------------------------------------------------------
     def make_cgroups(self):
-        for mount in cgroup_v1_mounts():
+        """This host's cgroup in every hierarchy (v1 and v2), and in it the partitions of its
+        spec: a guest's <resource><partition>/machine/NAME</partition> is
+        machine/NAME.partition below each hierarchy's root (libvirt without systemd), which
+        libvirt does not create for a partition other than /machine."""
+        for mount in cgroup_mounts():
             path = os.path.join(mount, self.cgroup_name)
             os.makedirs(path, exist_ok=True)
             self.cgroups.append(path)
+            folders = [os.path.join(path, "machine")] + [os.path.join(path, "machine", "%s.partition" % name)
+                                                          for name in self.spec.get("partitions", ())]
+            if self.spec.get("partitions"):
+                for folder in folders:
+                    os.makedirs(folder, exist_ok=True)
             if os.path.exists(os.path.join(mount, "cpuset.cpus")):
                 with open(os.path.join(mount, "cpuset.cpus")) as handle:
                     cpus = handle.read().strip()
                 with open(os.path.join(mount, "cpuset.mems")) as handle:
                     mems = handle.read().strip()
-                write_value(os.path.join(path, "cpuset.cpus"), self.spec["cpuset"] or cpus)
-                write_value(os.path.join(path, "cpuset.mems"), mems)
+                # a v1 cpuset child starts empty: each level gets the host's CPUs and nodes
+                for folder in [path] + (folders if self.spec.get("partitions") else []):
+                    write_value(os.path.join(folder, "cpuset.cpus"), self.spec["cpuset"] or cpus)
+                    write_value(os.path.join(folder, "cpuset.mems"), mems)
 
     def _namespace_setup(self):
         """Shell commands run inside the new namespaces before the daemons start."""
@@ -198,6 +246,10 @@ class DiffHost(LibvirtHost):
             self.ip("link", "add", parent, "type", "veth", "peer", "name", parent + "p")
             self.ip("link", "set", parent, "up")
             self.ip("link", "set", parent + "p", "up")
+        for tap in self.spec.get("taps", ()):
+            # persistent taps for <interface type='ethernet'><target dev=... managed='no'/>
+            self.ip("tuntap", "add", "dev", tap, "mode", "tap")
+            self.ip("link", "set", tap, "up")
 
     def setup_libvirt_objects(self):
         for name, active in sorted(self.spec["networks"].items()):
@@ -255,6 +307,7 @@ class Rig:
         self.hosts = {name: DiffHost(name, os.path.join(base, name), base, HOSTS[name], self.tag)
                       for name in ("A", "B")}
         self.saved_pools = {}
+        self.servers = []  # the unix socket servers started (Popen), stopped by pid in close()
         self.closed = False
 
     @property
@@ -310,6 +363,19 @@ class Rig:
             except OSError:
                 pass
 
+    def serve_unix(self, path, timeout=10.0):
+        """Serve a unix socket at `path` (seen from the machine's mount namespace, so at a
+        shared/hidden-* path only A sees it) until close()."""
+        server = subprocess.Popen([sys.executable, "-c", UNIX_SERVER, path], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.servers.append(server)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the unix socket server for %s did not start: %s"
+                                   % (path, server.stderr.read().decode() if server.poll() is not None else "timeout"))
+            time.sleep(0.05)
+
     def migrate(self, name, flags=(), timeout=120):
         """A real live migration from A to B over the veth; the CompletedProcess of virsh."""
         args = ["virsh", "-c", self.A.uri, "migrate", "--live", name, self.B.uri,
@@ -326,8 +392,9 @@ class Rig:
                 host.virsh("destroy", name, check=False)
 
     def close(self):
-        """Stop everything by pid, remove the cgroups, restore the huge page pools. The veth,
-        bridges, macvtaps and mounts go with the namespaces once their last process is gone."""
+        """Stop everything by pid (daemons, QEMUs, unix socket servers), remove the cgroups,
+        restore the huge page pools. The veth, bridges, macvtaps, taps and mounts go with the
+        namespaces once their last process is gone."""
         if self.closed:
             return []
         self.closed = True
@@ -337,6 +404,14 @@ class Rig:
                 host.stop()
             except Exception as exc:  # keep going: everything else must still be undone
                 problems.append("stopping %s: %s" % (host.name, exc))
+        for server in self.servers:  # our children: TERM by pid, then KILL, and reaped
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=5)
+        self.servers = []
         for host in self.hosts.values():
             problems.extend(host.cleanup_cgroups())
         self.restore_hugepages()

@@ -6,6 +6,10 @@ from rulecase import Case, corpus, minimal, run_case
 
 QEMU64 = "\n  <cpu mode='custom' match='exact'><model>qemu64</model>%s</cpu>"
 
+
+def kvm(load):
+    return lambda: load().replace("<domain type='qemu'>", "<domain type='kvm'>", 1)
+
 CASES = [
     Case("cpu-model", "Haswell under TCG, blockers named (QEMU 9.2)", corpus("cpu-Haswell", to_qemu=True),
          dest=corpus_facts, expect="cpu-model[unusable]", message_has=("Haswell", "hle", "rtm")),
@@ -35,10 +39,18 @@ CASES = [
         near=("cpu-model[feature-missing]", "cpu-model[feature-forbidden]")),
     Case("cpu-model", "host-passthrough under KVM", corpus("cpu-host-passthrough"), dest=corpus_facts,
          near=("cpu-model[mode]",)),
-    Case("cpu-model", "Hyper-V evmcs on a host whose QEMU 9.2 does not offer it", corpus("hyperv"), dest=corpus_facts,
-         expect="cpu-model[hyperv]", message_has=("evmcs",)),
-    Case("cpu-model", "Hyper-V enlightenments the Debian 12 host does not offer", corpus("hyperv"),
-         dest=debian12_facts, expect="cpu-model[hyperv]", message_has=("relaxed", "vapic")),
+    Case("cpu-model", "Hyper-V evmcs on a KVM host whose QEMU 9.2 does not offer it (corpus hyperv under KVM)",
+         kvm(corpus("hyperv")), dest=corpus_facts, expect="cpu-model[hyperv]", message_has=("evmcs",)),
+    Case("cpu-model", "Hyper-V enlightenments the Debian 12 KVM host does not offer (corpus hyperv under KVM)",
+         kvm(corpus("hyperv")), dest=debian12_facts, expect="cpu-model[hyperv]", message_has=("vpindex", "synic")),
+    Case("cpu-model", "Hyper-V relaxed and vapic: libvirt only warns when QEMU lacks them (minimal XML, KVM)",
+         minimal(virt_type="kvm", top="\n  <features><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
+                                       "</hyperv></features>"),
+         dest=lambda: debian12_facts()._replace(domcaps=tuple(d._replace(hyperv=()) for d in debian12_facts().domcaps)),
+         near=("cpu-model[hyperv]",)),
+    Case("cpu-model", "Hyper-V under TCG, as virt-install --osinfo win11 --virt-type qemu makes it: domcapabilities "
+         "describe KVM's, and the guest started with its set on the source (corpus hyperv)", corpus("hyperv"),
+         dest=debian12_facts, near=("cpu-model[hyperv]",)),
     Case("cpu-model", "evmcs offered but the CPU is AMD (minimal XML)", minimal(
         virt_type="kvm", top="\n  <features><hyperv mode='custom'><evmcs state='on'/></hyperv></features>"),
         dest=lambda: corpus_facts()._replace(

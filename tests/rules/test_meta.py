@@ -2,20 +2,24 @@
 in its family's tests, and a rule can report only what it declares."""
 import pytest
 import test_cpu
+import test_defined_guest
 import test_devices
 import test_host_identity
+import test_host_resource
 import test_memory
 import test_network
 import test_numa
 import test_platform
 import test_storage
+import test_unmigratable
 import test_unverifiable
 
 from guard.findings import UndeclaredCode, finding
 from guard.rules import REGISTRY, all_codes
 
 CASES = [case for module in (test_devices, test_numa, test_cpu, test_host_identity, test_platform, test_memory,
-                             test_network, test_storage, test_unverifiable) for case in module.CASES]
+                             test_network, test_storage, test_unverifiable,
+                             test_defined_guest, test_unmigratable, test_host_resource) for case in module.CASES]
 
 
 @pytest.mark.parametrize("code", sorted(all_codes()))

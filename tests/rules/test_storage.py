@@ -35,9 +35,16 @@ CASES = [
         extra="<disk type='file' device='cdrom'><source file='/iso/x.iso' startupPolicy='optional'/>"
               "<target dev='hdc'/><readonly/></disk>"), dest=host(), near=CODES,
         kwargs=probe(paths={"/iso/x.iso": False})),
-    Case("storage", "NVRAM file missing (corpus firmware-auto-efi-nvram-path)", corpus("firmware-auto-efi-nvram-path"),
-         dest=host(), expect="storage[missing]", action="warn",
+    Case("storage", "NVRAM file missing: libvirt makes it from the template (corpus firmware-auto-efi-nvram-path)",
+         corpus("firmware-auto-efi-nvram-path"), dest=host(), near=CODES,
          kwargs=probe(paths={"/path/to/guest_VARS.fd": False})),
+    Case("storage", "requisite disk missing: libvirt drops it on an incoming migration (minimal XML)", minimal(
+        extra="<disk type='file' device='disk'><source file='/data/vm/r.img' startupPolicy='requisite'/>"
+              "<target dev='vdb'/></disk>"), dest=host(), near=CODES, kwargs=probe(paths={"/data/vm/r.img": False})),
+    Case("storage", "optional *disk* missing: not dropped on migration, its section is in the stream (minimal XML)",
+         minimal(extra="<disk type='file' device='disk'><source file='/data/vm/o.img' startupPolicy='optional'/>"
+                       "<target dev='vdb'/></disk>"), dest=host(), expect="storage[pool]",
+         kwargs=probe(paths={"/data/vm/o.img": False})),
 ]
 
 

@@ -22,6 +22,13 @@ def no_firmware_enum():
 
 
 CASES = [
+    Case("unverifiable", "a chardev file nobody looked at: no probe (minimal XML)",
+         minimal(extra="<serial type='file'><source path='/var/log/guests/s.log'/><target port='1'/></serial>"),
+         dest=host(), expect="unverifiable[host-resource]", action="warn", message_has=("/var/log/guests/s.log",)),
+    Case("unverifiable", "a chardev file the probe saw (minimal XML)",
+         minimal(extra="<serial type='file'><source path='/var/log/guests/s.log'/><target port='1'/></serial>"),
+         dest=host(), near=("unverifiable[host-resource]",),
+         kwargs={"probe": Probe(paths={"/var/log/guests": True}, guests=())}),
     Case("unverifiable", "no source fingerprint", minimal(), expect="unverifiable[source-fingerprint]", action="warn"),
     Case("unverifiable", "fingerprint present", minimal(), source=same_source(debian12_facts),
          near=("unverifiable[source-fingerprint]", "unverifiable[facts]")),

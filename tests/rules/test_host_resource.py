@@ -1,0 +1,105 @@
+"""host-resource: passing and failing fixtures, one pair per code. The resources are found by
+the catalogue's libvirt-schema xpaths (guard.blockers.schema); their presence comes from a
+Probe, as the hook gathers it on the destination (minimal XML: the corpus guests name paths
+of libvirt's test suite, which no real host has)."""
+import pytest
+
+from guard.domain import HostResource
+from guard.facts.model import Probe
+from rulecase import Case, minimal, run_case
+from rulehosts import host
+
+FILE_SERIAL = "<serial type='file'><source path='/var/log/guests/web01.log'/><target port='1'/></serial>"
+UNIX_CONNECT = ("<channel type='unix'><source mode='connect' path='/run/agentd/web01.sock'/>"
+                "<target type='virtio' name='org.example.agent.0'/></channel>")
+TCP_BIND = ("<serial type='tcp'><source mode='bind' host='%s' service='4555'/><protocol type='raw'/>"
+            "<target port='2'/></serial>")
+TAP = "<interface type='ethernet'><target dev='tapweb01' managed='no'/><model type='virtio'/></interface>"
+RNG = "<rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng>"
+KERNEL = "<kernel>/srv/boot/vmlinuz-web01</kernel><initrd>/srv/boot/initrd-web01</initrd>"
+PARTITION = "<resource><partition>/machine/tenants</partition></resource>"
+SWTPM = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+CODE = "host-resource[%s]"
+
+
+def probed(**fields):
+    fields.setdefault("guests", ())
+    return {"probe": Probe(**fields)}
+
+
+def pair(variant, name, xml, failing, passing, **case):
+    return [Case("host-resource", "%s, missing on the destination (minimal XML)" % name, xml, dest=host(),
+                 expect=CODE % variant, kwargs=failing, **case),
+            Case("host-resource", "%s, present on the destination (minimal XML)" % name, xml, dest=host(),
+                 near=(CODE % variant,), kwargs=passing)]
+
+
+CASES = (
+    pair("directory", "file serial log in /var/log/guests", minimal(extra=FILE_SERIAL),
+         probed(paths={"/var/log/guests": False}), probed(paths={"/var/log/guests": True}),
+         message_has=("/var/log/guests/web01.log",))
+    + pair("socket", "unix channel connecting to /run/agentd/web01.sock", minimal(extra=UNIX_CONNECT),
+           probed(paths={"/run/agentd/web01.sock": False}), probed(paths={"/run/agentd/web01.sock": True}))
+    + pair("socket", "unix channel that reconnects, to /run/agentd/web01.sock: libvirt's DAC driver still stats it",
+           minimal(extra=UNIX_CONNECT.replace("/>", "><reconnect enabled='yes' timeout='2'/></source>", 1)),
+           probed(paths={"/run/agentd/web01.sock": False}), probed(paths={"/run/agentd/web01.sock": True}))
+    + pair("address", "TCP serial listening on the source's 192.0.2.99", minimal(extra=TCP_BIND % "192.0.2.99"),
+           probed(addresses=("127.0.0.1", "192.0.2.10")), probed(addresses=("127.0.0.1", "192.0.2.99")),
+           message_has=("192.0.2.99",))
+    + pair("netdev", "unmanaged tap tapweb01", minimal(extra=TAP), probed(netdevs={"tapweb01": None}),
+           probed(netdevs={"tapweb01": "device"}))
+    + pair("file", "RNG backend /dev/hwrng", minimal(extra=RNG), probed(paths={"/dev/hwrng": False}),
+           probed(paths={"/dev/hwrng": True}))
+    + pair("file", "direct kernel boot from /srv/boot", minimal(os_extra=KERNEL),
+           probed(paths={"/srv/boot/vmlinuz-web01": False, "/srv/boot/initrd-web01": True}),
+           probed(paths={"/srv/boot/vmlinuz-web01": True, "/srv/boot/initrd-web01": True}))
+    + pair("cgroup", "partition /machine/tenants", minimal(top=PARTITION),
+           probed(paths={"/sys/fs/cgroup/machine/tenants.partition": False}),
+           probed(paths={"/sys/fs/cgroup/machine/tenants.partition": True}))
+    + pair("binary", "TPM emulator (swtpm)", minimal(extra=SWTPM), probed(paths={"/usr/bin/swtpm": False}),
+           probed(paths={"/usr/bin/swtpm": True}))
+    + [Case("host-resource", "unix channel bound in libvirt's per-guest channel directory, which libvirt makes at "
+            "start (minimal XML)", minimal(extra="<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/"
+                                           "channel/target/domain-7-web01/org.qemu.guest_agent.0'/><target type='virtio' "
+                                           "name='org.qemu.guest_agent.0'/></channel>"), dest=host(),
+            near=(CODE % "directory",), kwargs=probed(paths={})),
+       Case("host-resource", "TCP serial on a wildcard: every host has it (minimal XML)",
+            minimal(extra=TCP_BIND % "0.0.0.0"), dest=host(), near=(CODE % "address",),
+            kwargs=probed(addresses=("127.0.0.1",)))]
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)
+
+
+@pytest.mark.parametrize("path, directory", [
+    ("/var/lib/libvirt/qemu/channel/target/domain-7-web01/org.qemu.guest_agent.0", None),
+    ("/var/lib/libvirt/qemu/domain-7-web01/vnc.sock", None),
+    ("/run/libvirt/qemu/domain-7-web01/x.sock", None),
+    ("/var/lib/libvirt/qemu/web01.agent", "/var/lib/libvirt/qemu"),
+    ("/var/log/guests/web01.log", "/var/log/guests"),
+])
+def test_directories_libvirt_makes_at_start_are_not_looked_for(path, directory):
+    assert HostResource("socket", "bind", path, "<channel type='unix'>").checked_path == directory
+
+
+def test_a_partition_is_found_where_libvirt_names_it():
+    assert HostResource("cgroup", "open", "/machine/tenants/a.slice", "<resource>").checked_path == \
+        "/sys/fs/cgroup/machine/tenants.partition/a.slice"
+
+
+def test_a_partition_is_looked_for_as_libvirt_places_guests_there(tmp_path):
+    from guard.probe import cgroup_present
+    wanted = "/sys/fs/cgroup/machine/tenants.partition"
+    root = str(tmp_path)
+    assert cgroup_present(wanted, root) is False
+    (tmp_path / "sys/fs/cgroup/cpu,cpuacct/machine/tenants.partition").mkdir(parents=True)
+    assert cgroup_present(wanted, root) is True  # cgroup v1: below the cpu controller
+    other = tmp_path / "other"
+    (other / "sys/fs/cgroup/machine/tenants.partition").mkdir(parents=True)
+    assert cgroup_present(wanted, str(other)) is True  # cgroup v2
+    booted = tmp_path / "booted"
+    (booted / "run/systemd/system").mkdir(parents=True)
+    assert cgroup_present(wanted, str(booted)) is True  # machined makes the partition's slice
