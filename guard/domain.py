@@ -92,8 +92,11 @@ Listen = struct("Listen", "graphics address network", defaults=(None, None))
 
 # What some refusals of QEMU or libvirt look at beyond the devices: tsc_frequency: <clock><timer
 # name='tsc' frequency> in Hz, or None; cpu_migratable: <cpu migratable='on|off'> of a
-# host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>.
-Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks", defaults=(None, None, ()))
+# host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>;
+# unmigratable: (kind, element) of devices QEMU cannot migrate, kind from a fixed list (virgl,
+# virtio-sound, qemu-vdagent), element as the XML has it.
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable",
+                  defaults=(None, None, (), ()))
 NO_PLATFORM = Platform()
 
 
@@ -148,9 +151,9 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform"),
+        "hyperv backed storage listens resources platform device_values"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM))):
+                  (), NO_PLATFORM, ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); exemptions: the
     guest's own (guard.metadata.Exemption), honoured only when the config opts in.
@@ -538,9 +541,23 @@ def _shmem(dev, found):
 
 
 def _video(dev, found):
-    driver = _children(dev).get("driver")
+    parts = _children(dev)
+    driver = parts.get("driver")
     if driver is not None and driver.get("name") == "vhostuser":
         found.backed.append(HostBacked("vhost-user-gpu", "<video><driver name='vhostuser'>"))
+    acceleration = _children(parts.get("model")).get("acceleration")
+    if acceleration is not None and acceleration.get("accel3d") == "yes":
+        found.unmigratable.append(("virgl", "<video><model><acceleration accel3d='yes'>"))
+
+
+def _sound(dev, found):
+    if dev.get("model") == "virtio":
+        found.unmigratable.append(("virtio-sound", "<sound model='virtio'>"))
+
+
+def _channel(dev, found):
+    if dev.get("type") == "qemu-vdagent":
+        found.unmigratable.append(("qemu-vdagent", "<channel type='qemu-vdagent'>"))
 
 
 def _emulator(dev, found):
@@ -551,11 +568,12 @@ def _emulator(dev, found):
 class _Devices:
     """What one pass over <devices> collects."""
 
-    __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags")
+    __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags",
+                 "unmigratable")
 
     def __init__(self):
         self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
-        self.transient = []
+        self.transient, self.unmigratable = [], []
         self.tags = set()
         self.emulator = None
 
@@ -564,7 +582,7 @@ class _Devices:
 # on the tag: per-tag passes with iterchildren(tag) cost a tag matcher each.
 _DEVICE_READERS = {"disk": _disk, "interface": _interface, "hostdev": _hostdev, "memory": _memory_device,
                    "graphics": _graphics, "filesystem": _filesystem, "tpm": _tpm, "input": _input,
-                   "shmem": _shmem, "video": _video, "emulator": _emulator}
+                   "shmem": _shmem, "video": _video, "emulator": _emulator, "sound": _sound, "channel": _channel}
 
 
 def _devices(devices):
@@ -590,6 +608,38 @@ def _hyperv(features):
     mode = hyperv.get("mode", "custom")
     on = tuple(child.tag for child in hyperv if isinstance(child.tag, str) and child.get("state") == "on")
     return (mode, on)
+
+
+# The device values libvirt's start-time validation checks against what the destination's
+# QEMU offers, and that domcapabilities list as <devices><DEVICE><enum name=ENUM> (src/qemu/
+# qemu_capabilities.c virQEMUCapsFillDomainDevice*Caps from the same capabilities as src/qemu/
+# qemu_validate.c): (device, enum, xpath of the guest's values). An absent value is libvirt's
+# default, which every QEMU has. <channel type> is not here: its enum lists only some types.
+DEVICE_ENUMS = (
+    ("disk", "diskDevice", "devices/disk/@device"),
+    ("disk", "bus", "devices/disk/target/@bus"),
+    ("graphics", "type", "devices/graphics/@type"),
+    ("video", "modelType", "devices/video/model/@type"),
+    ("rng", "model", "devices/rng/@model"),
+    ("rng", "backendModel", "devices/rng/backend/@model"),
+    ("filesystem", "driverType", "devices/filesystem/driver/@type"),
+    ("tpm", "model", "devices/tpm/@model"),
+    ("tpm", "backendModel", "devices/tpm/backend/@type"),
+    ("redirdev", "bus", "devices/redirdev/@bus"),
+)
+_DEVICE_ENUM_READERS = None
+
+
+def _device_values(root, present):
+    """(device, enum, value) for each DEVICE_ENUMS value the guest gives, once each."""
+    global _DEVICE_ENUM_READERS
+    if _DEVICE_ENUM_READERS is None:
+        _DEVICE_ENUM_READERS = tuple((device, enum, etree.XPath(path)) for device, enum, path in DEVICE_ENUMS)
+    found = []
+    for device, enum, select in _DEVICE_ENUM_READERS:
+        if device in present:
+            found.extend((device, enum, value) for value in select(root))
+    return tuple(dict.fromkeys((device, enum, str(value)) for device, enum, value in found))
 
 
 _RESOURCE_READERS = None
@@ -641,8 +691,10 @@ def _element_of(value, root):
         return "<domain>"
     if element.getparent() is root and holder is not element:
         return "<%s><%s>" % (element.tag, holder.tag)
-    kind = element.get("type") or element.get("model")
-    return "<%s type='%s'>" % (element.tag, kind) if kind else "<%s>" % element.tag
+    for attribute in ("type", "model"):
+        if element.get(attribute):
+            return "<%s %s='%s'>" % (element.tag, attribute, element.get(attribute))
+    return "<%s>" % element.tag
 
 
 def _resources(root, present):
@@ -668,9 +720,9 @@ def _platform(clock, cpu, devices):
             except ValueError:
                 raise InputError("<timer name='tsc' frequency>: %r is not a whole number" % timer.get("frequency"))
     migratable = _yes(cpu.get("migratable")) if cpu is not None else None
-    if frequency is None and migratable is None and not devices.transient:
+    if frequency is None and migratable is None and not devices.transient and not devices.unmigratable:
         return NO_PLATFORM
-    return Platform(frequency, migratable, tuple(devices.transient))
+    return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)))
 
 
 def domain_element(root):
@@ -707,6 +759,7 @@ def domain_from_element(root):
     fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
     launch = top.get("launchSecurity")
     firmware = _firmware(os_el, os_parts)
+    present = devices.tags.union(top)  # what the guest has: <domain>'s and <devices>'s children
     # Positional, in Domain's field order (named in the comments): keywords cost a dict and a
     # Python-level __new__ per call, more than the rest of building this record.
     return Domain.from_tuple((
@@ -735,8 +788,9 @@ def domain_from_element(root):
         tuple(devices.backed),  # backed
         tuple(devices.storage),  # storage
         tuple(devices.listens),  # listens
-        _resources(root, devices.tags.union(top)),  # resources
+        _resources(root, present),  # resources
         _platform(top.get("clock"), cpu, devices),  # platform
+        _device_values(root, present),  # device_values
     ))
 
 

@@ -112,9 +112,7 @@ BLOCKERS = (
     Blocker(id="libvirt-virtiofs", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="<filesystem><driver type='virtiofs'/> on a source libvirt older than 10.6: \"migration "
                     "with virtiofs device is not supported\"",
-            reason=SOURCE + "; device-passthrough[virtiofs] only knows the destination's QEMU (older than 8.2), "
-                            "not the source's libvirt",
-            since="8.0", lifted="10.6"),
+            rule="device-passthrough[virtiofs]", since="8.0", lifted="10.6"),
     Blocker(id="libvirt-virtiofs-no-precopy", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="<filesystem><driver type='virtiofs'/> run by libvirt (no <source socket>) whose virtiofsd "
                     "lacks migrate-precopy (virtiofsd before 1.11): \"migration with this virtiofs device is not "
@@ -350,13 +348,30 @@ BLOCKERS = (
             where=VALIDATE + ": qemuValidateDomainDeviceDefGraphics",
             trigger="<graphics type='spice'> (or another type) the destination's QEMU is built without, e.g. "
                     "RHEL 8 guests moving to RHEL 9's qemu-kvm: \"spice graphics are not supported with this QEMU\"",
-            reason="not caught yet: the destination's domcapabilities <graphics> enum is not in the facts",
-            since="8.0"),
+            rule="device-support[graphics]", since="8.0"),
     Blocker(id="libvirt-dst-video-model", component="libvirt", where=VALIDATE + ": qemuValidateDomainDeviceDefVideo",
             trigger="<video><model type='cirrus|qxl'> the destination's QEMU lacks (RHEL 9 dropped cirrus): "
                     "\"domain configuration does not support video model 'cirrus'\"",
-            reason="not caught yet: the destination's domcapabilities <video> modelType enum is not in the facts",
-            since="8.0"),
+            rule="device-support[video]", since="8.0"),
+    Blocker(id="libvirt-dst-disk-bus", component="libvirt",
+            where=VALIDATE + ": qemuValidateDomainDeviceDefControllerIDE",
+            trigger="<disk><target bus=...> (or device) the destination's machine does not offer, e.g. bus='ide' on "
+                    "q35: \"IDE controllers are unsupported for this QEMU binary or machine type\" (domcapabilities "
+                    "<disk> enums, src/qemu/qemu_capabilities.c virQEMUCapsFillDomainDeviceDiskCaps)",
+            rule="device-support[disk]", since="8.0"),
+    Blocker(id="libvirt-dst-rng-model", component="libvirt", where=VALIDATE + ": qemuValidateDomainRNGDef",
+            trigger="<rng model=...> or <backend model=...> the destination's QEMU lacks: \"domain configuration does "
+                    "not support rng model '%s'\", \"this qemu doesn't support the rng-random backend\"",
+            rule="device-support[rng]", since="8.0"),
+    Blocker(id="libvirt-dst-fs-driver", component="libvirt", where=VALIDATE + ": qemuValidateDomainDeviceDefFS",
+            trigger="<filesystem><driver type=...> the destination's QEMU lacks (9p 'path' on RHEL 9, or virtiofs on "
+                    "an old QEMU): \"Filesystem driver type not supported\", \"virtiofs is not supported with this "
+                    "QEMU binary\"",
+            rule="device-support[filesystem]", since="8.0"),
+    Blocker(id="libvirt-dst-redirdev-bus", component="libvirt", where=VALIDATE + ": qemuValidateDomainRedirdevDef",
+            trigger="<redirdev bus=...> the destination's QEMU does not offer: \"Redirection bus %s is not supported "
+                    "by QEMU\", \"USB redirection is not supported by this version of QEMU\"",
+            rule="device-support[redirdev]", since="8.0"),
     Blocker(id="libvirt-dst-scsi-controller-model", component="libvirt",
             where=VALIDATE + ": qemuValidateCheckSCSIControllerModel",
             trigger="<controller type='scsi' model='lsilogic|lsisas1068|lsisas1078|vmpvscsi'> the destination's "
@@ -370,14 +385,12 @@ BLOCKERS = (
             trigger="<tpm model='tpm-tis|tpm-crb'> or <backend version='1.2|2.0'> the destination's QEMU or swtpm "
                     "does not offer: \"The QEMU executable X does not support TPM model Y\" / \"TPM version 'V' is "
                     "not supported\"",
-            reason="not caught yet: the destination's domcapabilities <tpm> enums are not in the facts", since="8.0"),
+            rule="device-support[tpm]", since="8.0"),
     Blocker(id="libvirt-dst-swtpm-missing", component="libvirt", where="src/util/virtpm.c: virTPMEmulatorInit",
             trigger="<tpm><backend type='emulator'> on a destination without swtpm / swtpm_setup in the daemon's "
                     "PATH: \"Unable to find 'swtpm' binary in $PATH\" (from 9.0 already at validation: domcapabilities "
                     "drop the emulator backend without swtpm)",
-            reason="not caught yet: swtpm is looked up in PATH, not named in the XML (schema-tpm-emulator selects "
-                   "the backend's type for host-resource[binary]; the probe must resolve swtpm in PATH for it)",
-            since="8.0"),
+            rule="host-resource[binary]", since="8.0"),
     Blocker(id="libvirt-dst-swtpm-migration-option", component="libvirt",
             where="src/qemu/qemu_tpm.c: qemuTPMEmulatorBuildCommand",
             trigger="<tpm><backend type='emulator'> with state on shared storage to a destination whose swtpm lacks "

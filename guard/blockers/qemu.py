@@ -38,8 +38,7 @@ BLOCKERS = (
     Blocker(id="qemu-hv-passthrough", component="qemu", where="target/i386/kvm/kvm.c: hyperv_init_vcpu",
             trigger="<features><hyperv mode='passthrough'/> (libvirt passes hv-passthrough=on): \"'hv-passthrough' "
                     "CPU flag prevents migration, use explicit set of hv-* flags instead\"",
-            reason=SOURCE + "; not caught yet: cpu-model skips mode='passthrough', a rule would deny it",
-            since="6.2"),
+            rule="unmigratable[hyperv-passthrough]", since="6.2"),
     Blocker(id="qemu-hv-no-nonarch-coresharing", component="qemu", where="target/i386/kvm/kvm.c: hyperv_init_vcpu",
             trigger="-cpu ...,hv-no-nonarch-coresharing=auto (libvirt never sets this property)",
             reason=UNREACHABLE, since="6.2"),
@@ -57,9 +56,7 @@ BLOCKERS = (
                     "frequency='...'/>, once the guest enabled re-enlightenment notifications (Hyper-V role, WSL2): "
                     "the destination refuses the state (\"Guest enabled re-enlightenment notifications, "
                     "'tsc-frequency=' has to be specified\")",
-            reason="not caught yet: a rule would deny <hyperv><reenlightenment state='on'/> without a TSC "
-                   "frequency, as unmigratable[invtsc] does for invtsc",
-            since="6.2"),
+            rule="unmigratable[reenlightenment]", since="6.2"),
     Blocker(id="qemu-nested-state", component="qemu", where="target/i386/machine.c: cpu_post_load",
             trigger="a guest CPU with vmx/svm (<cpu mode='host-passthrough'>, or <feature name='vmx' "
                     "policy='require'/>) running its own nested guest, migrated to a host whose kvm_intel/kvm_amd "
@@ -197,13 +194,12 @@ BLOCKERS = (
             reason=RHEL_DEVICES % "CONFIG_VIRTIO_CRYPTO", since="6.2"),
     Blocker(id="qemu-virtio-snd", component="qemu", where="hw/audio/virtio-snd.c: vmstate_virtio_snd_device",
             trigger="<sound model='virtio'> (virtio-sound-pci), unmigratable vmstate",
-            reason=SOURCE + "; not caught yet: a rule would deny <sound model='virtio'>", since="8.2"),
+            rule="unmigratable[virtio-sound]", since="8.2"),
     # hw/display
     Blocker(id="qemu-virgl", component="qemu", where="hw/display/virtio-gpu-base.c: virtio_gpu_base_device_realize",
             trigger="<video><model type='virtio'><acceleration accel3d='yes'/></model></video> (virtio-gpu-gl / "
                     "virgl=on): \"virgl is not yet migratable\"",
-            reason=RHEL_CONFIGURE % "--disable-virglrenderer" + "; elsewhere source-side, not caught yet",
-            since="6.2"),
+            rule="unmigratable[virgl]", since="6.2"),
     Blocker(id="qemu-vhost-user-gpu-virgl", component="qemu",
             where="hw/display/virtio-gpu-base.c: virtio_gpu_base_device_realize",
             trigger="<video><driver name='vhostuser'/><model type='virtio'><acceleration accel3d='yes'/></model>: "
@@ -320,7 +316,7 @@ BLOCKERS = (
     Blocker(id="qemu-vdagent", component="qemu", where="ui/vdagent.c: vdagent_chr_open",
             trigger="<channel type='qemu-vdagent'> (QEMU's built-in spice vdagent): \"The vdagent chardev doesn't "
                     "yet support migration\"",
-            reason=SOURCE + "; not caught yet: a rule would deny <channel type='qemu-vdagent'>", since="6.2"),
+            rule="unmigratable[qemu-vdagent]", since="6.2"),
     Blocker(id="qemu-dump-in-progress", component="qemu", where="dump/dump.c: qmp_dump_guest_memory",
             trigger="a dump-guest-memory in progress (virsh dump --memory-only); libvirt's domain job lock "
                     "refuses the migration first",

@@ -136,7 +136,26 @@ def domcaps_from_xml(text, what="domcapabilities"):
         sev=sev is not None and sev.get("supported") == "yes",
         launch_security=_enum(root.find("features/launchSecurity"), "sectype") or (),
         hyperv=hyperv_features,
+        devices=_devices(root.find("devices")),
     )
+
+
+def _devices(devices):
+    """<devices>: (device, enum, values) per enum of each supported device, (device, "supported",
+    ()) for one the destination does not support; None when the document has no <devices>."""
+    if devices is None:
+        return None
+    found = []
+    for device in devices:
+        if not isinstance(device.tag, str):
+            continue
+        if device.get("supported") == "no":
+            found.append((device.tag, "supported", ()))
+            continue
+        for enum in device.findall("enum"):
+            found.append((device.tag, enum.get("name", ""), tuple(v.text.strip() for v in enum.findall("value")
+                                                                  if v.text)))
+    return tuple(found)
 
 
 def bios_from_sysinfo(text, what="sysinfo"):

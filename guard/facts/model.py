@@ -83,8 +83,17 @@ class DomainCaps(record("DomainCaps", (
         ("sev", BOOL, False),
         ("launch_security", STRS, ()),
         ("hyperv", optional(STRS), None),  # <hyperv> enum 'features'; None: not reported (libvirt < 9.x)
+        # <devices>: (device, enum name, values) for each enum of a supported device, and (device,
+        # "supported", ()) for a device the destination does not support; None: not read.
+        ("devices", optional(seq(tup(STR, STR, STRS))), None),
 ), doc="One virsh domcapabilities document: a (virt type, arch, machine) triple.")):
     __slots__ = ()
+
+    def device_values(self, device, enum):
+        """The values the destination offers for one device enum, () for a device it does not
+        support at all, or None when its domcapabilities do not say."""
+        unsupported, enums = derived(self, "device enums", _device_enums)
+        return () if device in unsupported else enums.get((device, enum))
 
     def mode_supported(self, mode):
         for name, supported in self.cpu_modes:
@@ -95,6 +104,17 @@ class DomainCaps(record("DomainCaps", (
     def cpu_model(self, name):
         # Looked up by name for most guests, in a list of some sixty models.
         return derived(self, "cpu models", _models_by_name).get(name)
+
+
+def _device_enums(caps):
+    """(devices the destination does not support, {(device, enum): values})."""
+    unsupported, enums = set(), {}
+    for device, enum, values in caps.devices or ():
+        if enum == "supported":
+            unsupported.add(device)
+        else:
+            enums[(device, enum)] = tuple(values)
+    return unsupported, enums
 
 
 Bios = record("Bios", (

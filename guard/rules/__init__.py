@@ -2,6 +2,7 @@
 from . import (
     cpu,
     defined_guest,
+    device_support,
     devices,
     host_identity,
     host_resource,
@@ -18,7 +19,7 @@ from . import (
 REGISTRY = (
     (session.RULE,)
     + devices.RULES
-    + (numa.RULE, cpu.RULE, unmigratable.RULE)
+    + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE)
     + host_identity.RULES
     + platform.RULES
     + network.RULES

@@ -4,11 +4,15 @@ Sources: libvirt src/qemu/qemu_migration.c qemuMigrationSrcIsAllowedHostdev (eve
 hostdev but USB and a PCI one with <teaming type='transient'>; mode='capabilities'),
 qemuMigrationSrcIsAllowed (shmem without role='master': "shmem device ... cannot be
 migrated"; virtiofs: refused until libvirt 10.6, then allowed for an external daemon
-(<source socket>) or a virtiofsd with migrate-precopy); QEMU's migration blockers:
-vhost-scsi (hw/scsi/vhost-scsi.c, unless migratable=on), virtio-input-host
-(hw/input/virtio-input-host.c, vmstate unmigratable), vhost-user-gpu (unmigratable
-vmstate), TPM passthrough (hw/tpm: the passthrough backend "is blocked from
-suspend/resume and migration"), vhost-user-fs (migratable from QEMU 8.2).
+(<source socket>) or a virtiofsd with migrate-precopy: "migration with this virtiofs
+device is not supported"); QEMU's migration blockers: vhost-scsi (hw/scsi/vhost-scsi.c,
+unless migratable=on), virtio-input-host (hw/input/virtio-input-host.c, vmstate
+unmigratable), vhost-user-fs (migratable from QEMU 8.2). Two are the seed's limitation
+("device passthrough") rather than a QEMU refusal (docs/blockers.md): a TPM passthrough
+backend, which QEMU documents as not migratable (docs/specs/tpm.rst) but does not block, and
+whose host TPM state cannot move; and vhost-user-gpu, which QEMU blocks only with 3D
+acceleration (the virgl blocker, hw/display/virtio-gpu-base.c) and otherwise migrates without
+the GPU's state, held by a host process.
 """
 from ..findings import DENY, WARN, finding
 from ..versions import compare_versions
@@ -27,12 +31,17 @@ SUBSYSTEM_TYPES = ("pci", "usb", "scsi", "scsi_host")
 _HOSTDEV_WHAT = {"capabilities": "<hostdev mode='capabilities'>"}
 # Host-backed devices: kind (from the parser's fixed list) -> (code variant, why QEMU/libvirt refuse).
 _BACKED = {
-    "tpm-passthrough": ("tpm-passthrough", "QEMU blocks migration with a TPM passthrough backend"),
+    "tpm-passthrough": ("tpm-passthrough", "the host TPM's state cannot move with the guest (QEMU documents the "
+                                           "passthrough backend as not migratable)"),
     "input-passthrough": ("input-passthrough", "QEMU's virtio-input-host is unmigratable"),
     "shmem-peer": ("shmem", "libvirt migrates only <shmem role='master'>"),
-    "vhost-user-gpu": ("vhost-user-gpu", "QEMU's vhost-user-gpu is unmigratable"),
+    "vhost-user-gpu": ("vhost-user-gpu", "the GPU's state lives in a host process that does not migrate (QEMU "
+                                         "refuses outright with 3D acceleration)"),
 }
+# The first versions that migrate virtiofs: the catalogue's qemu-vhost-user-fs and libvirt-virtiofs
+# entries say when each lifted its refusal (tests/rules/test_blockers.py holds them together).
 VIRTIOFS_QEMU = "8.2.0"
+VIRTIOFS_LIBVIRT = "10.6.0"
 
 
 def check_passthrough(ctx):
@@ -90,7 +99,16 @@ def _sockets(ctx):
               for i in ctx.domain.interfaces if i.socket and i.socket[1] == "client"]
     fs = [d for d in ctx.domain.backed if d.kind == "virtiofs"]
     qemu = ctx.dest.qemu_version if ctx.dest is not None else None
-    if fs and qemu and compare_versions(qemu, VIRTIOFS_QEMU) < 0:
+    source_libvirt = ctx.source.libvirt_version if ctx.source is not None else None
+    if fs and source_libvirt and compare_versions(source_libvirt, VIRTIOFS_LIBVIRT) < 0:
+        # Refused on the source before the destination is asked: the pre-flight's to say.
+        yield finding(PASSTHROUGH, "virtiofs", DENY,
+                      "%s: libvirt %s on the source refuses to migrate virtiofs (\"migration with virtiofs device is "
+                      "not supported\"; libvirt %s and later can)" % (listing(d.what for d in fs), source_libvirt,
+                                                                       VIRTIOFS_LIBVIRT),
+                      "unmount and detach the filesystem before migrating, or upgrade libvirt on the source",
+                      devices=len(fs), source_libvirt=source_libvirt)
+    elif fs and qemu and compare_versions(qemu, VIRTIOFS_QEMU) < 0:
         yield finding(PASSTHROUGH, "virtiofs", DENY,
                       "%s: QEMU %s on the destination cannot migrate vhost-user-fs (QEMU %s and later can)"
                       % (listing(d.what for d in fs), qemu, VIRTIOFS_QEMU),

@@ -67,6 +67,8 @@ def _present(ctx, item):
 
 
 def _describe(item):
+    if item.resource == "binary" and not item.value.startswith("/"):
+        return "%s %s" % (item.element, item.checked_path)  # the program libvirt runs for it
     return "%s %s" % (item.element, item.value)
 
 

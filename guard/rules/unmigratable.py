@@ -13,8 +13,21 @@ the same XML on the source, does, and says so before an evacuation starts.
   KVM on any host whose CPU has invtsc.
 - transient-disk: <disk><transient/>: "migration with transient disk is not supported"
   (qemuMigrationSrcIsAllowed).
+- hyperv-passthrough: <features><hyperv mode='passthrough'> under KVM: "'hv-passthrough' CPU
+  flag prevents migration, use explicit set of hv-* flags instead" (target/i386/kvm/kvm.c
+  hyperv_init_vcpu).
+- virgl: 3D acceleration on a virtio GPU: "virgl is not yet migratable" (hw/display/
+  virtio-gpu-base.c virtio_gpu_base_device_realize).
+- virtio-sound: <sound model='virtio'>, whose vmstate is unmigratable (hw/audio/virtio-snd.c,
+  QEMU 8.2 and later; older ones have no such device).
+- qemu-vdagent: <channel type='qemu-vdagent'>: "The vdagent chardev doesn't yet support
+  migration" (ui/vdagent.c vdagent_chr_open).
+- reenlightenment: <hyperv><reenlightenment state='on'> without a TSC frequency. QEMU refuses
+  the state on the destination only once the guest enabled re-enlightenment notifications
+  (a Hyper-V role or WSL2 inside: target/i386/machine.c hyperv_reenlightenment_post_load), which
+  the XML cannot show: a warning.
 """
-from ..findings import DENY, finding
+from ..findings import DENY, WARN, finding
 from .base import Rule, codes
 
 ID = "unmigratable"
@@ -35,8 +48,43 @@ def _invtsc(domain):
     return None
 
 
+# kind (guard.domain.Platform.unmigratable) -> (code variant, QEMU's refusal, remedy)
+_DEVICES = {
+    "virgl": ("virgl", "\"virgl is not yet migratable\"",
+              "switch 3D acceleration off (<acceleration accel3d='no'/>) before migrating, or shut the guest down and "
+              "start it on the destination"),
+    "virtio-sound": ("virtio-sound", "QEMU's virtio-sound device state is unmigratable",
+                     "detach the sound device (`virsh detach-device --live`) or use <sound model='ich9'>"),
+    "qemu-vdagent": ("qemu-vdagent", "\"The vdagent chardev doesn't yet support migration\"",
+                     "use a spicevmc channel for the agent, or detach the channel before migrating"),
+}
+
+
+def _hyperv(domain):
+    if domain.hyperv is None:
+        return
+    mode, features = domain.hyperv
+    if mode == "passthrough" and domain.virt_type == "kvm":
+        yield finding(ID, "hyperv-passthrough", DENY,
+                      "<features><hyperv mode='passthrough'>: QEMU refuses to migrate it (\"'hv-passthrough' CPU flag "
+                      "prevents migration, use explicit set of hv-* flags instead\")",
+                      "list the enlightenments explicitly (<hyperv mode='custom'> with the hv features the guest "
+                      "needs) and restart the guest before migrating")
+    if "reenlightenment" in features and not domain.platform.tsc_frequency:
+        yield finding(ID, "reenlightenment", WARN,
+                      "<hyperv><reenlightenment state='on'> without a TSC frequency: if the guest enabled "
+                      "re-enlightenment notifications (a Hyper-V role or WSL2 inside it), the destination refuses its "
+                      "state (\"Guest enabled re-enlightenment notifications, 'tsc-frequency=' has to be specified\")",
+                      "fix the TSC frequency in the guest (<clock><timer name='tsc' frequency='HZ'/></clock>)")
+
+
 def check(ctx):
     domain = ctx.domain
+    yield from _hyperv(domain)
+    for kind, element in domain.platform.unmigratable:
+        variant, refusal, remedy = _DEVICES[kind]
+        yield finding(ID, variant, DENY, "%s: QEMU cannot migrate it (%s)" % (element, refusal), remedy,
+                      device=element)
     invtsc = _invtsc(domain)
     if invtsc:
         yield finding(ID, "invtsc", DENY,
@@ -59,9 +107,13 @@ RULE = Rule(
     title="Unmigratable configuration",
     limitation="QEMU or libvirt refuse to migrate this configuration to any host",
     checks="An invariant TSC (a required invtsc feature, or host-passthrough/maximum with migratable='off' under "
-           "KVM) without <clock><timer name='tsc' frequency>; a <transient/> disk. Refused on the source "
-           "(qemuMigrationSrcIsAllowed, QEMU's invtsc blocker): the pre-flight reports them before a migration starts.",
+           "KVM) without <clock><timer name='tsc' frequency>; a <transient/> disk; <hyperv mode='passthrough'> "
+           "under KVM; a virtio GPU with 3D acceleration (virgl); <sound model='virtio'>; a qemu-vdagent channel; "
+           "and, as a warning, Hyper-V re-enlightenment without a TSC frequency. Mostly refused on the source "
+           "(qemuMigrationSrcIsAllowed, QEMU's migration blockers): the pre-flight reports them before a migration "
+           "starts.",
     remedy="Change the guest's configuration as the finding says, or shut it down and start it elsewhere.",
-    codes=codes(ID, DENY, "invtsc", "transient-disk"),
+    codes=codes(ID, DENY, "invtsc", "transient-disk", "hyperv-passthrough", "virgl", "virtio-sound", "qemu-vdagent")
+    + codes(ID, WARN, "reenlightenment"),
     check=check,
 )

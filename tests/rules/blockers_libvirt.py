@@ -1,8 +1,10 @@
 """Failing fixtures of the libvirt entries of the blocker catalogue (guard/blockers/libvirt.py):
 one per entry with a rule, reporting exactly that rule code. Corpus guests where libvirt's test
 suite has the case, minimal XML where not (the case's name says so)."""
+import test_device_support
+
 from guard.domain import cgroup_path
-from helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest
+from helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal
 from rulehosts import host, probe
 
@@ -24,6 +26,11 @@ def corpus_as_kvm(name):
 
 def replaced(old, new, **parts):
     return lambda: minimal_guest(**parts).replace(old, new, 1)
+
+
+def device_support_failing(device):
+    """The device-support rule's own failing fixture for this device."""
+    return next(c for c in test_device_support.CASES if c.expect == "device-support[%s]" % device)
 
 
 CASES = {
@@ -209,4 +216,19 @@ CASES = {
         "storage", "volume in an inactive pool (minimal XML)",
         minimal(extra="<disk type='volume' device='disk'><source pool='stopped' volume='v1'/><target dev='vda'/></disk>"),
         dest=host(), expect="storage[pool]"),
+    "libvirt-dst-graphics-type": device_support_failing("graphics"),
+    "libvirt-dst-video-model": device_support_failing("video"),
+    "libvirt-dst-tpm-model": device_support_failing("tpm"),
+    "libvirt-dst-swtpm-missing": Case(
+        "host-resource", "TPM emulator on a destination without /usr/bin/swtpm (minimal XML)",
+        minimal(extra="<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"), dest=host(),
+        expect="host-resource[binary]", kwargs=probe(paths={"/usr/bin/swtpm": False})),
+    "libvirt-dst-disk-bus": device_support_failing("disk"),
+    "libvirt-dst-rng-model": device_support_failing("rng"),
+    "libvirt-dst-fs-driver": device_support_failing("filesystem"),
+    "libvirt-dst-redirdev-bus": device_support_failing("redirdev"),
+    "libvirt-virtiofs": Case(
+        "device-passthrough", "virtiofs from a source on libvirt 9.0 (corpus vhost-user-fs-sock, QEMU 9.2 destination)",
+        corpus("vhost-user-fs-sock"), dest=corpus_facts,
+        source=lambda: source_like(corpus_facts(), libvirt_version="9.0.0"), expect="device-passthrough[virtiofs]"),
 }

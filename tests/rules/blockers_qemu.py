@@ -1,6 +1,8 @@
 """Failing fixtures for the qemu entries of the blocker catalogue (guard.blockers.qemu) that a
 rule catches: entry id -> a Case that expects the entry's rule code. Real corpus guests where
 libvirt's corpus has the device, minimal XML (helpers.minimal_guest) where not."""
+import test_unmigratable
+
 from helpers import corpus_facts, debian12_facts
 from rulecase import Case, corpus, minimal, source_with, with_local
 
@@ -25,6 +27,11 @@ INTEL_IOMMU = "<iommu model='intel'/>"
 VHOST_USER_GPU_3D = ("<video><driver name='vhostuser'/><model type='virtio' heads='1'>"
                      "<acceleration accel3d='yes'/></model></video>")
 PEER_SHMEM = "<shmem name='peer0' role='peer'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"
+
+def unmigratable_failing(variant):
+    """The unmigratable rule's own failing fixture for this code."""
+    return next(c for c in test_unmigratable.CASES if c.expect == "unmigratable[%s]" % variant)
+
 
 CASES = {
     "qemu-invtsc": Case("unmigratable", "invtsc required, no TSC frequency (minimal XML)", minimal(cpu=INVTSC),
@@ -77,4 +84,9 @@ CASES = {
     "qemu-hostmem-bind-strict": Case("numa-pinning", "strict nodes too small (minimal XML)", minimal(
         memory="40 GiB", top="\n  <numatune><memory mode='strict' nodeset='0'/></numatune>"),
         dest=corpus_facts, expect="numa-pinning[memory]"),
+    "qemu-hv-passthrough": unmigratable_failing("hyperv-passthrough"),
+    "qemu-hv-reenlightenment": unmigratable_failing("reenlightenment"),
+    "qemu-virtio-snd": unmigratable_failing("virtio-sound"),
+    "qemu-virgl": unmigratable_failing("virgl"),
+    "qemu-vdagent": unmigratable_failing("qemu-vdagent"),
 }

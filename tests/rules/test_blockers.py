@@ -105,3 +105,12 @@ def test_every_rule_code_a_domain_xml_triggers_has_an_entry():
     assert set(NO_XML_TRIGGER) <= all_codes(), sorted(set(NO_XML_TRIGGER) - all_codes())
     uncovered = sorted(all_codes() - covered - set(NO_XML_TRIGGER))
     assert not uncovered, "rule codes with an XML trigger but no catalogue entry: %s" % uncovered
+
+
+def test_the_rules_version_gates_are_the_catalogues():
+    """A rule that lets a blocker go from some version on uses the version the catalogue read
+    from the source, not one of its own."""
+    from guard.rules import devices
+    lifted = {e.id: e.lifted for e in ENTRIES}
+    assert devices.VIRTIOFS_QEMU.startswith(lifted["qemu-vhost-user-fs"] + ".")
+    assert devices.VIRTIOFS_LIBVIRT.startswith(lifted["libvirt-virtiofs"] + ".")

@@ -2,7 +2,7 @@
 import pytest
 
 from guard.facts.model import Probe
-from helpers import corpus_facts, debian12_facts
+from helpers import corpus_facts, debian12_facts, source_like
 from rulecase import Case, corpus, minimal, run_case
 
 TEAMED_VF = """
@@ -76,6 +76,10 @@ CASES = [
          message_has=("7.2.22", "8.2.0")),
     Case("device-passthrough", "external virtiofsd socket present on a QEMU 9.2 destination",
          corpus("vhost-user-fs-sock"), dest=corpus_facts, near=BACKED,
+         kwargs={"probe": Probe(paths={"/tmp/sock": True})}),
+    Case("device-passthrough", "external virtiofsd socket, from a source on libvirt 10.6 (which migrates it)",
+         corpus("vhost-user-fs-sock"), dest=corpus_facts, near=BACKED,
+         source=lambda: source_like(corpus_facts(), libvirt_version="10.6.0"),
          kwargs={"probe": Probe(paths={"/tmp/sock": True})}),
     Case("device-passthrough", "ordinary guest has no host-backed device", corpus("x86_64-q35-headless"), near=BACKED),
     Case("sriov", "interface type=hostdev", corpus("net-hostdev-vfio-multidomain"), expect="sriov[hostdev]"),

@@ -3,6 +3,7 @@ in its family's tests, and a rule can report only what it declares."""
 import pytest
 import test_cpu
 import test_defined_guest
+import test_device_support
 import test_devices
 import test_host_identity
 import test_host_resource
@@ -19,7 +20,8 @@ from guard.rules import REGISTRY, all_codes
 
 CASES = [case for module in (test_devices, test_numa, test_cpu, test_host_identity, test_platform, test_memory,
                              test_network, test_storage, test_unverifiable,
-                             test_defined_guest, test_unmigratable, test_host_resource) for case in module.CASES]
+                             test_defined_guest, test_unmigratable, test_host_resource,
+                             test_device_support) for case in module.CASES]
 
 
 @pytest.mark.parametrize("code", sorted(all_codes()))

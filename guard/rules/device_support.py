@@ -1,0 +1,68 @@
+"""device-support: the destination's QEMU must support every device model the guest uses.
+
+libvirt validates each device against the QEMU binary's capabilities when the guest starts on
+the destination (src/qemu/qemu_validate.c, e.g. qemuValidateDomainDeviceDefGraphics "spice
+graphics are not supported with this QEMU", qemuValidateDomainDeviceDefVideo "this QEMU does
+not support 'qxl' video device"; the TPM emulator also needs swtpm, src/util/virtpm.c), and
+domcapabilities lists the same capabilities as <devices><DEVICE><enum> (src/qemu/
+qemu_capabilities.c virQEMUCapsFillDomainDevice*Caps). So a value the destination's list
+lacks is refused there. This is how a guest from a host whose QEMU has SPICE, QXL or a TPM
+emulator fails on one without (RHEL 9's qemu-kvm builds no SPICE or QXL).
+"""
+from ..findings import DENY, finding
+from .base import Rule, domcaps_for, listing
+
+ID = "device-support"
+# The codes: one per device whose values domain.DEVICE_ENUMS reads.
+DEVICES = ("disk", "graphics", "video", "rng", "filesystem", "tpm", "redirdev")
+# How each value shows in the guest's XML, for messages.
+_SHOWN = {("disk", "diskDevice"): "<disk device='%s'>", ("disk", "bus"): "<disk><target bus='%s'>",
+          ("graphics", "type"): "<graphics type='%s'>", ("video", "modelType"): "<video><model type='%s'>",
+          ("rng", "model"): "<rng model='%s'>", ("rng", "backendModel"): "<rng><backend model='%s'>",
+          ("filesystem", "driverType"): "<filesystem><driver type='%s'>", ("tpm", "model"): "<tpm model='%s'>",
+          ("tpm", "backendModel"): "<tpm><backend type='%s'>", ("redirdev", "bus"): "<redirdev bus='%s'>"}
+_REMEDY = {
+    "graphics": "use <graphics type='vnc'> (RHEL 9's QEMU has no SPICE), or migrate to a host whose QEMU has it",
+    "video": "use <video><model type='virtio'> or 'vga' (RHEL 9's QEMU has no QXL or Cirrus), or migrate to a host "
+             "whose QEMU has it",
+    "tpm": "install swtpm and swtpm-tools on the destination for a TPM emulator, or migrate to a host that has them",
+}
+
+
+def check(ctx):
+    values = ctx.domain.device_values
+    if not values:
+        return
+    caps = domcaps_for(ctx.domain, ctx.dest)
+    if caps is None or caps.devices is None:
+        return  # cpu-model reports missing domcapabilities; an older collector did not keep <devices>
+    lacking = {}
+    for device, enum, value in values:
+        offered = caps.device_values(device, enum)
+        if offered is None or value in offered:
+            continue
+        lacking.setdefault(device, []).append((_SHOWN[(device, enum)] % value, offered))
+    for device, items in lacking.items():
+        shown = listing(sorted({what for what, _ in items}))
+        offered = items[0][1]
+        yield finding(ID, device, DENY,
+                      "%s: the destination does not offer it (%s); libvirt refuses the guest there when it "
+                      "starts" % (shown, "it offers %s" % ", ".join(offered) if offered else
+                                  "it supports no <%s> at all" % device),
+                      _REMEDY.get(device, "change the device to one the destination offers (`virsh domcapabilities` "
+                                          "there lists them), or migrate to a host whose QEMU supports it"),
+                      device=device, offered=list(offered))
+
+
+RULE = Rule(
+    id=ID,
+    title="Device support",
+    limitation="the destination's QEMU must support the guest's devices (libvirt refuses it at start otherwise)",
+    checks="Each device value libvirt validates against the QEMU binary (disk device and bus, graphics type, video "
+           "model, RNG model and backend, filesystem driver, TPM model and backend, redirdev bus) is one the "
+           "destination's domcapabilities for the guest's emulator and machine offer.",
+    remedy="Change the device to one the destination offers, or migrate to a host whose QEMU supports it.",
+    codes=tuple(("%s[%s]" % (ID, device), DENY, DENY) for device in DEVICES),
+    check=check,
+    needs_dest=True,
+)
