@@ -634,12 +634,15 @@ def _device_values(root, present):
     """(device, enum, value) for each DEVICE_ENUMS value the guest gives, once each."""
     global _DEVICE_ENUM_READERS
     if _DEVICE_ENUM_READERS is None:
-        _DEVICE_ENUM_READERS = tuple((device, enum, etree.XPath(path)) for device, enum, path in DEVICE_ENUMS)
+        # Plain strings, not lxml's "smart" ones that know their element: a guest with thousands of
+        # disks gives thousands of bus values, of which a set keeps a few.
+        _DEVICE_ENUM_READERS = tuple((device, enum, etree.XPath(path, smart_strings=False))
+                                     for device, enum, path in DEVICE_ENUMS)
     found = []
     for device, enum, select in _DEVICE_ENUM_READERS:
         if device in present:
-            found.extend((device, enum, value) for value in select(root))
-    return tuple(dict.fromkeys((device, enum, str(value)) for device, enum, value in found))
+            found.extend((device, enum, value) for value in dict.fromkeys(select(root)))
+    return tuple(found)
 
 
 _RESOURCE_READERS = None
