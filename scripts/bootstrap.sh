@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES="libvirt-daemon-system libvirt-clients qemu-system-x86 libvirt-dev pkg-config gcc python3-dev rpm rpmlint make"
+# swtpm: the differential suite's TPM guests (A runs the TPM emulator; B is built without it).
+SYSTEM_PACKAGES="libvirt-daemon-system libvirt-clients qemu-system-x86 libvirt-dev pkg-config gcc python3-dev rpm rpmlint make swtpm swtpm-tools"
 
 need_system() {
-    for tool in libvirtd virsh qemu-system-x86_64 pkg-config rpmbuild rpmlint; do
+    for tool in libvirtd virsh qemu-system-x86_64 pkg-config rpmbuild rpmlint swtpm; do
         command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || return 0
     done
     pkg-config --exists libvirt 2>/dev/null || return 0

@@ -60,9 +60,9 @@ def differential(request):
     """Run every guest once, for real; the Suite (results, meta, cleanup problems)."""
     from differential import Suite
     from report import accuracy_markdown
-    from rig import missing_requirements
+    from rig import missing_rig_requirements
 
-    reason = missing_requirements()
+    reason = missing_rig_requirements()
     if reason:
         if os.environ.get("CI"):
             pytest.fail("the differential suite cannot run in CI: " + reason)

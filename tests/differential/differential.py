@@ -18,6 +18,7 @@ import signal
 import stat
 import struct
 import time
+from xml.etree import ElementTree
 
 from guests import GUESTS
 from report import classify, error_line
@@ -70,14 +71,23 @@ class Suite:
     def expand(self, text):
         return text.replace("{shared}", self.rig.shared())
 
-    def on_source(self, path):
-        """Where a guest's path is, seen from outside A's mount namespace."""
+    def on_source(self, path, host=None):
+        """Where a guest's path is, seen from outside A's (or `host`'s) mount namespace."""
         if path.startswith("/var/lib/libvirt/"):
-            return self.rig.A.path("lib", path[len("/var/lib/libvirt/"):])
+            return (host or self.rig.A).path("lib", path[len("/var/lib/libvirt/"):])
         return path
 
     def make_file(self, path, how):
         target = self.on_source(self.expand(path))
+        if how == "swtpm-server-both":
+            # each host's own swtpm, at the same path of its own /var/lib/libvirt
+            if not self.expand(path).startswith("/var/lib/libvirt/"):
+                raise ValueError("swtpm-server-both needs a path under /var/lib/libvirt: %s" % path)
+            for host in self.rig.hosts.values():
+                where = self.on_source(self.expand(path), host)
+                os.makedirs(os.path.dirname(where), exist_ok=True)
+                self.rig.serve_swtpm(where)
+            return
         if how == "dir":
             os.makedirs(target, exist_ok=True)
             return
@@ -145,6 +155,7 @@ class Suite:
         record = {"name": guest.name, "category": guest.category, "lacks": guest.lacks,
                   "flags": list(guest.flags), "expected_libvirt": guest.libvirt, "expected_error": guest.error,
                   "started": False, "migrated": False, "error": "", "decision": None}
+        defined_on_b = []
         try:
             if guest.hugepages:
                 self.wait_removed()
@@ -159,6 +170,12 @@ class Suite:
                 self.make_file(path, how)
             for pool in ("mgpool", "mgpool-a"):
                 rig.A.virsh("pool-refresh", pool, check=False)
+            for index, other in enumerate(guest.on_b):  # B's own guests, defined and shut off
+                path = os.path.join(self.work, "%s.on-b-%d.xml" % (guest.name, index))
+                with open(path, "w") as handle:
+                    handle.write(self.expand(other))
+                rig.B.virsh("define", path)
+                defined_on_b.append(ElementTree.fromstring(other).findtext("name"))
             xml_path = os.path.join(self.work, "%s.xml" % guest.name)
             with open(xml_path, "w") as handle:
                 handle.write(self.expand(guest.xml))
@@ -192,9 +209,12 @@ class Suite:
                           error=self.anonymous(error_line(migration.stderr)) if migration.returncode != 0 else "")
             return record
         finally:
-            if guest.hugepages:
+            if guest.hugepages or guest.on_b:
                 rig.remove_guest(guest.name)
-                rig.restore_hugepages()
+                if guest.hugepages:
+                    rig.restore_hugepages()
+                for name in defined_on_b:  # shut off now (the migrated copy destroyed just above)
+                    rig.B.virsh("undefine", name, check=False)
             else:
                 self.removing.append(self.remover.submit(rig.remove_guest, guest.name))
             lap("cleanup")

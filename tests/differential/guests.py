@@ -2,8 +2,9 @@
 
 Each record says what it exercises (`category`, `lacks`: what B lacks for this guest), how
 it is built (XML parts), how it migrates (`flags`), the global state it needs (`hugepages`,
-the huge page pools while it runs) and files the rig makes for it on A or in the shared
-folders (`files`). `libvirt` and `error` are what the rig is built to make libvirt do
+the huge page pools while it runs), files the rig makes for it on A or in the shared
+folders (`files`) and guests the rig defines (shut off) on B before it starts on A and
+undefines afterwards (`on_b`: their domain XML). `libvirt` and `error` are what the rig is built to make libvirt do
 ("migrates" or "fails", and a pattern its error line must match): they check the rig (that
 each difference is real and fails for the intended reason), never the guard; the class of
 a guest comes only from the real migration and the guard's decision.
@@ -13,12 +14,12 @@ by an empty directory in B's mount namespace; /var/lib/libvirt is each host's ow
 """
 import collections
 
-Guest = collections.namedtuple("Guest", "name category lacks libvirt error flags hugepages files xml")
+Guest = collections.namedtuple("Guest", "name category lacks libvirt error flags hugepages files xml on_b")
 
 MIB = 64
 
 TEMPLATE = """<domain type='qemu'>
-  <name>{name}</name>
+  <name>{name}</name>{uuid}
   <memory unit='MiB'>{memory}</memory>{memory_backing}
   <vcpu placement='static'{vcpu_cpuset}>1</vcpu>{cputune}{resource}{top}
   <os{os_firmware}>
@@ -34,7 +35,7 @@ TEMPLATE = """<domain type='qemu'>
 
 def domain(name, memory=MIB, hugepage_kib=None, vcpu_cpuset=None, vcpupin=None, emulatorpin=None,
            firmware=None, loader=None, emulator=None, devices="", kernel=None, initrd=None, partition=None,
-           top=""):
+           top="", uuid=None):
     cputune = ""
     if vcpupin or emulatorpin:
         cputune = "\n  <cputune>%s%s</cputune>" % (
@@ -45,7 +46,7 @@ def domain(name, memory=MIB, hugepage_kib=None, vcpu_cpuset=None, vcpupin=None, 
         backing = ("\n  <memoryBacking><hugepages><page size='%d' unit='KiB'/></hugepages></memoryBacking>"
                    % hugepage_kib)
     return TEMPLATE.format(
-        name=name, memory=memory, memory_backing=backing,
+        name=name, uuid="\n  <uuid>%s</uuid>" % uuid if uuid else "", memory=memory, memory_backing=backing,
         vcpu_cpuset=" cpuset='%s'" % vcpu_cpuset if vcpu_cpuset else "", cputune=cputune,
         os_firmware=" firmware='%s'" % firmware if firmware else "",
         loader="\n    <loader readonly='yes' type='rom'>%s</loader>" % loader if loader else "",
@@ -62,9 +63,9 @@ def disk(path, target="vda", bus="virtio"):
             "<target dev='%s' bus='%s'/></disk>" % (path, target, bus))
 
 
-def cdrom_optional(path):
+def cdrom(path, policy="optional"):
     return ("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
-            "<source file='%s' startupPolicy='optional'/><target dev='hdc' bus='ide'/><readonly/></disk>" % path)
+            "<source file='%s' startupPolicy='%s'/><target dev='hdc' bus='ide'/><readonly/></disk>" % (path, policy))
 
 
 def network(name):
@@ -129,21 +130,47 @@ def nvdimm(path):
             "<target><size unit='MiB'>128</size><node>0</node></target></memory>" % path)
 
 
-def guest(name, category, lacks, libvirt, error=None, flags=(), hugepages=None, files=(), **xml):
+def tpm_emulator(model="tpm-crb"):
+    return "<tpm model='%s'><backend type='emulator' version='2.0'/></tpm>" % model
+
+
+def tpm_external(path, model="tpm-crb"):
+    return ("<tpm model='%s'><backend type='external'><source type='unix' mode='connect' path='%s'/></backend></tpm>"
+            % (model, path))
+
+
+# What virt-install --osinfo win10 --virt-type qemu writes: Hyper-V enlightenments QEMU's TCG
+# accepts (they are CPUID bits), on a host without KVM too.
+HYPERV_TOP = ("<features><hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
+              "<spinlocks state='on' retries='8191'/></hyperv></features>")
+
+
+def guest(name, category, lacks, libvirt, error=None, flags=(), hugepages=None, files=(), on_b=(), **xml):
     return Guest(name=name, category=category, lacks=lacks, libvirt=libvirt, error=error, flags=tuple(flags),
-                 hugepages=dict(hugepages or {}), files=tuple(files), xml=domain(name, **xml))
+                 hugepages=dict(hugepages or {}), files=tuple(files), xml=domain(name, **xml), on_b=tuple(on_b))
 
 
 # files: (path, how) with how "raw" (a 1 MiB raw image), "seabios" (a copy of SeaBIOS),
 # "qemu" (a symlink to the machine's qemu-system-x86_64), "dir" (a directory), "multiboot"
 # (a minimal kernel QEMU boots directly), "nvdimm" (a 128 MiB sparse file), "urandom" (a
 # character device node like /dev/urandom), "unix-server" (a unix socket served by a
-# process of the rig until it closes). Paths are made on A's side: a path under /var/lib/libvirt is made in A's own
-# /var/lib/libvirt; one under {shared}/hidden-* only A sees.
+# process of the rig until it closes), "swtpm-server-both" (an swtpm's control socket, served
+# by a process of the rig on A and, at the same path, on B: a path under /var/lib/libvirt,
+# each host's own, each served by its own swtpm). Paths are
+# made on A's side: a path under /var/lib/libvirt is made in A's own /var/lib/libvirt; one
+# under {shared}/hidden-* only A sees.
 PRIVATE = "/var/lib/libvirt/images/private"
 POOL_B = "/var/lib/libvirt/images/mgpool"      # a pool on both hosts (each its own folder)
 POOL_A = "/var/lib/libvirt/images/mgpool-a"    # a pool on A only
 QEMU = "/usr/bin/qemu-system-x86_64"
+EXTERNAL_TPM = "/var/lib/libvirt/mg-swtpm"    # external swtpms' sockets, each host's own folder
+# Fixed UUIDs for the defined-guest guests (the others get one from libvirt).
+UUIDS = {
+    "defined-same-guest": "3b7c2e52-5d1e-4f0a-9a51-0c6d2f1e0001",
+    "defined-other-uuid": "3b7c2e52-5d1e-4f0a-9a51-0c6d2f1e0002",
+    "defined-other-uuid-on-b": "3b7c2e52-5d1e-4f0a-9a51-0c6d2f1e00b2",
+    "defined-uuid-elsewhere": "3b7c2e52-5d1e-4f0a-9a51-0c6d2f1e0003",
+}
 
 GUESTS = (
     # -- baseline --------------------------------------------------------------------------
@@ -197,7 +224,7 @@ GUESTS = (
           flags=["--copy-storage-all"], error=r"pool|mgpool-a", devices=disk(POOL_A + "/copy-nopool.raw"),
           files=[(POOL_A + "/copy-nopool.raw", "raw")]),
     guest("cdrom-optional-absent", "storage", "the CD-ROM image (startupPolicy='optional')", "migrates",
-          devices=cdrom_optional(PRIVATE + "/optional.iso"), files=[(PRIVATE + "/optional.iso", "raw")]),
+          devices=cdrom(PRIVATE + "/optional.iso"), files=[(PRIVATE + "/optional.iso", "raw")]),
     # -- CPUs: B's machine.slice cpuset is CPU 0 only ------------------------------------------
     guest("vcpupin-allowed", "cpuset", "nothing (pinned to CPU 0)", "migrates", vcpupin="0"),
     guest("vcpupin-confined", "cpuset", "CPU 1 in its cgroup cpuset (the CPU exists)", "fails",
@@ -289,4 +316,46 @@ GUESTS = (
     guest("nvdimm-hidden", "nvdimm", "the NVDIMM's backing file", "fails", error=r"nvdimm-hidden\.img|No such file",
           top=NVDIMM_TOP, devices=nvdimm("{shared}/hidden-disks/nvdimm/nvdimm-hidden.img"),
           files=[("{shared}/hidden-disks/nvdimm/nvdimm-hidden.img", "nvdimm")]),
+    # -- guests B already has (the defined-guest rule): defined there and shut off -------------
+    # libvirt adds the incoming guest to B's list (virDomainObjListAdd): the same guest (name and
+    # UUID) shut off there is replaced, another UUID under its name or its UUID under another
+    # name is refused.
+    guest("defined-same-guest", "defined-guest", "nothing (B has this guest, same UUID, defined and shut off)",
+          "migrates", uuid=UUIDS["defined-same-guest"],
+          on_b=[domain("defined-same-guest", uuid=UUIDS["defined-same-guest"])]),
+    guest("defined-other-uuid", "defined-guest",
+          "a free name (B has a shut-off guest of this name with another UUID)", "fails",
+          error=r"defined-other-uuid' already exists with uuid " + UUIDS["defined-other-uuid-on-b"],
+          uuid=UUIDS["defined-other-uuid"],
+          on_b=[domain("defined-other-uuid", uuid=UUIDS["defined-other-uuid-on-b"])]),
+    guest("defined-uuid-elsewhere", "defined-guest",
+          "a free UUID (B has this guest's UUID, shut off, as mg-stale-copy)", "fails",
+          error=r"mg-stale-copy' is already defined with uuid " + UUIDS["defined-uuid-elsewhere"],
+          uuid=UUIDS["defined-uuid-elsewhere"],
+          on_b=[domain("mg-stale-copy", uuid=UUIDS["defined-uuid-elsewhere"])]),
+    # -- TPM: A has swtpm (and swtpm_setup, swtpm_ioctl), B's namespace hides them -------------
+    # Both fail on B: without swtpm libvirt 9.0 offers neither the emulator nor the external
+    # backend (domcapabilities list only passthrough) and validates the guest against that. A
+    # TPM guest that migrates would need a destination with swtpm, a second B: none here.
+    # The emulator backend: libvirt runs swtpm itself (its state in each host's own
+    # /var/lib/libvirt/swtpm/<uuid>); B refuses the TPM version it cannot offer.
+    guest("tpm-emulator", "tpm", "swtpm (A has it; B's daemon finds no swtpm in $PATH)", "fails",
+          error=r"swtpm|TPM version '2\.0' is not supported", devices=tpm_emulator()),
+    # The external backend: an swtpm someone else runs (here the rig, one on each host at the same
+    # path of its own /var/lib/libvirt), so the socket is there on B; libvirt only connects QEMU
+    # to it, yet refuses the backend on a host without swtpm installed.
+    guest("tpm-external", "tpm",
+          "swtpm installed (A has it; an external swtpm is served on both, libvirt offers the backend only "
+          "with swtpm)", "fails", error=r"does not support TPM backend type external",
+          devices=tpm_external(EXTERNAL_TPM + "/tpm-external.sock"),
+          files=[(EXTERNAL_TPM + "/tpm-external.sock", "swtpm-server-both")]),
+    # -- false-deny guards: libvirt migrates these, an older guard refused them ------------------
+    # A CD-ROM whose image is missing on B, startupPolicy='requisite': an incoming migration
+    # drops the missing source (qemu_domain.c qemuDomainCheckDiskStartupPolicy).
+    guest("cdrom-requisite-absent", "false-deny-guards",
+          "the CD-ROM image (startupPolicy='requisite': dropped on the way in)", "migrates",
+          devices=cdrom(PRIVATE + "/requisite.iso", "requisite"), files=[(PRIVATE + "/requisite.iso", "raw")]),
+    # Hyper-V enlightenments under TCG (virt-install's Windows 10 guest on a host without KVM).
+    guest("hyperv-tcg", "false-deny-guards", "nothing (Hyper-V relaxed, vapic, spinlocks under TCG)", "migrates",
+          top=HYPERV_TOP),
 )

@@ -12,14 +12,17 @@ own network namespace.
 What differs, as data (HOSTS below): hidden paths (an empty directory bind-mounted over them
 in B's namespace), QEMU firmware descriptors, bridges, macvtap parent devices, unmanaged
 taps, libvirt networks (active, inactive, absent), storage pools, hugetlbfs mounts, cgroup
-partitions and the cpuset. Unix sockets a guest connects to are served by processes of the
-rig, stopped by pid in `Rig.close`.
+partitions, the cpuset and the swtpm programs (hidden in B's namespace). Unix sockets a guest
+connects to and external TPMs' swtpms are served by processes of the rig, stopped by pid in
+`Rig.close`; guests B already has are defined there per guest by the suite (differential.py).
 System-wide state (the huge page pools, the cgroups) is restored by `Rig.close`, which the
 fixture calls whatever happened; every process is stopped by its pid.
 """
 import concurrent.futures
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -53,7 +56,15 @@ SEABIOS_DESCRIPTOR = {
     "tags": [],
 }
 
-# What each host has. B lacks, compared with A: the firmware descriptors, bridge mgbr1,
+# The TPM emulator's programs (libvirt's virTPMEmulatorInit looks them up in $PATH): B's
+# namespace hides them (a whiteout for each in an overlay on /usr/bin, so they are absent
+# there as on a host without the swtpm and swtpm-tools packages).
+SWTPM_PROGRAMS = ("swtpm", "swtpm_setup", "swtpm_ioctl")
+# Where swtpm_setup and libvirt write on the machine (swtpm-tools' local CA, swtpm's logs):
+# each host gets its own folder over them, as it has its own /var/lib/libvirt.
+SWTPM_OWN_DIRS = {"swtpm-localca": "/var/lib/swtpm-localca", "swtpm-log": "/var/log/swtpm"}
+
+# What each host has. B lacks, compared with A: swtpm (and swtpm_setup, swtpm_ioctl), the firmware descriptors, bridge mgbr1,
 # macvtap parent mgmv1, network mgnet-absent (and has mgnet-down defined but inactive),
 # pool mgpool-a, the 1 GiB hugetlbfs mount, CPU 1 in its cpuset, the address 169.254.77.1,
 # the tap mgtap1 (unmanaged taps: made with `ip tuntap`, as an administrator would), the
@@ -71,6 +82,7 @@ HOSTS = {
         "taps": ("mgtap0", "mgtap1"),
         "partitions": ("mgpart", "mgpart-a"),
         "hide": (),
+        "hide_programs": (),
     },
     "B": {
         "cpuset": "0",
@@ -83,6 +95,7 @@ HOSTS = {
         "taps": ("mgtap0",),
         "partitions": ("mgpart",),
         "hide": HIDDEN,
+        "hide_programs": SWTPM_PROGRAMS,
     },
 }
 
@@ -190,6 +203,12 @@ class DiffHost(LibvirtHost):
                     write_value(os.path.join(folder, "cpuset.cpus"), self.spec["cpuset"] or cpus)
                     write_value(os.path.join(folder, "cpuset.mems"), mems)
 
+    def prepare(self):
+        LibvirtHost.prepare(self)
+        with open(self.path("etc", "qemu.conf"), "a") as conf:
+            # swtpm as root too, as QEMU (its state is in this host's own /var/lib/libvirt/swtpm)
+            conf.write('swtpm_user = "root"\nswtpm_group = "root"\n')
+
     def _namespace_setup(self):
         """Shell commands run inside the new namespaces before the daemons start."""
         commands = ["ip link set lo up"]
@@ -206,6 +225,21 @@ class DiffHost(LibvirtHost):
         os.makedirs(empty, exist_ok=True)
         for hidden in self.spec["hide"]:
             commands.append("mount --bind %s %s" % (empty, os.path.join(self.base, "shared", hidden)))
+        for own, target in sorted(SWTPM_OWN_DIRS.items()):
+            if os.path.isdir(target):
+                os.makedirs(self.path(own), exist_ok=True)
+                commands.append("mount --bind %s %s" % (self.path(own), target))
+        programs = [p for p in self.spec.get("hide_programs", ()) if os.path.exists(os.path.join("/usr/bin", p))]
+        if programs:
+            # An overlay whose upper lower layer has a whiteout (a 0:0 character device) for
+            # each program: /usr/bin without them, everything else as it is.
+            layer = self.path("usr-bin-whiteouts")
+            os.makedirs(layer, exist_ok=True)
+            for program in programs:
+                whiteout = os.path.join(layer, program)
+                if not os.path.lexists(whiteout):
+                    os.mknod(whiteout, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+            commands.append("mount -t overlay mg-diff-bin -o lowerdir=%s:/usr/bin /usr/bin" % layer)
         if self.spec["firmware_descriptors"]:
             layer = self.path("qemu-share")
             os.makedirs(os.path.join(layer, "firmware"), exist_ok=True)
@@ -267,6 +301,27 @@ class DiffHost(LibvirtHost):
             self.virsh("pool-build", name)
             self.virsh("pool-start", name)
 
+    def swtpm_pids(self):
+        """The swtpm processes libvirt started for this host's guests (their pid files)."""
+        pids = []
+        folder = self.path("run", "qemu", "swtpm")
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+            if name.endswith(".pid"):
+                try:
+                    with open(os.path.join(folder, name)) as handle:
+                        pids.append(int(handle.read().strip()))
+                except (OSError, ValueError):
+                    pass
+        return pids
+
+    def stop(self):
+        """LibvirtHost.stop, and the swtpm processes libvirt started (they end with their
+        QEMU, by pid all the same)."""
+        swtpms = self.swtpm_pids()
+        LibvirtHost.stop(self)
+        for pid in swtpms:
+            self._kill(pid)
+
     def collect_facts(self, venv_bin, output):
         self.nsenter(os.path.join(venv_bin, "migration-guard"), "facts", "collect", "--uri", self.uri,
                      "--output", output)
@@ -307,7 +362,8 @@ class Rig:
         self.hosts = {name: DiffHost(name, os.path.join(base, name), base, HOSTS[name], self.tag)
                       for name in ("A", "B")}
         self.saved_pools = {}
-        self.servers = []  # the unix socket servers started (Popen), stopped by pid in close()
+        self.servers = []  # unix socket servers and swtpms started (Popen), stopped by pid in close()
+        self.made_dirs = []  # mount points made on the machine (removed, empty, in close())
         self.closed = False
 
     @property
@@ -327,6 +383,13 @@ class Rig:
                 self.saved_pools[pool] = read_int(path)
         for folder in SHARED_DIRS:
             os.makedirs(self.shared(folder), exist_ok=True)
+        if shutil.which("swtpm"):
+            # libvirt writes swtpm's logs in /var/log/swtpm/libvirt/qemu, which no package makes:
+            # a mount point for each host's own folder, removed at the end
+            for target in sorted(SWTPM_OWN_DIRS.values()):
+                if not os.path.isdir(target):
+                    os.makedirs(target)
+                    self.made_dirs.append(target)
         for host in self.hosts.values():
             host.prepare()
         # Each fresh daemon probes QEMU once (seconds): start both at the same time.
@@ -376,6 +439,23 @@ class Rig:
                                    % (path, server.stderr.read().decode() if server.poll() is not None else "timeout"))
             time.sleep(0.05)
 
+    def serve_swtpm(self, path, timeout=10.0):
+        """An swtpm (TPM 2.0) serving its control socket at `path` (seen from the machine's mount
+        namespace) until close(): the external TPM backend's, which libvirt does not start.
+        Its state is in a folder of its own beside the socket."""
+        state = path + ".state"
+        os.makedirs(state, exist_ok=True)
+        server = subprocess.Popen(["swtpm", "socket", "--tpm2", "--tpmstate", "dir=%s" % state,
+                                   "--ctrl", "type=unixio,path=%s" % path, "--log", "file=%s.log" % path],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.servers.append(server)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("swtpm for %s did not start: %s"
+                                   % (path, server.stderr.read().decode() if server.poll() is not None else "timeout"))
+            time.sleep(0.05)
+
     def migrate(self, name, flags=(), timeout=120):
         """A real live migration from A to B over the veth; the CompletedProcess of virsh."""
         args = ["virsh", "-c", self.A.uri, "migrate", "--live", name, self.B.uri,
@@ -415,7 +495,25 @@ class Rig:
         for host in self.hosts.values():
             problems.extend(host.cleanup_cgroups())
         self.restore_hugepages()
+        for target in reversed(self.made_dirs):
+            try:
+                os.rmdir(target)
+            except OSError as exc:
+                problems.append("removing the mount point %s: %s" % (target, exc))
+        self.made_dirs = []
         return problems
 
 
-__all__ = ["Rig", "DiffHost", "HOSTS", "ADDRESSES", "missing_requirements"]
+def missing_rig_requirements():
+    """Why the rig cannot run here, or None: the e2e hosts' requirements, and swtpm (the TPM
+    guests: libvirt runs it on A, the rig serves the external ones)."""
+    reason = missing_requirements()
+    if reason:
+        return reason
+    for program in SWTPM_PROGRAMS:
+        if shutil.which(program) is None:
+            return "%s is missing: apt-get install swtpm swtpm-tools (the TPM guests need them on A)" % program
+    return None
+
+
+__all__ = ["Rig", "DiffHost", "HOSTS", "ADDRESSES", "missing_requirements", "missing_rig_requirements"]

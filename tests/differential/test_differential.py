@@ -14,7 +14,14 @@ from rig import HUGEPAGE_POOLS, cgroup_mounts
 CATEGORIES = ("baseline", "policy", "firmware", "emulator", "network", "bridge", "macvtap", "listen", "storage",
               "cpuset", "hugepages",
               # host resources (the host-resource rule)
-              "chardev-file", "chardev-socket", "bind-address", "tap", "kernel", "rng", "partition", "fw-cfg", "nvdimm")
+              "chardev-file", "chardev-socket", "bind-address", "tap", "kernel", "rng", "partition", "fw-cfg", "nvdimm",
+              "defined-guest", "tpm",
+              # guests libvirt migrates that an older guard refused: they must stay true-allow
+              "false-deny-guards")
+# Categories whose guests all go one way: the others need a guest that migrates and one that fails.
+# tpm: a TPM guest migrates only to a destination with swtpm, and B lacks it (a second
+# destination would be needed for one that migrates).
+ONE_WAY = {"baseline": {True}, "policy": {True}, "false-deny-guards": {True}, "tpm": {False}}
 
 
 def by_name(suite):
@@ -29,7 +36,10 @@ def test_enough_guests_cover_every_difference(differential):
     assert set(CATEGORIES) <= covered, "not covered: %s" % sorted(set(CATEGORIES) - covered)
     for category in CATEGORIES:
         outcomes = {r["migrated"] for r in differential.results if r["category"] == category and r["started"]}
-        if category not in ("baseline", "policy"):
+        if category in ONE_WAY:
+            assert outcomes == ONE_WAY[category], "%s: every guest should %s" % (
+                category, "migrate" if True in ONE_WAY[category] else "fail")
+        else:
             assert outcomes == {True, False}, "%s: need a guest that migrates and one that fails" % category
 
 
@@ -68,6 +78,9 @@ def test_nothing_left_behind(differential):
             pid = host.pid(daemon)
             assert pid is None or not os.path.exists("/proc/%d" % pid) or _zombie(pid), (
                 "%s's %s (pid %d) still running" % (host.name, daemon, pid))
+        for pid in host.swtpm_pids():  # the pid files of swtpms libvirt started, if it left any
+            assert not os.path.exists("/proc/%d" % pid) or _zombie(pid) or not _is_swtpm(pid), (
+                "%s's swtpm (pid %d) still running" % (host.name, pid))
     leftover = [os.path.join(m, d) for m in cgroup_mounts() for d in os.listdir(m) if d.startswith(rig.tag)]
     assert not leftover, leftover
     for pool, value in rig.saved_pools.items():
@@ -75,6 +88,14 @@ def test_nothing_left_behind(differential):
             assert int(handle.read()) == value, "huge page pool %s not restored" % pool
     ours = subprocess.run(["pgrep", "-f", rig.base], capture_output=True, text=True).stdout.split()
     assert not ours, "processes still running from %s: %s" % (rig.base, ours)
+
+
+def _is_swtpm(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return b"swtpm" in handle.read().split(b"\0")[0]
+    except OSError:
+        return False
 
 
 def _zombie(pid):
