@@ -100,11 +100,12 @@ Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmi
 NO_PLATFORM = Platform()
 
 
-class HostResource(struct("HostResource", "resource access value element")):
+class HostResource(struct("HostResource", "resource access value element code", defaults=(None,))):
     """A host resource the guest names, found by the blocker catalogue's libvirt-schema entries
     (guard.blockers.schema) that the host-resource rule checks: resource and access as there;
     value: the path, address, device or partition; element: the device as the XML has it, for
-    messages ("<serial type='file'>")."""
+    messages ("<serial type='file'>"); code: the host-resource code the entry names
+    ("directory" for host-resource[directory])."""
 
     __slots__ = ()
 
@@ -123,27 +124,36 @@ class HostResource(struct("HostResource", "resource access value element")):
             # type: RHEL 9 installs it in /usr/bin.
             return "/usr/bin/" + HELPER_PROGRAMS.get(self.value, self.value)
         if self.access in ("create", "bind"):
-            directory = posixpath.dirname(self.value.rstrip("/")) or "/"
-            return None if _LIBVIRT_MAKES(directory) else directory
+            return posixpath.dirname(self.value.rstrip("/")) or "/"
         return self.value
 
-
-# The per-guest directories libvirt itself makes when the guest starts (src/qemu/qemu_process.c
-# qemuProcessMakeDir: the domain's private libDir and channelTargetDir, domain-ID-NAME): a path
-# named inside one has no directory to find on the destination beforehand.
-_LIBVIRT_MAKES = re.compile(r"/(var/lib|run)/libvirt/qemu/(channel/target/)?domain-[^/]+\Z").match
 
 # The helper program libvirt runs for a backend type the schema names (src/util/virtpm.c
 # virTPMEmulatorInit: swtpm, with swtpm_setup and swtpm_ioctl beside it).
 HELPER_PROGRAMS = {"emulator": "swtpm"}
 
 
+# The controllers a partition component must not look like (src/util/vircgroup.c
+# virCgroupControllerTypeToString), lest it be taken for a controller's file.
+CGROUP_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "net_cls", "perf_event",
+                      "name=systemd")
+
+
+def _escaped(component):
+    """virCgroupPartitionEscape: "_" before a component that starts with "_" or "." or
+    "cgroup.", or with a controller's name and a dot."""
+    if component.startswith(("_", ".", "cgroup.")) or any(component.startswith(c + ".") for c in CGROUP_CONTROLLERS):
+        return "_" + component
+    return component
+
+
 def cgroup_path(partition):
     """The cgroup directory of a <resource><partition> below a hierarchy's root, as libvirt
     names it without systemd (src/util/vircgroup.c virCgroupSetPartitionSuffix): a top-level
-    machine, system or user stays, every other component without a dot gets ".partition"."""
+    machine, system or user stays, every other component without a dot gets ".partition",
+    then each is escaped (virCgroupPartitionEscape)."""
     parts = [p for p in partition.split("/") if p]
-    named = [p if (i == 0 and p in ("machine", "system", "user")) or "." in p else p + ".partition"
+    named = [p if i == 0 and p in ("machine", "system", "user") else _escaped(p if "." in p else p + ".partition")
              for i, p in enumerate(parts)]
     return "/" + "/".join(named)
 
@@ -648,36 +658,45 @@ def _device_values(root, present):
 _RESOURCE_READERS = None
 
 
-def _first_elements(xpath):
-    """What each branch of a catalogue xpath starts from: element names (children of <domain>,
-    or of <devices>), or (name, type) where a device's first step asks for a type ("devices/serial
-    [@type='file']/..."); None when a branch starts from any device (devices/*/...)."""
-    starts = set()
-    for branch in xpath.split("|"):
-        branch = branch.strip()
-        device = branch.startswith("devices/")
-        if device:
-            branch = branch[len("devices/"):]
-        first = branch.split("/", 1)[0]
-        names = re.findall(r"self::([\w-]+)", first) if first.startswith("*") else [first.split("[", 1)[0]]
-        if not names or names == ["*"]:
-            return None
-        types = re.findall(r"\[@type='([\w-]+)'\]", first) if device else ()
-        starts.update((name, kind) for name in names for kind in types) if types else starts.update(names)
-    return frozenset(starts)
+def _branches(xpath):
+    """The branches of a top-level union "A | B" (catalogue xpaths have no union inside a
+    predicate: tests/rules/test_blockers.py). Each is run as an XPath of its own: libxml2 merges
+    a union's node sets in time that grows with the product of their sizes, which a guest with
+    thousands of devices could turn into seconds."""
+    return [branch.strip() for branch in xpath.split("|")]
+
+
+def _first_elements(branch):
+    """What a catalogue xpath branch starts from: element names (children of <domain>, or of
+    <devices>), or (name, type) where a device's first step asks for a type ("devices/serial
+    [@type='file']/..."); None when it starts from any device (devices/*/..., devices/descendant::...)."""
+    device = branch.startswith("devices/")
+    if device:
+        branch = branch[len("devices/"):]
+    first = branch.split("/", 1)[0]
+    if "::" in first.split("[", 1)[0]:
+        return None  # an axis step (descendant::...): it may find its element anywhere
+    names = re.findall(r"self::([\w-]+)", first) if first.startswith("*") else [first.split("[", 1)[0]]
+    if not names or names == ["*"]:
+        return None
+    types = re.findall(r"\[@type='([\w-]+)'\]", first) if device else ()
+    return frozenset((name, kind) for name in names for kind in types) if types else frozenset(names)
 
 
 def _resource_readers():
-    """((resource, access, XPath, first elements), ...): one per catalogue libvirt-schema entry
-    the host-resource rule checks, compiled on first use, once per process. An entry's XPath
-    runs only for a guest that has one of the elements it starts from (_first_elements): each
-    location path costs about half a microsecond, and most guests name none of these."""
+    """((resource, access, code, XPath, first elements), ...): one per branch of each catalogue
+    libvirt-schema entry the host-resource rule checks, compiled on first use, once per
+    process. A branch runs only for a guest that has one of the elements it starts from
+    (_first_elements): each location path costs about half a microsecond, and most guests
+    name none of these."""
     global _RESOURCE_READERS
     if _RESOURCE_READERS is None:
         from .blockers.schema import BLOCKERS
         _RESOURCE_READERS = tuple(
-            (entry.resource, entry.access, etree.XPath(entry.xpath), _first_elements(entry.xpath))
-            for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource["))
+            (entry.resource, entry.access, entry.rule[len("host-resource["):-1], etree.XPath(branch),
+             _first_elements(branch))
+            for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource[")
+            for branch in _branches(entry.xpath))
     return _RESOURCE_READERS
 
 
@@ -704,13 +723,13 @@ def _resources(root, present):
     """The host resources the guest names; present: the tags of <domain>'s and <devices>'s children,
     and (tag, type) of the devices."""
     found = []
-    for resource, access, select, starts in _resource_readers():
+    for resource, access, code, select, starts in _resource_readers():
         if starts is not None and starts.isdisjoint(present):
             continue
         for value in select(root):
             text = str(value).strip()
             if text:
-                found.append(HostResource(resource, access, text, _element_of(value, root)))
+                found.append(HostResource(resource, access, text, _element_of(value, root), code))
     return tuple(dict.fromkeys(found))
 
 

@@ -19,6 +19,7 @@ never libvirt:
   (/proc/mounts) and the default huge page size (/proc/meminfo).
 The collector (guard.facts.local) records the same host facts with these readers.
 """
+import errno
 import os
 
 from .addresses import is_wildcard_or_loopback
@@ -28,6 +29,7 @@ from .errors import InputError
 from .facts.model import Probe
 
 MAX_STAT_THREADS = 4
+MAX_NETDEV_LOOKUPS = 1024
 
 # The cpuset guests get: libvirt puts them under machine.slice (systemd) or /machine (no
 # systemd), which inherit the root's CPUs when they do not exist yet. cgroup v2, then v1.
@@ -48,13 +50,16 @@ def _read(root, path):
 
 
 def _stat(path):
-    """True / False, or None when the answer is neither (EACCES, EIO, ESTALE...)."""
+    """True / False, or None when the answer is neither (EACCES, EIO, ESTALE...). A name too
+    long for the kernel is False: libvirt and QEMU cannot open it either."""
     try:
         os.stat(path)
         return True
     except (FileNotFoundError, NotADirectoryError):
         return False
-    except (OSError, ValueError):
+    except OSError as exc:
+        return False if exc.errno == errno.ENAMETOOLONG else None
+    except ValueError:
         return None
 
 
@@ -281,6 +286,9 @@ def wanted_paths(domain):
     return paths
 
 
+# systemd-machined, which libvirt asks first (virSystemdHasMachined: it answers on D-Bus when installed).
+MACHINED = ("usr/lib/systemd/systemd-machined", "lib/systemd/systemd-machined")
+
 # cgroup v1 hierarchies where libvirt places a partition (it needs the cpu controller's at
 # least; vircgroupv1.c); v2 has the one unified hierarchy at /sys/fs/cgroup.
 CGROUP_V1_CONTROLLERS = ("cpu", "cpu,cpuacct", "cpuacct,cpu", "memory")
@@ -294,7 +302,8 @@ def cgroup_present(checked_path, root="/"):
     virCgroupNewMachineManual -> virCgroupNewPartition, create only for /machine): checked_path is
     its v2 directory (HostResource.checked_path, /sys/fs/cgroup/...), and on a v1 host the same
     path below a controller's hierarchy."""
-    if os.path.isdir(os.path.join(root, "run/systemd/system")):
+    if os.path.isdir(os.path.join(root, "run/systemd/system")) and any(
+            os.path.exists(os.path.join(root, p)) for p in MACHINED):
         return True
     below = checked_path[len("/sys/fs/cgroup"):]
     candidates = [checked_path] + ["/sys/fs/cgroup/%s%s" % (c, below) for c in CGROUP_V1_CONTROLLERS]
@@ -318,7 +327,8 @@ def gather(domain, timeout_s, root="/", stat=_stat):
             paths[resource.checked_path] = cgroup_present(resource.checked_path, root)
     names = {i.source for i in domain.interfaces if i.type in ("bridge", "direct") and i.source}
     names.update(r.value for r in domain.resources if r.resource == "netdev")
-    netdevs = {name: netdev_kind(name, root) for name in names} if names else None
+    # Two system calls a name, outside the stat budget: a bounded number (the rest stay unknown).
+    netdevs = {name: netdev_kind(name, root) for name in sorted(names)[:MAX_NETDEV_LOOKUPS]} if names else None
     addresses = None
     binds = [listen.address for listen in domain.listens if listen.address]
     binds += [r.value for r in domain.resources if r.resource == "address"]

@@ -52,5 +52,5 @@ RULE = Rule(
     remedy="Migrate under another name (--dname), or undefine the stale guest on the destination.",
     codes=codes(ID, DENY, "name", "uuid", "active"),
     check=check,
-    needs_dest=True,
+    needs_dest=False,  # the probe's answer alone: unusable facts must not silence it
 )

@@ -10,11 +10,12 @@ lacks is refused there. This is how a guest from a host whose QEMU has SPICE, QX
 emulator fails on one without (RHEL 9's qemu-kvm builds no SPICE or QXL).
 """
 from ..findings import DENY, finding
-from .base import Rule, domcaps_for, listing
+from .base import Rule, domcaps_for, listing, machine_family
 
 ID = "device-support"
 # The codes: one per device whose values domain.DEVICE_ENUMS reads.
 DEVICES = ("disk", "graphics", "video", "rng", "filesystem", "tpm", "redirdev")
+MACHINE_DEPENDENT = ("disk",)
 # How each value shows in the guest's XML, for messages.
 _SHOWN = {("disk", "diskDevice"): "<disk device='%s'>", ("disk", "bus"): "<disk><target bus='%s'>",
           ("graphics", "type"): "<graphics type='%s'>", ("video", "modelType"): "<video><model type='%s'>",
@@ -36,8 +37,13 @@ def check(ctx):
     caps = domcaps_for(ctx.domain, ctx.dest)
     if caps is None or caps.devices is None:
         return  # cpu-model reports missing domcapabilities; an older collector did not keep <devices>
+    # Disk buses and devices depend on the machine (IDE on i440fx, not on q35): judged only against
+    # the domcapabilities of the guest's own machine family, never a fallback document.
+    same_machine = machine_family(caps.machine) == machine_family(ctx.domain.machine)
     lacking = {}
     for device, enum, value in values:
+        if device in MACHINE_DEPENDENT and not same_machine:
+            continue
         offered = caps.device_values(device, enum)
         if offered is None or value in offered:
             continue

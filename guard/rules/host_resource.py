@@ -8,7 +8,8 @@ Disks, firmware, the emulator, graphics listen addresses, bridges and macvtap de
 rules of their own. Each is judged the way libvirt or QEMU uses it on the destination, where
 a missing one fails the migration after the hook has answered:
 - read / open / exec: the file, device node or binary must exist (QEMU's open, libvirt's
-  virFileExists / virFindFileInPath);
+  virFileExists / virFindFileInPath); a disk's backing or data file only warns, as a missing
+  disk image does (storage[missing]): --copy-storage-all copies the chain;
 - connect: the unix socket must exist (QEMU's connect(): "Failed to connect to ... No such file");
 - create, and bind of a unix socket: the directory must exist (open(O_CREAT), bind());
 - bind of an address: it must be one of the destination's, or a wildcard or loopback
@@ -20,13 +21,17 @@ Existence is the destination's own answer at decision time (guard.probe): withou
 (preflight, check without --probe) the resources are unverifiable, never assumed present.
 """
 from ..addresses import canonical, is_wildcard_or_loopback
-from ..findings import DENY, finding
+from ..findings import DENY, WARN, finding
 from .base import Rule, codes, count, listing, unverifiable
 
 ID = "host-resource"
 
-# variant: (what the message says is missing, the remedy)
+# variant: (what the message says is missing, the remedy); every variant denies but backing.
 _MISSING = {
+    "backing": ("a backing file or data file of a disk missing on the destination: only a --copy-storage-all "
+                "migration (which copies the whole chain into the destination's image) can succeed",
+                "use `virsh migrate --copy-storage-all`, or make the storage shared; sites on shared storage only set "
+                "[rules.\"host-resource[backing]\"] action = \"deny\""),
     "file": ("no such file, device or directory on the destination",
              "make the file reachable on the destination (shared storage, the same path), or migrate with "
              "`virsh migrate --xml` naming one it has"),
@@ -47,29 +52,30 @@ _MISSING = {
 }
 
 
-def _variant(item):
-    if item.resource in ("netdev", "cgroup", "binary", "socket") and item.access not in ("create", "bind"):
-        return item.resource
-    if item.access in ("create", "bind"):
-        return "directory"
-    return "file"
-
-
 def _present(ctx, item):
     """True / False / None (not known) for one resource that is not an address."""
     if item.resource == "netdev":
         probed = ctx.probe.netdevs if ctx.probe is not None else None
         if probed is not None and item.value in probed:
             return probed[item.value] is not None
-        listed = ctx.dest.local.netdevs if ctx.dest.local is not None else None
+        local = ctx.dest.local if ctx.dest is not None else None
+        listed = local.netdevs if local is not None else None
         return None if listed is None else item.value in listed
     return ctx.path_exists(item.checked_path)
 
 
+# Values are the tenant's text: a message shows at most this much of each (audit records and
+# virsh's error line stay small whatever the XML holds).
+SHOWN_CHARS = 160
+
+
 def _describe(item):
-    if item.resource == "binary" and not item.value.startswith("/"):
-        return "%s %s" % (item.element, item.checked_path)  # the program libvirt runs for it
-    return "%s %s" % (item.element, item.value)
+    value = item.value
+    if item.resource == "binary" and not value.startswith("/"):
+        value = item.checked_path  # the program libvirt runs for it
+    if len(value) > SHOWN_CHARS:
+        value = value[:SHOWN_CHARS - 1] + "…"
+    return "%s %s" % (item.element[:SHOWN_CHARS], value)
 
 
 def _addresses(ctx, binds):
@@ -94,18 +100,17 @@ def check(ctx):
     for item in resources:
         if item.resource == "address":
             continue
-        if item.resource != "netdev" and item.checked_path is None:
-            continue  # a directory libvirt makes itself at start (domain.HostResource.checked_path)
         present = _present(ctx, item)
         if present is None:
             undecided.append(_describe(item))
         elif present is False:
-            missing.setdefault(_variant(item), []).append(item)
+            missing.setdefault(item.code, []).append(item)
     for variant, items in missing.items():
         message, remedy = _MISSING[variant]
-        shown = ["%s (%s)" % (_describe(i), i.checked_path) if variant == "directory" else _describe(i)
-                 for i in items]
-        yield finding(ID, variant, DENY, "%s: %s" % (listing(shown), message), remedy, resources=len(items))
+        shown = ["%s (%s)" % (_describe(i), i.checked_path[:SHOWN_CHARS]) if variant == "directory"
+                 else _describe(i) for i in items]
+        yield finding(ID, variant, WARN if variant == "backing" else DENY, "%s: %s" % (listing(shown), message),
+                      remedy, resources=len(items))
     foreign, unknown = _addresses(ctx, binds)
     if foreign:
         yield finding(ID, "address", DENY,
@@ -134,7 +139,9 @@ RULE = Rule(
            "it creates or binds exists; addresses it binds are the destination's, a wildcard or loopback; "
            "unmanaged taps exist in the daemon's network namespace; cgroup partitions exist.",
     remedy="Make the resource exist on the destination, or migrate with `virsh migrate --xml` naming one it has.",
-    codes=codes(ID, DENY, "file", "socket", "directory", "address", "netdev", "cgroup", "binary"),
+    codes=codes(ID, DENY, "file", "socket", "directory", "address", "netdev", "cgroup", "binary")
+    + codes(ID, WARN, "backing"),
     check=check,
-    needs_dest=True,
+    # The probe answers on the destination itself: unusable facts must not silence it.
+    needs_dest=False,
 )

@@ -18,12 +18,12 @@ def _missing(*paths):
     return probe(paths={path: False for path in paths})
 
 
-def _resource(entry, code, xml, *missing, **kwargs):
+def _resource(entry, code, xml, *missing, action="deny", **kwargs):
     """A host-resource fixture: minimal XML with `xml` among the devices (or where kwargs put it)."""
     parts = {"extra": xml} if xml else {}
     parts.update(kwargs)
     return entry, Case(HR, "%s (minimal XML)" % entry, minimal(**parts), expect="%s[%s]" % (HR, code),
-                       kwargs=_missing(*missing), message_has=missing)
+                       kwargs=_missing(*missing), message_has=missing, action=action)
 
 
 def _bind(entry, xml):
@@ -183,16 +183,16 @@ CASES = dict([
                                        kwargs=_missing("/sys/fs/cgroup/machine/foo.partition"))),
 
     # ---- disk sources beyond the top image ----
-    _resource("schema-disk-backing", "file",
+    _resource("schema-disk-backing", "backing",
               "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
               "<source file='/var/lib/libvirt/images/top.qcow2'/><backingStore type='file'><format type='qcow2'/>"
               "<source file='/srv/base/base.qcow2'/><backingStore/></backingStore>"
-              "<target dev='vdb' bus='virtio'/></disk>", "/srv/base/base.qcow2"),
-    _resource("schema-disk-datastore", "file",
+              "<target dev='vdb' bus='virtio'/></disk>", "/srv/base/base.qcow2", action="warn"),
+    _resource("schema-disk-datastore", "backing",
               "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
               "<source file='/var/lib/libvirt/images/d.qcow2'><dataStore type='file'><format type='raw'/>"
               "<source file='/srv/data/d.raw'/></dataStore></source><target dev='vdb' bus='virtio'/></disk>",
-              "/srv/data/d.raw"),
+              "/srv/data/d.raw", action="warn"),
     _resource("schema-disk-nbd-unix", "socket",
               "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd' name='exp'>"
               "<host transport='unix' socket='/run/nbd/exp.sock'/></source><target dev='vdc' bus='virtio'/></disk>",
@@ -251,8 +251,6 @@ CASES = dict([
     _resource("schema-graphics-rendernode", "file",
               "<graphics type='egl-headless'><gl rendernode='/dev/dri/renderD129'/></graphics>",
               "/dev/dri/renderD129"),
-    _resource("schema-audio-file", "directory", "<audio id='1' type='file' path='/srv/audio/g.wav'/>",
-              "/srv/audio"),
     _resource("schema-audio-pipewire", "file", "<audio id='1' type='pipewire' runtimeDir='/run/user/1000'/>",
               "/run/user/1000"),
 

@@ -19,6 +19,9 @@ RNG = "<rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng>"
 KERNEL = "<kernel>/srv/boot/vmlinuz-web01</kernel><initrd>/srv/boot/initrd-web01</initrd>"
 PARTITION = "<resource><partition>/machine/tenants</partition></resource>"
 SWTPM = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+BACKED_DISK = ("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/srv/vm/top.qcow2'/>"
+               "<backingStore type='file'><format type='qcow2'/><source file='/srv/base/base.qcow2'/><backingStore/>"
+               "</backingStore><target dev='vdb' bus='virtio'/></disk>")
 CODE = "host-resource[%s]"
 
 
@@ -53,16 +56,26 @@ CASES = (
     + pair("file", "direct kernel boot from /srv/boot", minimal(os_extra=KERNEL),
            probed(paths={"/srv/boot/vmlinuz-web01": False, "/srv/boot/initrd-web01": True}),
            probed(paths={"/srv/boot/vmlinuz-web01": True, "/srv/boot/initrd-web01": True}))
+    + pair("backing", "qcow2 backing file in /srv/base", minimal(extra=BACKED_DISK),
+           probed(paths={"/srv/base/base.qcow2": False}), probed(paths={"/srv/base/base.qcow2": True}),
+           action="warn")
     + pair("cgroup", "partition /machine/tenants", minimal(top=PARTITION),
            probed(paths={"/sys/fs/cgroup/machine/tenants.partition": False}),
            probed(paths={"/sys/fs/cgroup/machine/tenants.partition": True}))
     + pair("binary", "TPM emulator (swtpm)", minimal(extra=SWTPM), probed(paths={"/usr/bin/swtpm": False}),
            probed(paths={"/usr/bin/swtpm": True}))
-    + [Case("host-resource", "unix channel bound in libvirt's per-guest channel directory, which libvirt makes at "
-            "start (minimal XML)", minimal(extra="<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/"
-                                           "channel/target/domain-7-web01/org.qemu.guest_agent.0'/><target type='virtio' "
-                                           "name='org.qemu.guest_agent.0'/></channel>"), dest=host(),
-            near=(CODE % "directory",), kwargs=probed(paths={})),
+    + [Case("host-resource", "a guest-agent channel with no path: libvirt makes one at start (minimal XML)",
+            minimal(extra="<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"),
+            dest=host(), near=(CODE % "directory", CODE % "socket"), kwargs=probed(paths={})),
+       Case("host-resource", "TCP serial on a scoped link-local address the destination has (minimal XML)",
+            minimal(extra=TCP_BIND % "fe80::1%eth0"), dest=host(), near=(CODE % "address",),
+            kwargs=probed(addresses=("127.0.0.1", "fe80:0:0:0:0:0:0:1"))),
+       Case("host-resource", "TCP serial on a scoped link-local address the destination lacks (minimal XML)",
+            minimal(extra=TCP_BIND % "fe80::2%eth0"), dest=host(), expect=CODE % "address",
+            kwargs=probed(addresses=("127.0.0.1", "fe80:0:0:0:0:0:0:1"))),
+       Case("host-resource", "a kernel path of 5000 characters: the message shows 160 of them (minimal XML)",
+            minimal(os_extra="<kernel>/srv/%s</kernel>" % ("k" * 5000)), dest=host(), expect=CODE % "file",
+            message_has=("/srv/kkk", "…"), kwargs=probed(paths={"/srv/" + "k" * 5000: False})),
        Case("host-resource", "TCP serial on a wildcard: every host has it (minimal XML)",
             minimal(extra=TCP_BIND % "0.0.0.0"), dest=host(), near=(CODE % "address",),
             kwargs=probed(addresses=("127.0.0.1",)))]
@@ -75,19 +88,27 @@ def test_rule_fixture(case):
 
 
 @pytest.mark.parametrize("path, directory", [
-    ("/var/lib/libvirt/qemu/channel/target/domain-7-web01/org.qemu.guest_agent.0", None),
-    ("/var/lib/libvirt/qemu/domain-7-web01/vnc.sock", None),
-    ("/run/libvirt/qemu/domain-7-web01/x.sock", None),
+    # the source drops the paths libvirt generated from the migratable XML
+    # (qemuDomainChrDefDropDefaultPath); one still there names the source's own domain-ID-NAME
+    # directory, which the destination never makes (it makes its own ID's): it is looked for
+    ("/var/lib/libvirt/qemu/channel/target/domain-7-web01/org.qemu.guest_agent.0",
+     "/var/lib/libvirt/qemu/channel/target/domain-7-web01"),
     ("/var/lib/libvirt/qemu/web01.agent", "/var/lib/libvirt/qemu"),
     ("/var/log/guests/web01.log", "/var/log/guests"),
+    ("/sock", "/"),
 ])
-def test_directories_libvirt_makes_at_start_are_not_looked_for(path, directory):
+def test_what_is_made_or_bound_needs_its_directory(path, directory):
     assert HostResource("socket", "bind", path, "<channel type='unix'>").checked_path == directory
 
 
-def test_a_partition_is_found_where_libvirt_names_it():
-    assert HostResource("cgroup", "open", "/machine/tenants/a.slice", "<resource>").checked_path == \
-        "/sys/fs/cgroup/machine/tenants.partition/a.slice"
+@pytest.mark.parametrize("partition, path", [
+    ("/machine/tenants/a.slice", "/machine/tenants.partition/a.slice"),
+    ("/machine/cpu", "/machine/_cpu.partition"),  # virCgroupPartitionEscape: like the cpu controller's files
+    ("/machine/_x", "/machine/__x.partition"),
+    ("/tenants", "/tenants.partition"),
+])
+def test_a_partition_is_found_where_libvirt_names_it(partition, path):
+    assert HostResource("cgroup", "open", partition, "<resource>").checked_path == "/sys/fs/cgroup" + path
 
 
 def test_a_partition_is_looked_for_as_libvirt_places_guests_there(tmp_path):
@@ -102,4 +123,16 @@ def test_a_partition_is_looked_for_as_libvirt_places_guests_there(tmp_path):
     assert cgroup_present(wanted, str(other)) is True  # cgroup v2
     booted = tmp_path / "booted"
     (booted / "run/systemd/system").mkdir(parents=True)
+    assert cgroup_present(wanted, str(booted)) is False  # systemd without machined: libvirt's own cgroups
+    (booted / "usr/lib/systemd").mkdir(parents=True)
+    (booted / "usr/lib/systemd/systemd-machined").write_text("")
     assert cgroup_present(wanted, str(booted)) is True  # machined makes the partition's slice
+
+
+def test_a_long_value_is_cut_in_the_message():
+    from helpers import decide
+    long_path = "/srv/" + "k" * 5000
+    outcome = decide(minimal(os_extra="<kernel>%s</kernel>" % long_path)(), host()(), None,
+                     probe=Probe(paths={long_path: False}, guests=()))
+    found = [f for f in outcome.findings if f.code == CODE % "file"]
+    assert found and len(found[0].message) < 400
