@@ -94,9 +94,9 @@ Listen = struct("Listen", "graphics address network", defaults=(None, None))
 # name='tsc' frequency> in Hz, or None; cpu_migratable: <cpu migratable='on|off'> of a
 # host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>;
 # unmigratable: (kind, element) of devices QEMU cannot migrate, kind from a fixed list (virgl,
-# virtio-sound, qemu-vdagent), element as the XML has it.
-Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable",
-                  defaults=(None, None, (), ()))
+# virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU.
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu",
+                  defaults=(None, None, (), (), False))
 NO_PLATFORM = Platform()
 
 
@@ -175,6 +175,10 @@ class Domain(struct("Domain", (
     @property
     def cpu_mode(self):
         return self.cpu.mode if self.cpu else None
+
+    @property
+    def has_iommu(self):
+        return self.platform.iommu
 
 
 def _bytes(element, default_unit="KiB"):
@@ -742,9 +746,11 @@ def _platform(clock, cpu, devices):
             except ValueError:
                 raise InputError("<timer name='tsc' frequency>: %r is not a whole number" % timer.get("frequency"))
     migratable = _yes(cpu.get("migratable")) if cpu is not None else None
-    if frequency is None and migratable is None and not devices.transient and not devices.unmigratable:
+    iommu = "iommu" in devices.tags
+    if frequency is None and migratable is None and not devices.transient and not devices.unmigratable and not iommu:
         return NO_PLATFORM
-    return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)))
+    return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)),
+                    iommu)
 
 
 def domain_element(root):

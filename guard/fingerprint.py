@@ -10,6 +10,7 @@ from .facts.model import OPT_STR, STRS
 from .records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
 
 FINGERPRINT_VERSION = 1
+LATER_FIELDS = ("vgpu_driver",)
 
 # Kernel parameters that change what the CPU exposes to guests or how it is mitigated.
 CPU_CMDLINE_PARAMS = (
@@ -54,6 +55,9 @@ class Fingerprint(record("Fingerprint", (
         ("vulnerabilities", seq(tup(STR, STR)), ()),
         ("cpu_cmdline", STRS, ()),
         ("numa", seq(tup(INT, INT, INT)), ()),  # (cell id, CPU count, memory bytes)
+        # Added after version 1 (LATER_FIELDS): left out of the JSON and the signature while None, so
+        # that stamps with and without them verify alike on guards with and without them.
+        ("vgpu_driver", OPT_STR, None),  # the NVIDIA vGPU host driver (NVIDIA requires the same on both)
         # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
         # ([fingerprint] key); guard.metadata signs and verifies it.
         ("signature", OPT_STR, None),
@@ -90,7 +94,19 @@ def fingerprint_of(facts):
         vulnerabilities=local.vulnerabilities if local else (),
         cpu_cmdline=cpu_cmdline(local.kernel_cmdline) if local else (),
         numa=tuple((c.id, len(c.cpus), c.memory_bytes) for c in facts.cells),
+        vgpu_driver=local.vgpu_driver if local else None,
     )
+
+
+def canonical_dict(fingerprint):
+    """The fingerprint as JSON data, without its signature and without the LATER_FIELDS that
+    are None: what is written into <metadata> and what the signature covers."""
+    data = fingerprint.to_dict()
+    data.pop("signature", None)
+    for name in LATER_FIELDS:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
 
 
 def fingerprint_from_data(data):

@@ -18,7 +18,7 @@ from lxml import etree
 
 from . import XMLNS, XMLNS_PREFIX
 from .errors import InputError
-from .fingerprint import fingerprint_from_data
+from .fingerprint import canonical_dict, fingerprint_from_data
 from .records import struct
 
 _NS = {"mg": XMLNS}
@@ -91,9 +91,9 @@ def read_metadata(metadata):
 
 
 def fingerprint_json(fingerprint):
-    data = fingerprint.to_dict()
-    if data.get("signature") is None:
-        data.pop("signature", None)
+    data = canonical_dict(fingerprint)
+    if fingerprint.signature is not None:
+        data["signature"] = fingerprint.signature
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
@@ -107,8 +107,7 @@ def signature_of(fingerprint, uuid, key):
     configured key), not on every hook run."""
     import hashlib
     import hmac
-    data = fingerprint.to_dict()
-    data.pop("signature", None)
+    data = canonical_dict(fingerprint)
     message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), (uuid or "").strip().lower())
     return SIGNATURE_PREFIX + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 

@@ -122,6 +122,11 @@ BLOCKERS = (
             trigger="<hostdev mode='subsystem' type='mdev' model='vfio-pci'> (a vGPU) whose vendor driver has no "
                     "VFIO migration support: the same blocker as an assigned PCI device",
             rule="mediated-device[absent]", since="6.2"),
+    Blocker(id="qemu-vfio-mdev-nvidia", component="qemu", where="hw/vfio/migration.c: vfio_migration_realize",
+            trigger="<hostdev type='mdev'> on an NVIDIA vGPU whose host driver implements VFIO migration (v2, QEMU "
+                    "8.0 and later): no blocker. RHEL supports it from 9.4 (libvirt 10.0, QEMU 8.2) with the same vGPU "
+                    "driver on both hosts and no vIOMMU; the rule checks each and warns when all hold",
+            rule="mediated-device[nvidia-vgpu]", since="8.2"),
     Blocker(id="qemu-vfio-ccw", component="qemu", where="hw/vfio/ccw.c: vfio_ccw_vmstate",
             trigger="<hostdev mode='subsystem' type='mdev' model='vfio-ccw'> (s390x), unmigratable vmstate",
             rule="mediated-device[absent]", since="6.2"),

@@ -62,6 +62,7 @@ def read_local(root="/"):
         hugetlbfs=probe.hugetlbfs_sizes(root, default_page),
         free_pages=probe.free_pages(root),
         default_hugepage_bytes=default_page,
+        vgpu_driver=_read(root, "sys/module/nvidia/version"),
     )
 
 

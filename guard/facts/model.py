@@ -157,6 +157,7 @@ LocalFacts = record("LocalFacts", (
     ("hugetlbfs", optional(seq(INT)), None),  # page sizes with a hugetlbfs mount
     ("free_pages", optional(seq(tup(INT, INT, INT))), None),  # (node, page size, free pages)
     ("default_hugepage_bytes", optional(INT), None),  # /proc/meminfo Hugepagesize
+    ("vgpu_driver", OPT_STR, None),  # the NVIDIA host driver's version (/sys/module/nvidia/version), if loaded
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 

@@ -166,6 +166,43 @@ def check_sriov(ctx):
                               mac=iface.mac, network=iface.network, dest_forward_mode=network.forward_mode)
 
 
+# RHEL 9.4 and later migrate a guest with an NVIDIA vGPU ("Live migrating a virtual machine
+# with an attached NVIDIA vGPU"): RHEL 9.4's libvirt 10.0 and QEMU 8.2 on both hosts, the same
+# vGPU host driver on both ("vGPU live migration fails if the vGPU driver version differs"),
+# no vIOMMU in the guest, x86_64; and, as for any mdev, the destination has one with the same
+# UUID. Each condition is checked; an unmet or unverified one names itself in the deny.
+RHEL94_LIBVIRT, RHEL94_QEMU = "10.0.0", "8.2.0"
+NVIDIA_VGPU = "nvidia-"
+
+
+def _vgpu_conditions(ctx, mdev_type):
+    """The conditions of RHEL's NVIDIA vGPU migration that do not hold or cannot be verified."""
+    unmet = []
+    if not (mdev_type or "").startswith(NVIDIA_VGPU):
+        return ["the mdev is not an NVIDIA vGPU (type %s)" % mdev_type]
+    if ctx.domain.has_iommu:
+        unmet.append("the guest has a vIOMMU (<iommu>), which vGPU migration does not support")
+    if ctx.arch not in ("x86_64", None):
+        unmet.append("vGPU migration is for x86_64 hosts (this guest is %s)" % ctx.arch)
+    source, dest = ctx.source, ctx.dest
+    for side, libvirt, qemu in (("destination", dest.libvirt_version, dest.qemu_version),
+                                ("source", source.libvirt_version if source else None,
+                                 source.qemu_version if source else None)):
+        if not libvirt or not qemu:
+            unmet.append("the %s's libvirt and QEMU versions are not known" % side)
+        elif compare_versions(libvirt, RHEL94_LIBVIRT) < 0 or compare_versions(qemu, RHEL94_QEMU) < 0:
+            unmet.append("the %s runs libvirt %s and QEMU %s (RHEL 9.4's %s and %s or later are needed)"
+                         % (side, libvirt, qemu, RHEL94_LIBVIRT, RHEL94_QEMU))
+    here = dest.local.vgpu_driver if dest.local is not None else None
+    there = source.vgpu_driver if source is not None else None
+    if not here or not there:
+        unmet.append("the vGPU driver version of the %s is not known" % (
+            "source and the destination" if not here and not there else "destination" if not here else "source"))
+    elif here != there:
+        unmet.append("the vGPU driver differs: %s on the source, %s on the destination" % (there, here))
+    return unmet
+
+
 def check_mdev(ctx):
     for dev in ctx.domain.hostdevs:
         if dev.type != "mdev":
@@ -173,17 +210,31 @@ def check_mdev(ctx):
         present = None
         if ctx.dest is not None:
             present = next((m for m in ctx.dest.mdevs if m.uuid == dev.mdev_uuid), None)
-        # An admin may opt in to vendor vGPU migration for the case the destination
-        # has the same mdev ready: `[rules."mediated-device[present]"] action = "warn"`.
-        variant = "present" if present is not None else "absent"
-        dest_note = ("the destination has mdev %s (type %s)" % (dev.mdev_uuid, present.type) if present
-                     else "the destination has no mdev %s" % dev.mdev_uuid)
-        yield finding(MDEV, variant, DENY,
-                      "guest has mediated device %s (%s) assigned; %s" % (dev.mdev_uuid, dev.model or "mdev",
-                                                                         dest_note),
-                      "detach the mdev before migrating, or opt in to vendor vGPU migration for destinations "
-                      "that have it with [rules.\"mediated-device[present]\"] action = \"warn\"",
-                      mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type if present else None)
+        if present is None:
+            yield finding(MDEV, "absent", DENY,
+                          "guest has mediated device %s (%s) assigned; the destination has no mdev %s"
+                          % (dev.mdev_uuid, dev.model or "mdev", dev.mdev_uuid),
+                          "create the mdev with the same UUID and type on the destination (`virsh nodedev-define`), "
+                          "or detach it before migrating", mdev_uuid=dev.mdev_uuid)
+            continue
+        unmet = _vgpu_conditions(ctx, present.type)
+        if not unmet:
+            yield finding(MDEV, "nvidia-vgpu", WARN,
+                          "NVIDIA vGPU %s (type %s): every condition RHEL 9.4+ sets for its live migration holds (the "
+                          "same mdev on the destination, RHEL 9.4+ libvirt and QEMU on both hosts, the same vGPU "
+                          "driver %s, no vIOMMU); do not use post-copy" % (dev.mdev_uuid, present.type,
+                                                                           ctx.dest.local.vgpu_driver),
+                          "nothing to do; to refuse vGPU migrations all the same, set "
+                          "[rules.\"mediated-device[nvidia-vgpu]\"] action = \"deny\"",
+                          mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
+            continue
+        yield finding(MDEV, "present", DENY,
+                      "guest has mediated device %s (%s) assigned; the destination has it (type %s), but %s"
+                      % (dev.mdev_uuid, dev.model or "mdev", present.type, "; ".join(unmet)),
+                      "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached NVIDIA "
+                      "vGPU\"), or detach the mdev before migrating; to accept another vendor's mdev migration, "
+                      "[rules.\"mediated-device[present]\"] action = \"warn\"",
+                      mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type, unmet=unmet)
 
 
 RULES = (
@@ -209,9 +260,12 @@ RULES = (
          codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa"),
          check=check_sriov),
     Rule(id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
-         checks="<hostdev type='mdev'>; the code says whether the destination has the same mdev "
-                "(`present`, which an administrator may opt in to allow) or not (`absent`).",
-         remedy="Detach the mediated device before migrating.",
-         codes=codes(MDEV, DENY, "present", "absent"),
+         checks="<hostdev type='mdev'>: the destination must have an mdev of the same UUID (`absent` if not). RHEL "
+                "9.4+ migrates an NVIDIA vGPU when every condition it sets holds, each checked: RHEL 9.4's libvirt "
+                "10.0 and QEMU 8.2 or later on both hosts, the same vGPU host driver on both (the source's from its "
+                "fingerprint), no vIOMMU, x86_64 (`nvidia-vgpu`, a warning; action deny turns the exception off). "
+                "Any other mdev, or an unmet or unverified condition, is `present` and names what fails.",
+         remedy="Detach the mediated device before migrating, or meet RHEL's conditions for NVIDIA vGPU migration.",
+         codes=codes(MDEV, DENY, "present", "absent") + codes(MDEV, WARN, "nvidia-vgpu"),
          check=check_mdev),
 )

@@ -1,6 +1,7 @@
 """Failing fixtures for the qemu entries of the blocker catalogue (guard.blockers.qemu) that a
 rule catches: entry id -> a Case that expects the entry's rule code. Real corpus guests where
 libvirt's corpus has the device, minimal XML (helpers.minimal_guest) where not."""
+import test_devices
 import test_unmigratable
 
 from helpers import corpus_facts, debian12_facts
@@ -89,4 +90,5 @@ CASES = {
     "qemu-virtio-snd": unmigratable_failing("virtio-sound"),
     "qemu-virgl": unmigratable_failing("virgl"),
     "qemu-vdagent": unmigratable_failing("qemu-vdagent"),
+    "qemu-vfio-mdev-nvidia": next(c for c in test_devices.CASES if c.expect == "mediated-device[nvidia-vgpu]"),
 }

@@ -1,7 +1,7 @@
 """session-connection, device-passthrough, sriov, mediated-device: passing and failing fixtures."""
 import pytest
 
-from guard.facts.model import Probe
+from guard.facts.model import LocalFacts, Probe
 from helpers import corpus_facts, debian12_facts, source_like
 from rulecase import Case, corpus, minimal, run_case
 
@@ -16,6 +16,23 @@ MACVTAP = ("<interface type='direct'><source dev='eth0' mode='passthrough'/>"
            "<mac address='52:54:00:00:00:03'/></interface>")
 MDEV_PRESENT = ("<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
                 "<address uuid='d069d019-36ea-4111-8f0a-8c9a70e21366'/></source></hostdev>")
+VGPU_DRIVER = "550.54.16"
+
+
+def vgpu_host():
+    """A QEMU 9.2 / libvirt 11.3 host (the corpus') whose mdev of MDEV_PRESENT's UUID is an NVIDIA
+    vGPU, with the NVIDIA host driver loaded."""
+    def build():
+        facts = corpus_facts()
+        return facts._replace(mdevs=tuple(m._replace(type="nvidia-63") for m in facts.mdevs),
+                              local=LocalFacts(vgpu_driver=VGPU_DRIVER))
+    return build
+
+
+def vgpu_source(driver=VGPU_DRIVER, **changes):
+    return lambda: source_like(vgpu_host()(), vgpu_driver=driver, **changes)
+
+
 # No x86_64 corpus guest has a mode='capabilities' hostdev: minimal XML from libvirt's docs.
 CAPS_STORAGE = "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdf1</block></source></hostdev>"
 PASSTHROUGH = ("device-passthrough[pci]", "device-passthrough[usb]", "device-passthrough[scsi]",
@@ -93,6 +110,24 @@ CASES = [
          expect="mediated-device[absent]"),
     Case("mediated-device", "vGPU the destination has: still denied by default", minimal(extra=MDEV_PRESENT),
          dest=corpus_facts, expect="mediated-device[present]", message_has=("i915-GVTg_V5_8",)),
+    Case("mediated-device", "NVIDIA vGPU with every RHEL 9.4+ condition met (minimal XML, QEMU 9.2 hosts)",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), source=vgpu_source(),
+         expect="mediated-device[nvidia-vgpu]", action="warn", near=("mediated-device[present]",),
+         message_has=("nvidia-63", "550.54.16")),
+    Case("mediated-device", "NVIDIA vGPU, another vGPU driver on the source (minimal XML)",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), source=vgpu_source("535.104.06"),
+         expect="mediated-device[present]", near=("mediated-device[nvidia-vgpu]",),
+         message_has=("535.104.06 on the source, 550.54.16 on the destination",)),
+    Case("mediated-device", "NVIDIA vGPU in a guest with a vIOMMU (minimal XML)",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT + "<iommu model='intel'/>"), dest=vgpu_host(),
+         source=vgpu_source(), expect="mediated-device[present]", message_has=("vIOMMU",)),
+    Case("mediated-device", "NVIDIA vGPU with no source fingerprint: the driver cannot be compared (minimal XML)",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), expect="mediated-device[present]",
+         message_has=("vGPU driver version of the source is not known",)),
+    Case("mediated-device", "NVIDIA vGPU from a RHEL 9.2-like source (libvirt 9.0, QEMU 7.2) (minimal XML)",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(),
+         source=vgpu_source(libvirt_version="9.0.0", qemu_version="7.2.0"), expect="mediated-device[present]",
+         message_has=("the source runs libvirt 9.0.0",)),
     Case("mediated-device", "no mdev", corpus("x86_64-pc-minimal"),
          near=("mediated-device[present]", "mediated-device[absent]")),
 ]
