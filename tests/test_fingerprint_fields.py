@@ -1,0 +1,39 @@
+"""Fields added to the source fingerprint after version 1 (guard.fingerprint.LATER_FIELDS) leave
+every stamp written and signed before them exactly as it was."""
+import hashlib
+import hmac
+import json
+
+from guard.fingerprint import LATER_FIELDS, fingerprint_from_data
+from guard.metadata import fingerprint_json, signature_of, signed, verified
+from helpers import debian12_facts, source_like
+
+KEY = b"k" * 32
+UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"
+
+
+def version_1_signature(fingerprint):
+    """The signature as guards before LATER_FIELDS computed it: over every field they knew."""
+    data = {k: v for k, v in fingerprint.to_dict().items() if k != "signature" and k not in LATER_FIELDS}
+    message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), UUID)
+    return "hmac-sha256:" + hmac.new(KEY, message.encode(), hashlib.sha256).hexdigest()
+
+
+def test_an_unset_later_field_changes_neither_the_json_nor_the_signature():
+    fingerprint = source_like(debian12_facts())
+    assert fingerprint.vgpu_driver is None
+    assert "vgpu_driver" not in fingerprint_json(fingerprint)
+    assert signature_of(fingerprint, UUID, KEY) == version_1_signature(fingerprint)
+
+
+def test_a_stamp_signed_before_the_field_verifies_and_one_with_it_is_bound_to_it():
+    old = source_like(debian12_facts())._replace(signature=None)
+    old = old._replace(signature=version_1_signature(old))
+    stored = fingerprint_from_data(json.loads(fingerprint_json(old)))
+    assert verified(stored, UUID, KEY)[0] is not None
+    new = signed(source_like(debian12_facts(), vgpu_driver="550.54.16"), UUID, KEY)
+    text = fingerprint_json(new)
+    assert '"vgpu_driver":"550.54.16"' in text
+    assert verified(fingerprint_from_data(json.loads(text)), UUID, KEY)[0] is not None
+    forged = fingerprint_from_data(json.loads(text.replace("550.54.16", "535.104.06")))
+    assert verified(forged, UUID, KEY)[0] is None
