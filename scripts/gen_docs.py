@@ -1,6 +1,6 @@
 """Regenerate the rule reference in README.md and docs/rules.md from the registry,
-docs/blockers.md from the blocker catalogue, and the bash completion from the argparse
-definition (`make docs`; tests fail when they drift)."""
+docs/blockers.md and docs/accuracy.md's coverage table from the blocker catalogue, and the
+bash completion from the argparse definition (`make docs`; tests fail when they drift)."""
 import os
 import re
 import sys
@@ -8,6 +8,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from guard.blockers import coverage_markdown  # noqa: E402
 from guard.cli.introspect import bash_completion  # noqa: E402
 from guard.cli.rules import blockers_markdown, markdown_reference  # noqa: E402
 
@@ -35,6 +36,15 @@ def main():
         text = handle.read()
     with open(blockers, "w") as handle:
         handle.write(text[:text.index(BLOCKERS_MARK) + len(BLOCKERS_MARK)] + "\n\n" + blockers_markdown() + "\n")
+    # docs/accuracy.md is rendered by the differential suite; its coverage table follows the
+    # catalogue between runs.
+    accuracy = os.path.join(REPO, "docs", "accuracy.md")
+    with open(accuracy) as handle:
+        text = handle.read()
+    start = text.index("| component |", text.index("## Catalogue coverage"))
+    text = text[:start] + coverage_markdown() + text[text.index("\n\n", start):]
+    with open(accuracy, "w") as handle:
+        handle.write(text)
     with open(COMPLETION, "w") as handle:
         handle.write(bash_completion())
     return 0

@@ -35,5 +35,4 @@ def test_packaged_blocker_catalogue_matches_the_catalogue():
 def test_accuracy_report_gives_the_catalogues_coverage_as_it_is():
     from guard.blockers import coverage_markdown
     with open(os.path.join(REPO, "docs", "accuracy.md")) as handle:
-        assert coverage_markdown() in handle.read(), (
-            "re-render: python tests/differential/report.py RESULTS.json docs/accuracy.md (or run the differential suite)")
+        assert coverage_markdown() in handle.read(), "regenerate with: make docs"
