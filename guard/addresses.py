@@ -3,17 +3,26 @@
 Shared by the rules that judge a bind (graphics-listen, host-resource[address]) and the probe
 that decides whether it must read the host's addresses at all.
 """
-LOOPBACK_PREFIXES = ("127.", "::1", "0:0:0:0:0:0:0:1")
-WILDCARDS = ("", "0.0.0.0", "::", "0:0:0:0:0:0:0:0")
+
+
+# The spellings nearly every guest uses, answered without parsing.
+COMMON = ("", "localhost", "0.0.0.0", "::", "127.0.0.1", "::1")
 
 
 def is_wildcard_or_loopback(address):
-    """True for an address every host can bind: a wildcard, loopback or localhost (a host name
-    that merely starts like a loopback address, 127.example.com, is not one)."""
+    """True for an address every host can bind: a wildcard (0.0.0.0, ::, ::0), loopback
+    (127.0.0.0/8, ::1, ::ffff:127.x) or localhost; a host name that merely starts like one
+    (127.example.com) is not, nor is an address like ::10."""
     bare = address.strip("[]")
-    if bare in WILDCARDS or bare == "localhost":
-        return True
-    return bare.startswith(LOOPBACK_PREFIXES) and canonical(bare) is not None
+    if bare in COMMON:
+        return True  # most guests: no import of ipaddress on the hook's path
+    import ipaddress
+    try:
+        parsed = ipaddress.ip_address(bare.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return parsed.is_unspecified or parsed.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def canonical(address):

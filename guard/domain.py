@@ -133,16 +133,13 @@ class HostResource(struct("HostResource", "resource access value element code", 
 HELPER_PROGRAMS = {"emulator": "swtpm"}
 
 
-# The controllers a partition component must not look like (src/util/vircgroup.c
-# virCgroupControllerTypeToString), lest it be taken for a controller's file.
-CGROUP_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "net_cls", "perf_event",
-                      "name=systemd")
-
-
 def _escaped(component):
-    """virCgroupPartitionEscape: "_" before a component that starts with "_" or "." or
-    "cgroup.", or with a controller's name and a dot."""
-    if component.startswith(("_", ".", "cgroup.")) or any(component.startswith(c + ".") for c in CGROUP_CONTROLLERS):
+    """virCgroupPartitionEscape: "_" before a component that starts with "_", "." or "cgroup.".
+    libvirt also means to escape one that starts with a controller's name and a dot
+    (virCgroupPartitionNeedsEscaping), but reads the names from /proc/cgroups by cutting each
+    line at its first space, and the kernel separates them with tabs: no name ever matches, so
+    /machine/cpu is /machine/cpu.partition, as libvirt really names it."""
+    if component.startswith(("_", ".", "cgroup.")):
         return "_" + component
     return component
 
@@ -151,7 +148,7 @@ def cgroup_path(partition):
     """The cgroup directory of a <resource><partition> below a hierarchy's root, as libvirt
     names it without systemd (src/util/vircgroup.c virCgroupSetPartitionSuffix): a top-level
     machine, system or user stays, every other component without a dot gets ".partition",
-    then each is escaped (virCgroupPartitionEscape)."""
+    then each is escaped (_escaped)."""
     parts = [p for p in partition.split("/") if p]
     named = [p if i == 0 and p in ("machine", "system", "user") else _escaped(p if "." in p else p + ".partition")
              for i, p in enumerate(parts)]

@@ -98,6 +98,16 @@ def fingerprint_of(facts):
     )
 
 
+def fingerprint_for(facts, domain):
+    """The fingerprint a guest carries from this host: fingerprint_of(facts), with the vGPU
+    driver only for a guest that has an mdev (a stamp without it keeps the form that guards from
+    before the field verify, LATER_FIELDS). domain: a guard.domain.Domain, or None (unknown)."""
+    fingerprint = fingerprint_of(facts)
+    if fingerprint.vgpu_driver and not (domain is not None and any(h.type == "mdev" for h in domain.hostdevs)):
+        fingerprint = fingerprint._replace(vgpu_driver=None)
+    return fingerprint
+
+
 def canonical_dict(fingerprint):
     """The fingerprint as JSON data, without its signature and without the LATER_FIELDS that
     are None: what is written into <metadata> and what the signature covers."""

@@ -6,14 +6,14 @@ import libvirt
 from . import XMLNS, XMLNS_PREFIX
 from .domain import parse_domain
 from .errors import InputError
-from .fingerprint import fingerprint_of
+from .fingerprint import fingerprint_for
 from .metadata import metadata_xml
 
 
-def current_fingerprint(dom):
-    """The fingerprint a running domain carries now, or None."""
+def _current(dom):
+    """The running domain as guard.domain reads it, or None."""
     try:
-        return parse_domain(dom.XMLDesc(0)).fingerprint
+        return parse_domain(dom.XMLDesc(0))
     except (InputError, libvirt.libvirtError):
         return None
 
@@ -40,9 +40,10 @@ def stamp_domain(dom, facts, started_here=False, key=_CONFIGURED):
     update does not change a running QEMU). Returns the fingerprint written."""
     if key is _CONFIGURED:
         key = configured_key()
-    fingerprint = fingerprint_of(facts)
+    current = _current(dom)
+    fingerprint = fingerprint_for(facts, current)
     if not started_here:
-        previous = current_fingerprint(dom)
+        previous = current.fingerprint if current is not None else None
         if previous is not None and previous.host_uuid == fingerprint.host_uuid and previous.qemu_version:
             fingerprint = fingerprint._replace(qemu_version=previous.qemu_version)
     dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(fingerprint, dom.UUIDString(), key),

@@ -37,3 +37,17 @@ def test_a_stamp_signed_before_the_field_verifies_and_one_with_it_is_bound_to_it
     assert verified(fingerprint_from_data(json.loads(text)), UUID, KEY)[0] is not None
     forged = fingerprint_from_data(json.loads(text.replace("550.54.16", "535.104.06")))
     assert verified(forged, UUID, KEY)[0] is None
+
+
+def test_only_a_guest_with_an_mdev_carries_the_vgpu_driver():
+    from guard.domain import parse_domain
+    from guard.facts.model import LocalFacts
+    from guard.fingerprint import fingerprint_for
+    from helpers import minimal_guest
+    facts = debian12_facts()._replace(local=LocalFacts(vgpu_driver="550.54.16"))
+    plain = parse_domain(minimal_guest())
+    vgpu = parse_domain(minimal_guest(extra="<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"
+                                            "<address uuid='d069d019-36ea-4111-8f0a-8c9a70e21366'/></source></hostdev>"))
+    assert fingerprint_for(facts, plain).vgpu_driver is None
+    assert fingerprint_for(facts, None).vgpu_driver is None
+    assert fingerprint_for(facts, vgpu).vgpu_driver == "550.54.16"

@@ -112,6 +112,10 @@ BLOCKERS = (
             trigger="a migration-capable <hostdev mode='subsystem' type='pci'> behind a virtual IOMMU (<iommu "
                     "model='intel'> or model='virtio'): \"Migration is currently not supported with vIOMMU enabled\"",
             rule="device-passthrough[pci]", since="8.0"),
+    Blocker(id="qemu-vfio-viommu-mdev", component="qemu", where="hw/vfio/migration.c: vfio_migration_realize",
+            trigger="a migration-capable vGPU (<hostdev type='mdev'>, an NVIDIA vGPU on RHEL 9.4+) behind a virtual "
+                    "IOMMU: \"Migration is currently not supported with vIOMMU enabled\"",
+            rule="mediated-device[vgpu-conditions]", since="8.0"),
     Blocker(id="qemu-vfio-postcopy", component="qemu", where="hw/vfio/migration.c: vfio_save_prepare",
             trigger="a migration-capable <hostdev mode='subsystem' type='pci'> migrated with --postcopy: \"VFIO "
                     "migration is not supported with postcopy migration\"",

@@ -2,9 +2,10 @@
 import sys
 
 from ..config import load_config
+from ..domain import parse_domain
 from ..errors import GuardError
 from ..facts.cache import read_facts_file
-from ..fingerprint import fingerprint_of
+from ..fingerprint import fingerprint_for
 from ..metadata import stamp_xml
 from ..trusted import Untrusted, read_key
 from .check import read_input
@@ -29,5 +30,5 @@ def run(args):
         key = read_key(path) if path else None
     except Untrusted as exc:
         raise GuardError("cannot sign: %s" % exc)
-    sys.stdout.write(stamp_xml(xml, fingerprint_of(facts), key))
+    sys.stdout.write(stamp_xml(xml, fingerprint_for(facts, parse_domain(xml)), key))
     return 0

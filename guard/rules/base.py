@@ -9,11 +9,16 @@ Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downti
                      defaults=(1 << 40, None, None, None))
 
 
-class Context(struct("Context", "domain dest source options connection source_connection probe",
-                         defaults=(Options(), None, None, None))):
+class Context(struct("Context", "domain dest source options connection source_connection probe source_trusted",
+                         defaults=(Options(), None, None, None, False))):
     """What a rule sees: the Domain, destination HostFacts (or None), the source
     Fingerprint (or None), Options, the libvirt connection kinds ("system" | "session")
-    on either side when known, and the destination's Probe (or None)."""
+    on either side when known, the destination's Probe (or None), and whether the source
+    fingerprint can be trusted: given by the caller (preflight, check --source-facts) or
+    signed with the fleet key, not merely written into the guest's metadata, which its
+    tenant controls. Rules that only deny may use an untrusted one (a forged value can only
+    add a deny or skip a comparison the policy already reports); a rule that lets something
+    through on the source's word must ask for a trusted one."""
 
     __slots__ = ()
 

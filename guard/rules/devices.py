@@ -178,13 +178,18 @@ NVIDIA_VGPU = "nvidia-"
 def _vgpu_conditions(ctx, mdev_type):
     """The conditions of RHEL's NVIDIA vGPU migration that do not hold or cannot be verified."""
     unmet = []
-    if not (mdev_type or "").startswith(NVIDIA_VGPU):
-        return ["the mdev is not an NVIDIA vGPU (type %s)" % mdev_type]
     if ctx.domain.has_iommu:
         unmet.append("the guest has a vIOMMU (<iommu>), which vGPU migration does not support")
-    if ctx.arch not in ("x86_64", None):
-        unmet.append("vGPU migration is for x86_64 hosts (this guest is %s)" % ctx.arch)
+    host_arch = ctx.dest.cpu.arch
+    if host_arch not in ("x86_64", None):
+        unmet.append("vGPU migration is for Intel 64 and AMD64 hosts (the destination is %s)" % host_arch)
     source, dest = ctx.source, ctx.dest
+    if source is not None and not ctx.source_trusted:
+        # The tenant writes the guest's metadata: without a fleet key its fingerprint could claim
+        # any driver and version, and this exception lets a migration through on its word.
+        unmet.append("the source's fingerprint is not signed with the fleet key ([fingerprint] key), so its vGPU "
+                     "driver and versions cannot be trusted")
+        source = None
     for side, libvirt, qemu in (("destination", dest.libvirt_version, dest.qemu_version),
                                 ("source", source.libvirt_version if source else None,
                                  source.qemu_version if source else None)):
@@ -203,38 +208,60 @@ def _vgpu_conditions(ctx, mdev_type):
     return unmet
 
 
+def _mdev_present(ctx, dev):
+    """The destination's Mdev of this guest's UUID, or None: the collector's list says which exist
+    and their type; the probe, when it looked, whether it is active now (a defined mdev that was
+    never started has no /sys/bus/mdev/devices/UUID, and QEMU cannot open it)."""
+    if ctx.dest is None:
+        return None
+    found = next((m for m in ctx.dest.mdevs if m.uuid == dev.mdev_uuid), None)
+    if found is not None and ctx.path_exists(mdev_path(dev.mdev_uuid)) is False:
+        return None
+    return found
+
+
+def mdev_path(uuid):
+    return "/sys/bus/mdev/devices/%s" % uuid
+
+
 def check_mdev(ctx):
     for dev in ctx.domain.hostdevs:
         if dev.type != "mdev":
             continue
-        present = None
-        if ctx.dest is not None:
-            present = next((m for m in ctx.dest.mdevs if m.uuid == dev.mdev_uuid), None)
+        present = _mdev_present(ctx, dev)
         if present is None:
             yield finding(MDEV, "absent", DENY,
-                          "guest has mediated device %s (%s) assigned; the destination has no mdev %s"
+                          "guest has mediated device %s (%s) assigned; the destination has no active mdev %s"
                           % (dev.mdev_uuid, dev.model or "mdev", dev.mdev_uuid),
-                          "create the mdev with the same UUID and type on the destination (`virsh nodedev-define`), "
-                          "or detach it before migrating", mdev_uuid=dev.mdev_uuid)
+                          "create and start the mdev with the same UUID and type on the destination (`virsh "
+                          "nodedev-define`, `virsh nodedev-start`), or detach it before migrating",
+                          mdev_uuid=dev.mdev_uuid)
             continue
-        unmet = _vgpu_conditions(ctx, present.type)
-        if not unmet:
-            yield finding(MDEV, "nvidia-vgpu", WARN,
-                          "NVIDIA vGPU %s (type %s): every condition RHEL 9.4+ sets for its live migration holds (the "
-                          "same mdev on the destination, RHEL 9.4+ libvirt and QEMU on both hosts, the same vGPU "
-                          "driver %s, no vIOMMU); do not use post-copy" % (dev.mdev_uuid, present.type,
-                                                                           ctx.dest.local.vgpu_driver),
-                          "nothing to do; to refuse vGPU migrations all the same, set "
-                          "[rules.\"mediated-device[nvidia-vgpu]\"] action = \"deny\"",
+        if not (present.type or "").startswith(NVIDIA_VGPU):
+            yield finding(MDEV, "present", DENY,
+                          "guest has mediated device %s (%s) assigned; the destination has it (type %s), but RHEL "
+                          "supports migrating only NVIDIA vGPUs" % (dev.mdev_uuid, dev.model or "mdev", present.type),
+                          "detach the mdev before migrating, or, if its vendor supports migrating it, opt in with "
+                          "[rules.\"mediated-device[present]\"] action = \"warn\"",
                           mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
             continue
-        yield finding(MDEV, "present", DENY,
-                      "guest has mediated device %s (%s) assigned; the destination has it (type %s), but %s"
-                      % (dev.mdev_uuid, dev.model or "mdev", present.type, "; ".join(unmet)),
-                      "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached NVIDIA "
-                      "vGPU\"), or detach the mdev before migrating; to accept another vendor's mdev migration, "
-                      "[rules.\"mediated-device[present]\"] action = \"warn\"",
-                      mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type, unmet=unmet)
+        unmet = _vgpu_conditions(ctx, present.type)
+        if unmet:
+            yield finding(MDEV, "vgpu-conditions", DENY,
+                          "NVIDIA vGPU %s (type %s on the destination): RHEL 9.4+ migrates it only when every "
+                          "condition holds, and %s" % (dev.mdev_uuid, present.type, "; ".join(unmet)),
+                          "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached "
+                          "NVIDIA vGPU\"), or detach the vGPU before migrating",
+                          mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type, unmet=unmet)
+            continue
+        yield finding(MDEV, "nvidia-vgpu", WARN,
+                      "NVIDIA vGPU %s: every condition RHEL 9.4+ sets for its live migration that the guard can see "
+                      "holds (an active mdev of that UUID on the destination, type %s, which must be the source's; "
+                      "RHEL 9.4+ libvirt and QEMU on both hosts; the same vGPU driver %s; no vIOMMU); do not use "
+                      "post-copy" % (dev.mdev_uuid, present.type, ctx.dest.local.vgpu_driver),
+                      "nothing to do; to refuse vGPU migrations all the same, set "
+                      "[rules.\"mediated-device[nvidia-vgpu]\"] action = \"deny\"",
+                      mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
 
 
 RULES = (
@@ -260,12 +287,14 @@ RULES = (
          codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa"),
          check=check_sriov),
     Rule(id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
-         checks="<hostdev type='mdev'>: the destination must have an mdev of the same UUID (`absent` if not). RHEL "
-                "9.4+ migrates an NVIDIA vGPU when every condition it sets holds, each checked: RHEL 9.4's libvirt "
-                "10.0 and QEMU 8.2 or later on both hosts, the same vGPU host driver on both (the source's from its "
-                "fingerprint), no vIOMMU, x86_64 (`nvidia-vgpu`, a warning; action deny turns the exception off). "
-                "Any other mdev, or an unmet or unverified condition, is `present` and names what fails.",
+         checks="<hostdev type='mdev'>: the destination must have an active mdev of the same UUID (`absent` if "
+                "not; the probe checks /sys/bus/mdev/devices). RHEL 9.4+ migrates an NVIDIA vGPU when every "
+                "condition it sets holds, each checked: RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
+                "hosts, the same vGPU host driver on both (the source's from its fingerprint, which must be given "
+                "or signed with the fleet key), no vIOMMU, an Intel 64 or AMD64 host (`nvidia-vgpu`, a warning; "
+                "action deny turns the exception off); an unmet or unverified one is `vgpu-conditions` and names "
+                "itself. Another vendor's mdev is `present`, which an administrator may opt in to allow.",
          remedy="Detach the mediated device before migrating, or meet RHEL's conditions for NVIDIA vGPU migration.",
-         codes=codes(MDEV, DENY, "present", "absent") + codes(MDEV, WARN, "nvidia-vgpu"),
+         codes=codes(MDEV, DENY, "present", "absent", "vgpu-conditions") + codes(MDEV, WARN, "nvidia-vgpu"),
          check=check_mdev),
 )

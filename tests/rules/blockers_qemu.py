@@ -91,4 +91,6 @@ CASES = {
     "qemu-virgl": unmigratable_failing("virgl"),
     "qemu-vdagent": unmigratable_failing("qemu-vdagent"),
     "qemu-vfio-mdev-nvidia": next(c for c in test_devices.CASES if c.expect == "mediated-device[nvidia-vgpu]"),
+    "qemu-vfio-viommu-mdev": next(c for c in test_devices.CASES
+                                  if c.expect == "mediated-device[vgpu-conditions]" and "vIOMMU" in c.name),
 }

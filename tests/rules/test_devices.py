@@ -2,7 +2,8 @@
 import pytest
 
 from guard.facts.model import LocalFacts, Probe
-from helpers import corpus_facts, debian12_facts, source_like
+from guard.metadata import stamp_xml
+from helpers import corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal, run_case
 
 TEAMED_VF = """
@@ -108,26 +109,36 @@ CASES = [
     Case("sriov", "NAT network", minimal(extra=NET_NAT), dest=corpus_facts, near=("sriov[network-pool]",)),
     Case("mediated-device", "vGPU the destination lacks", corpus("hostdev-mdev-display"),
          expect="mediated-device[absent]"),
-    Case("mediated-device", "vGPU the destination has: still denied by default", minimal(extra=MDEV_PRESENT),
-         dest=corpus_facts, expect="mediated-device[present]", message_has=("i915-GVTg_V5_8",)),
+    Case("mediated-device", "Intel GVT-g vGPU the destination has: still denied by default", minimal(extra=MDEV_PRESENT),
+         dest=corpus_facts, expect="mediated-device[present]", message_has=("i915-GVTg_V5_8",),
+         near=("mediated-device[vgpu-conditions]", "mediated-device[nvidia-vgpu]")),
     Case("mediated-device", "NVIDIA vGPU with every RHEL 9.4+ condition met (minimal XML, QEMU 9.2 hosts)",
          minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), source=vgpu_source(),
          expect="mediated-device[nvidia-vgpu]", action="warn", near=("mediated-device[present]",),
          message_has=("nvidia-63", "550.54.16")),
     Case("mediated-device", "NVIDIA vGPU, another vGPU driver on the source (minimal XML)",
          minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), source=vgpu_source("535.104.06"),
-         expect="mediated-device[present]", near=("mediated-device[nvidia-vgpu]",),
+         expect="mediated-device[vgpu-conditions]", near=("mediated-device[nvidia-vgpu]", "mediated-device[present]"),
          message_has=("535.104.06 on the source, 550.54.16 on the destination",)),
     Case("mediated-device", "NVIDIA vGPU in a guest with a vIOMMU (minimal XML)",
          minimal(virt_type="kvm", extra=MDEV_PRESENT + "<iommu model='intel'/>"), dest=vgpu_host(),
-         source=vgpu_source(), expect="mediated-device[present]", message_has=("vIOMMU",)),
+         source=vgpu_source(), expect="mediated-device[vgpu-conditions]", message_has=("vIOMMU",)),
     Case("mediated-device", "NVIDIA vGPU with no source fingerprint: the driver cannot be compared (minimal XML)",
-         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), expect="mediated-device[present]",
+         minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(), expect="mediated-device[vgpu-conditions]",
          message_has=("vGPU driver version of the source is not known",)),
+    Case("mediated-device", "NVIDIA vGPU whose metadata fingerprint claims every condition, no fleet key: not "
+         "trusted (minimal XML)", lambda: stamp_xml(minimal_guest(virt_type="kvm", extra=MDEV_PRESENT),
+                                                    vgpu_source()()),
+         dest=vgpu_host(), expect="mediated-device[vgpu-conditions]", near=("mediated-device[nvidia-vgpu]",),
+         message_has=("not signed with the fleet key",)),
     Case("mediated-device", "NVIDIA vGPU from a RHEL 9.2-like source (libvirt 9.0, QEMU 7.2) (minimal XML)",
          minimal(virt_type="kvm", extra=MDEV_PRESENT), dest=vgpu_host(),
-         source=vgpu_source(libvirt_version="9.0.0", qemu_version="7.2.0"), expect="mediated-device[present]",
+         source=vgpu_source(libvirt_version="9.0.0", qemu_version="7.2.0"), expect="mediated-device[vgpu-conditions]",
          message_has=("the source runs libvirt 9.0.0",)),
+    Case("mediated-device", "NVIDIA vGPU defined on the destination but not started (the probe finds no "
+         "/sys/bus/mdev/devices entry) (minimal XML)", minimal(virt_type="kvm", extra=MDEV_PRESENT),
+         dest=vgpu_host(), source=vgpu_source(), expect="mediated-device[absent]", message_has=("no active mdev",),
+         kwargs={"probe": Probe(paths={"/sys/bus/mdev/devices/d069d019-36ea-4111-8f0a-8c9a70e21366": False})}),
     Case("mediated-device", "no mdev", corpus("x86_64-pc-minimal"),
          near=("mediated-device[present]", "mediated-device[absent]")),
 ]

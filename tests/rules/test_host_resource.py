@@ -103,7 +103,8 @@ def test_what_is_made_or_bound_needs_its_directory(path, directory):
 
 @pytest.mark.parametrize("partition, path", [
     ("/machine/tenants/a.slice", "/machine/tenants.partition/a.slice"),
-    ("/machine/cpu", "/machine/_cpu.partition"),  # virCgroupPartitionEscape: like the cpu controller's files
+    ("/machine/cpu", "/machine/cpu.partition"),  # libvirt's controller-name escape never matches (domain._escaped)
+    ("/machine/cgroup.x", "/machine/_cgroup.x"),
     ("/machine/_x", "/machine/__x.partition"),
     ("/tenants", "/tenants.partition"),
 ])
