@@ -117,14 +117,16 @@ def count(number, singular, plural=None):
 
 
 def machine_family(machine):
-    """q35, i440fx, or the machine name itself: domcapabilities differ per family."""
+    """q35, i440fx, or the machine name without its version (virt-rhel9.4.0 -> virt,
+    pseries-9.2 -> pseries): domcapabilities differ per family, not per version."""
     if not machine:
         return None
     if "q35" in machine:
         return "q35"
     if machine == "pc" or machine.startswith("pc-i440fx") or machine.startswith("pc-0") or machine.startswith("pc-1"):
         return "i440fx"
-    return machine
+    import re  # compiled once by re's cache; only non-x86 machine names get here
+    return re.sub(r"-(rhel)?\d+(\.\d+)*$", "", machine)
 
 
 def domcaps_for(domain, facts):

@@ -88,3 +88,13 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_rule_fixture(case):
     run_case(case)
+
+
+@pytest.mark.parametrize("machine, family", [
+    ("pc-q35-rhel9.4.0", "q35"), ("q35", "q35"), ("pc", "i440fx"), ("pc-i440fx-7.2", "i440fx"),
+    ("virt-rhel9.4.0", "virt"), ("virt-9.2", "virt"), ("virt", "virt"), ("pseries-rhel9.2.0", "pseries"),
+    ("s390-ccw-virtio-rhel9.4.0", "s390-ccw-virtio"), (None, None),
+])
+def test_machine_families_ignore_versions(machine, family):
+    from guard.rules.base import machine_family
+    assert machine_family(machine) == family
