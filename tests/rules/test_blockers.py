@@ -124,3 +124,14 @@ def test_schema_xpaths_have_no_union_inside_a_predicate():
         for char in entry.xpath or "":
             depth += {"[": 1, "]": -1}.get(char, 0)
             assert not (char == "|" and depth), entry.id
+
+
+def test_host_resource_entries_name_a_code_the_rule_reports_for_their_kind():
+    """The rule reports a schema entry's own code (guard.domain.HostResource.code): addresses are
+    judged apart, everything else by presence, so an address code goes with address resources only."""
+    from guard.rules.host_resource import _MISSING
+    for entry in ENTRIES:
+        if (entry.rule or "").startswith("host-resource["):
+            code = entry.rule[len("host-resource["):-1]
+            assert (code == "address") == (entry.resource == "address"), entry.id
+            assert code == "address" or code in _MISSING, entry.id
