@@ -36,3 +36,23 @@ def canonical(address):
         return parsed.exploded if parsed.version == 6 else str(parsed)
     except ValueError:
         return None
+
+
+def explicit_binds(items, address_of):
+    """The items whose address (address_of(item)) only some hosts have: not a wildcard nor loopback."""
+    return [item for item in items if not is_wildcard_or_loopback(address_of(item))]
+
+
+def sort_binds(explicit, address_of, host):
+    """(the explicit binds whose address is not among the host's addresses, those whose address is
+    a host name, which QEMU resolves on the destination), each in the items' order. host: the
+    destination's addresses, in any spelling."""
+    mine = {canonical(a) for a in host}
+    foreign, names = [], []
+    for item in explicit:
+        spelled = canonical(address_of(item))
+        if spelled is None:
+            names.append(item)
+        elif spelled not in mine:
+            foreign.append(item)
+    return foreign, names

@@ -395,6 +395,12 @@ def _describe_source(source):
     return "?"
 
 
+def mdev_path(uuid):
+    """Where an active mdev shows on its host: a defined one that was never started has no
+    such entry, and QEMU cannot open it (the mediated-device rule and the probe both ask)."""
+    return "/sys/bus/mdev/devices/%s" % uuid
+
+
 def _hostdev(hostdev, found):
     parts = _children(hostdev)
     source, teaming = parts.get("source"), parts.get("teaming")

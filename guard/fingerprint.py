@@ -56,7 +56,9 @@ class Fingerprint(record("Fingerprint", (
         ("cpu_cmdline", STRS, ()),
         ("numa", seq(tup(INT, INT, INT)), ()),  # (cell id, CPU count, memory bytes)
         # Added after version 1 (LATER_FIELDS): left out of the JSON and the signature while None, so
-        # that stamps with and without them verify alike on guards with and without them.
+        # every stamp without them verifies alike on guards with and without them; a signed stamp that
+        # sets one verifies only on guards that know it (fingerprint_for sets vgpu_driver for mdev
+        # guests alone).
         ("vgpu_driver", OPT_STR, None),  # the NVIDIA vGPU host driver (NVIDIA requires the same on both)
         # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
         # ([fingerprint] key); guard.metadata signs and verifies it.

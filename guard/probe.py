@@ -25,6 +25,7 @@ import os
 from .addresses import is_wildcard_or_loopback
 from .bounded import map_within
 from .cpuset import parse_idset
+from .domain import mdev_path
 from .errors import InputError
 from .facts.model import Probe
 
@@ -283,8 +284,7 @@ def wanted_paths(domain):
     paths.extend(p for p in (firmware.loader_path, firmware.nvram_template, firmware.nvram_path, domain.emulator)
                  if p)
     paths.extend(r.checked_path for r in domain.resources if r.checked_path and r.resource != "cgroup")
-    # an mdev must be active where the guest lands (rules.devices.mdev_path)
-    paths.extend("/sys/bus/mdev/devices/%s" % h.mdev_uuid for h in domain.hostdevs
+    paths.extend(mdev_path(h.mdev_uuid) for h in domain.hostdevs
                  if h.type == "mdev" and h.mdev_uuid and "/" not in h.mdev_uuid)
     return paths
 

@@ -14,6 +14,7 @@ whose host TPM state cannot move; and vhost-user-gpu, which QEMU blocks only wit
 acceleration (the virgl blocker, hw/display/virtio-gpu-base.c) and otherwise migrates without
 the GPU's state, held by a host process.
 """
+from ..domain import mdev_path
 from ..findings import DENY, WARN, finding
 from ..versions import compare_versions
 from .base import Rule, codes, count, listing, unverifiable
@@ -218,10 +219,6 @@ def _mdev_present(ctx, dev):
     if found is not None and ctx.path_exists(mdev_path(dev.mdev_uuid)) is False:
         return None
     return found
-
-
-def mdev_path(uuid):
-    return "/sys/bus/mdev/devices/%s" % uuid
 
 
 def check_mdev(ctx):

@@ -20,7 +20,7 @@ a missing one fails the migration after the hook has answered:
 Existence is the destination's own answer at decision time (guard.probe): without a probe
 (preflight, check without --probe) the resources are unverifiable, never assumed present.
 """
-from ..addresses import canonical, is_wildcard_or_loopback
+from ..addresses import explicit_binds, sort_binds
 from ..findings import DENY, WARN, finding
 from .base import Rule, codes, count, listing, unverifiable
 
@@ -78,17 +78,19 @@ def _describe(item):
     return "%s %s" % (item.element[:SHOWN_CHARS], value)
 
 
+def _value(item):
+    return item.value
+
+
 def _addresses(ctx, binds):
-    explicit = [b for b in binds if not is_wildcard_or_loopback(b.value)]
+    """(binds the destination has no address for, binds it was not checked for)."""
+    explicit = explicit_binds(binds, _value)
     if not explicit:
         return [], []
     host = ctx.host("addresses")
     if host is None:
         return [], explicit
-    mine = {canonical(a) for a in host}
-    foreign = [b for b in explicit if canonical(b.value) is not None and canonical(b.value) not in mine]
-    names = [b for b in explicit if canonical(b.value) is None]  # a host name: resolved by QEMU there
-    return foreign, names
+    return sort_binds(explicit, _value, host)  # a host name is resolved by QEMU there: not checked
 
 
 def check(ctx):

@@ -13,7 +13,7 @@ hook said yes, and then fails the migration late:
   destination's fails ("Cannot assign requested address"; libvirt qemuProcessGraphicsSetupListen
   keeps an explicit address as it is).
 """
-from ..addresses import canonical, is_wildcard_or_loopback
+from ..addresses import explicit_binds, sort_binds
 from ..findings import DENY, finding
 from .base import Rule, codes, count, listing, unverifiable
 
@@ -96,11 +96,14 @@ def check_network(ctx):
     yield from _devices(ctx)
 
 
+def _address(listen):
+    return listen.address
+
+
 def check_listen(ctx):
     if not ctx.domain.listens:
         return
-    explicit = [listen for listen in ctx.domain.listens
-                if listen.address is not None and not is_wildcard_or_loopback(listen.address)]
+    explicit = explicit_binds([listen for listen in ctx.domain.listens if listen.address is not None], _address)
     if not explicit:
         return
     host = ctx.host("addresses")
@@ -109,13 +112,12 @@ def check_listen(ctx):
                            % (count(len(explicit), "graphics"), listing(sorted({x.address for x in explicit}))),
                            "run the hook or `check --probe` on the destination, or collect its facts locally")
         return
-    mine = {canonical(a) for a in host}
-    names = sorted({x.address for x in explicit if canonical(x.address) is None})
+    foreign, names = sort_binds(explicit, _address, host)
+    names = sorted({x.address for x in names})
     if names:
         yield unverifiable(LISTEN, "graphics listen on host name %s: what it resolves to on the destination was not "
                                    "checked" % listing(names), "listen on an address, or a wildcard")
-    foreign = sorted({"<graphics type='%s' listen='%s'>" % (x.graphics, x.address) for x in explicit
-                      if canonical(x.address) not in mine and canonical(x.address) is not None})
+    foreign = sorted({"<graphics type='%s' listen='%s'>" % (x.graphics, x.address) for x in foreign})
     if foreign:
         yield finding(LISTEN, "address", DENY,
                       "%s: the destination has no such address, so QEMU cannot bind it there" % listing(foreign),
