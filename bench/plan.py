@@ -64,6 +64,27 @@ def measure(folder, guests, dests, runs):
     return total_s, decide_s, parse_s, pf.Plan.of(results, dest_uris).exit_code()
 
 
+def with_plan(folder, guests, dests, runs):
+    """(seconds of `preflight --all --plan`: the verdicts, every destination's free memory
+    and the assignment; seconds of the verdicts alone, the baseline; guests placed)."""
+    big = max(1, dests // 4)
+    source, bigs, smalls = fleet(os.path.join(folder, "plan%dx%d" % (guests, dests)), guests, big, dests - big)
+    dest_uris, config, now = bigs + smalls, Config(), time.time()
+    placed = []
+
+    def verdicts():
+        pf.preflight(source, dest_uris, [], True, config, now, read_facts=facts_with_node_memory)
+
+    def planned():
+        capacities, demands = {}, {}
+        results = pf.preflight(source, dest_uris, [], True, config, now, read_facts=facts_with_node_memory,
+                               capacities=capacities, demands=demands)
+        moves, _unplaced = pf.Plan.of(results, dest_uris).assign(demands, capacities, config)
+        placed[:] = moves
+    plan_s, verdicts_s = interleaved(runs, planned, verdicts)
+    return plan_s, verdicts_s, len(placed)
+
+
 def slow_reads(folder, dests):
     """Seconds to read `dests` destinations that each take SSH_SECONDS (one guest)."""
     source, bigs, smalls = fleet(os.path.join(folder, "ssh%d" % dests), 1, 1, dests - 1)
@@ -94,6 +115,9 @@ def main():
         print()
         if (300, 8) in rows:
             print("300 guests x 8 destinations: %.2f s" % rows[300, 8])
+            plan_s, verdicts_s, placed = with_plan(folder, 300, 8, runs)
+            print("300 guests x 8 destinations with --plan: %.2f s (%.2fx the verdicts alone, %.2f s); %d placed"
+                  % (plan_s, plan_s / verdicts_s, verdicts_s, placed))
         g0, g1 = guests_list[0], guests_list[-1]
         d0, d1 = dests_list[0], dests_list[-1]
         print("growth: %dx the guests (at %d destinations) -> %.1fx the time; %dx the destinations (at %d guests) "

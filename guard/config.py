@@ -53,7 +53,10 @@ DURATION_RANGES = {
 SIZE_RANGES = {
     "memory.limit": (1 << 20, 1 << 64),
     "memory.bandwidth": (1 << 10, 1 << 64),
+    "plan.memory_reserve": (0, 1 << 64),
 }
+# vCPUs a destination may run per host CPU in an evacuation plan (`preflight --plan`).
+VCPU_RATIO_RANGE = (0.1, 64.0)
 
 
 # metrics: the Prometheus text file the collector refreshes; "" = off.
@@ -78,6 +81,8 @@ _CONFIG_DEFAULTS = (
     ("rules", ()),  # (rule id or code, action)
     ("exemptions", ()),  # ConfigExemption
     ("fingerprint_key", None),  # path of the fleet's HMAC key, or None: fingerprints unsigned
+    ("plan_memory_reserve", 1 << 30),  # bytes a plan leaves free on each destination
+    ("plan_vcpu_ratio", 4.0),  # vCPUs per host CPU a plan fills a destination to
     ("source", "built-in defaults"),
     ("digest", None),
 )
@@ -239,7 +244,7 @@ def _validated(data, reader, digest):
     the line and the key. The compiled form runs through here too."""
     reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
                              "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions",
-                             "fingerprint"})
+                             "fingerprint", "plan"})
     values = {
         "mode": reader.choice(data, "mode", MODES, "enforce"),
         "profile": reader.choice(data, "profile", PROFILES, "default"),
@@ -255,7 +260,7 @@ def _validated(data, reader, digest):
         if not isinstance(data["allow_metadata_exemptions"], bool):
             raise reader.error("allow_metadata_exemptions", "must be true or false")
         values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
-    for table in ("paths", "memory", "rules"):
+    for table in ("paths", "memory", "rules", "plan"):
         if not isinstance(data.get(table, {}), dict):
             raise reader.error(table, "must be a table ([%s])" % table)
     paths = data.get("paths", {})
@@ -273,6 +278,17 @@ def _validated(data, reader, digest):
         values["bandwidth"] = float(reader.size(memory, "bandwidth", "memory"))
     if "max_downtime" in memory:
         values["max_downtime"] = reader.duration(memory, "max_downtime", "memory")
+    plan = data.get("plan", {})
+    reader.check_keys(plan, {"memory_reserve", "vcpu_ratio"}, "plan")
+    if "memory_reserve" in plan:
+        values["plan_memory_reserve"] = reader.size(plan, "memory_reserve", "plan")
+    if "vcpu_ratio" in plan:
+        ratio = plan["vcpu_ratio"]
+        low, high = VCPU_RATIO_RANGE
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not low <= ratio <= high:
+            raise reader.error("plan.vcpu_ratio", "must be a number from %g to %g (vCPUs per host CPU)" % (low, high),
+                               "plan")
+        values["plan_vcpu_ratio"] = float(ratio)
     fingerprint = data.get("fingerprint", {})
     if not isinstance(fingerprint, dict):
         raise reader.error("fingerprint", "must be a table ([fingerprint])")

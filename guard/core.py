@@ -19,10 +19,12 @@ EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 # file was ignored; now: seconds since the epoch; connection / source_connection: "system"
 # or "session" when known; dirty_rate: bytes/s measured by preflight; probe: what the
 # destination itself said at decision time (guard.facts.model.Probe, gathered by guard.probe),
-# None where nobody could look (preflight, check without --probe).
+# None where nobody could look (preflight, check without --probe); source_state: what libvirt
+# refuses on the source before it asks the destination (guard.rules.source_refusal.SourceState),
+# which only the pre-flight, run on the source, knows.
 Inputs = struct("Inputs", "domain dest config now facts_problem source connection source_connection "
-                              "dirty_rate bypass bypass_note probe",
-                    defaults=(None, None, None, None, None, None, None, None))
+                              "dirty_rate bypass bypass_note probe source_state",
+                    defaults=(None, None, None, None, None, None, None, None, None))
 
 
 class Outcome(struct("Outcome", "decision exit_code mode profile domain_name domain_uuid findings notes "
@@ -61,7 +63,7 @@ def decide(inputs):
     # the hook and `check` then keep it only if its signature verified (guard.trusted.authenticated).
     trusted = origin == "given" or (origin == "metadata" and config.fingerprint_key is not None)
     ctx = Context.from_tuple((domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
-                              inputs.source_connection, inputs.probe, trusted))
+                              inputs.source_connection, inputs.probe, trusted, inputs.source_state))
     findings = evaluate(ctx, inputs.facts_problem, source_problem)
     verdict, kept, notes = policy.apply(domain, findings, config, inputs.now)
     if inputs.bypass_note:

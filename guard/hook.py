@@ -180,19 +180,28 @@ def _read_stdin(stream):
     return data
 
 
-def _gather(run, stdin):
-    """The Inputs of this migration: the guest, this host's cached facts, the bypass."""
-    config = run.config
-    now = time.time()
-    run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
+def incoming_inputs(domain, config, now, **given):
+    """The Inputs this host's hook decides an incoming guest by: the guest (its fingerprint
+    verified with the fleet key), this host's cached facts, its bypass, and what the probe
+    sees here now. `check --probe --batch` decides the pre-flight's guests with it, so
+    that the pre-flight's answer is the hook's. given: the caller's own Inputs fields (the
+    pre-flight's source fingerprint, source state, dirty rate)."""
     if config.fingerprint_key:
-        run.domain = authenticated(run.domain, config.fingerprint_key)
+        domain = authenticated(domain, config.fingerprint_key)
     facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
     connection = "system" if os.geteuid() == 0 else "session"
-    return Inputs(run.domain, facts, config, now, facts_problem=problem, connection=connection,
-                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(run.domain, config.timeout))
+    return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
+                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout), **given)
+
+
+def _gather(run, stdin):
+    """The Inputs of this migration: the guest, this host's cached facts, the bypass."""
+    run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
+    inputs = incoming_inputs(run.domain, run.config, time.time())
+    run.domain = inputs.domain
+    return inputs
 
 
 def _backstop(run, seconds):

@@ -11,6 +11,10 @@ never an allow. It changes no domain.
 guest, the counts per destination, the guests with no destination, and the exit code.
 """
 import concurrent.futures
+import json
+import re
+import shlex
+import subprocess
 import threading
 import time
 from urllib.parse import urlparse
@@ -20,9 +24,22 @@ import libvirt
 from .core import Inputs, decide, failed
 from .domain import parse_domain
 from .errors import GuardError
+from .evacuation import (  # noqa: F401 - EXIT_CODES: the CLI's and docs' one list
+    DEFAULT_HUGEPAGE_BYTES,
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_PLACED,
+    EXIT_UNPLACED,
+    Capacity,
+    Demand,
+    Unplaced,
+    assign,
+)
 from .facts.collect import CollectError, collect, open_connection
 from .fingerprint import fingerprint_of
+from .incoming import outcome_from_dict, request
 from .records import struct
+from .source_state import is_local_uri, read_mounts, source_state, volume_reader
 
 DIRTY_RATE_SECONDS = 1
 # Destinations read at once. Each read over qemu+ssh:// is a second or more of waiting on
@@ -31,7 +48,7 @@ DIRTY_RATE_SECONDS = 1
 MAX_READERS = 8
 DIRTY_RATE_MEASURED = 2  # dirtyrate.calc_status: 0 unstarted, 1 measuring, 2 measured
 
-EXIT_PLACED, EXIT_UNPLACED, EXIT_ERROR = 0, 1, 2
+VCPU = re.compile(r"<vcpu\b([^>]*)>\s*(\d+)\s*</vcpu>")
 COLUMNS = ("allow", "deny", "error")
 
 
@@ -73,6 +90,53 @@ def measure_dirty_rates(conn, doms, seconds=DIRTY_RATE_SECONDS):
     return rates
 
 
+def read_capacity(uri, page_sizes=()):
+    """What a destination has free for a plan (guard.evacuation.Capacity), over libvirt.
+    Free memory is virNodeGetFreeMemory; a driver that says 0 (libvirt's test driver, with
+    no NUMA cells) gets its total memory less what its running guests have."""
+    conn = open_connection(uri)
+    try:
+        _model, memory_mib, cpus, _mhz, nodes = conn.getInfo()[:5]
+        guest_kib = vcpus = 0
+        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            try:
+                _state, _max_kib, kib, count = dom.info()[:4]
+            except libvirt.libvirtError:  # gone meanwhile
+                continue
+            guest_kib += kib
+            vcpus += count
+        free = conn.getFreeMemory() or max(0, memory_mib * 1024 * 1024 - guest_kib * 1024)
+        pages = None
+        sizes = sorted({size // 1024 for size in page_sizes if size > 4096})
+        if sizes:
+            try:
+                pages = {}
+                for counts in conn.getFreePages(sizes, 0, max(1, nodes)).values():
+                    for kib, count in counts.items():
+                        pages[kib * 1024] = pages.get(kib * 1024, 0) + count
+            except libvirt.libvirtError:
+                pages = None
+        return Capacity(free, cpus, vcpus, pages)
+    finally:
+        conn.close()
+
+
+def vcpus_of(xml):
+    """The vCPUs a guest runs (<vcpu current=...>, else its count), from libvirt's XML."""
+    found = VCPU.search(xml or "")
+    if not found:
+        return 1
+    current = re.search(r"current=['\"](\d+)", found.group(1))
+    return int(current.group(1) if current else found.group(2))
+
+
+def demand_of(domain, xml):
+    page = None
+    if domain.hugepages:
+        page = domain.hugepages[0].size_bytes or DEFAULT_HUGEPAGE_BYTES
+    return Demand(domain.memory_bytes or 0, vcpus_of(xml), page)
+
+
 def read_destination(uri, read_facts=None):
     """(facts, None), or (None, why they could not be read). read_facts: collect."""
     try:
@@ -81,13 +145,72 @@ def read_destination(uri, read_facts=None):
         return None, str(exc) if isinstance(exc, GuardError) else exc.get_error_message()
 
 
-def read_source(conn, source_uri, names, all_running, need_dirty_rate):
-    """The source's fingerprint and its guests: [(name, uuid, Domain or None, dirty rate,
-    why the guest could not be read or None)], sorted by name. A guest that vanishes or
-    whose XML cannot be read between listing and reading is an error for that guest only."""
-    # The source fingerprint: the source's own facts, as its collector would stamp them
-    # into every guest it runs (guard.fingerprint). Computed here, once per run.
-    source = fingerprint_of(collect(source_uri, conn=conn))
+# The remote command a destination shell runs: the destination's own decision (guard.incoming).
+REMOTE_CHECK = ("migration-guard", "check", "--probe", "--batch")
+# How long a destination's own check may take: starting up, then each guest's probe,
+# bounded there by the hook's own timeout.
+REMOTE_BASE_SECONDS = 30
+
+
+def dest_shell_for(uri, dest_shell=None):
+    """The command prefix (argv) that runs a command on the destination `uri`, or None:
+    dest_shell as given ("{host}" replaced by the URI's host; "none": no shell), else ssh
+    for qemu+ssh:// URIs (never prompting: a password prompt would hang the pre-flight)."""
+    parsed = urlparse(uri)
+    if dest_shell is not None:
+        if dest_shell.strip().lower() == "none":
+            return None
+        return shlex.split(dest_shell.replace("{host}", parsed.hostname or "localhost"))
+    if parsed.scheme.endswith("+ssh") and parsed.hostname:
+        argv = ["ssh", "-o", "BatchMode=yes"]
+        if parsed.port:
+            argv += ["-p", str(parsed.port)]
+        return argv + ["%s@%s" % (parsed.username, parsed.hostname) if parsed.username else parsed.hostname]
+    return None
+
+
+def _last_line(text):
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def ask_destination(shell, guests, source_facts, source_connection, config, run=subprocess.run):
+    """[Outcome] for guests [(Domain, xml, dirty rate, SourceState)], decided on the
+    destination by its own guard as its hook would (guard.incoming), or GuardError saying
+    why the destination could not answer."""
+    argv = list(shell) + list(REMOTE_CHECK)
+    body = request([(xml, rate, state) for _domain, xml, rate, state in guests], source_facts, source_connection)
+    what = "the destination's own check (%s)" % " ".join(shlex.quote(a) for a in shell)
+    try:
+        done = run(argv, input=body, capture_output=True, timeout=REMOTE_BASE_SECONDS + config.timeout * len(guests))
+    except subprocess.TimeoutExpired:
+        raise GuardError("%s did not answer in time" % what)
+    except OSError as exc:
+        raise GuardError("%s could not run: %s" % (what, exc.strerror or exc))
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    if done.returncode != 0 or len(lines) != len(guests):
+        raise GuardError("%s failed (exit %d): %s" % (what, done.returncode, _last_line(
+            done.stderr.decode("utf-8", "replace")) or "%d answers for %d guests" % (len(lines), len(guests))))
+    outcomes = []
+    for (domain, _xml, _rate, _state), line in zip(guests, lines):
+        try:
+            outcome = outcome_from_dict(json.loads(line), config)
+        except ValueError as exc:
+            raise GuardError("%s answered something else than a decision: %s" % (what, exc))
+        if outcome.domain_name not in (None, domain.name):
+            raise GuardError("%s answered for %s when asked about %s" % (what, outcome.domain_name, domain.name))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=()):
+    """The source's facts and its guests: [(name, uuid, Domain or None, dirty rate, why the
+    guest could not be read or None, migratable XML, SourceState)], sorted by name. A guest
+    that vanishes or whose XML cannot be read between listing and reading is an error for
+    that guest only."""
+    # The source's own facts, as its collector would stamp them into every guest it runs
+    # (guard.fingerprint). Read here, once per run.
+    facts = collect(source_uri, conn=conn)
     if all_running:
         doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
     else:
@@ -99,6 +222,11 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate):
                 raise CollectError("%s: %s" % (name, exc.get_error_message()))
     doms.sort(key=lambda dom: dom.name())
     rates = measure_dirty_rates(conn, doms) if need_dirty_rate else {}  # inactive guests: not started
+    # What libvirt checks on the source before it asks a destination (guard.source_state):
+    # the file systems of the guests' disks, known from this machine's mount table when the
+    # source is this machine.
+    mounts = read_mounts() if is_local_uri(source_uri) else None
+    volume_of = volume_reader(conn)
     guests = []
     for dom in doms:
         name = dom.name()
@@ -106,33 +234,42 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate):
             uuid = dom.UUIDString()
             # A full connection: libvirt refuses the migratable XML on a read-only one.
             xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
-            guests.append((name, uuid, parse_domain(xml, "migratable XML of %s" % name), rates.get(name), None))
+            domain = parse_domain(xml, "migratable XML of %s" % name)
+            guests.append((name, uuid, domain, rates.get(name), None, xml,
+                           source_state(dom, xml, flags, mounts, volume_of)))
         except libvirt.libvirtError as exc:
             guests.append((name, None, None, None, "reading %s on %s failed: %s"
-                           % (name, source_uri, exc.get_error_message())))
+                           % (name, source_uri, exc.get_error_message()), None, None))
         except GuardError as exc:
-            guests.append((name, None, None, None, str(exc)))
-    return source, guests
+            guests.append((name, None, None, None, str(exc), None, None))
+    return facts, guests
 
 
-def decide_pair(domain, facts, facts_problem, source, config, now, source_uri, dest_uri, dirty_rate=None):
-    """One guest against one destination: what the destination's hook would decide, given
-    the source's fingerprint (None: the one the guest carries)."""
+def decide_pair(domain, facts, facts_problem, source, config, now, source_uri, dest_uri, dirty_rate=None,
+                source_state=None):
+    """One guest against one destination, decided here: what the destination's hook would
+    decide on the facts its libvirt serves, given the source's fingerprint (None: the one
+    the guest carries); what only the destination can see is `unverifiable`."""
     return decide(Inputs(domain, facts, config, now, facts_problem=facts_problem, source=source,
                          connection=connection_kind(dest_uri), source_connection=connection_kind(source_uri),
-                         dirty_rate=dirty_rate))
+                         dirty_rate=dirty_rate, source_state=source_state))
 
 
-def preflight(source_uri, dest_uris, names, all_running, config, now, progress=None, read_facts=None):
+def preflight(source_uri, dest_uris, names, all_running, config, now, progress=None, read_facts=None, flags=(),
+              dest_shell=None, run=subprocess.run, capacities=None, demands=None):
     """[(dest uri, Outcome)] for every (guest, destination) pair, guests by name, then the
     destinations in the order given (each read once). `now`: seconds since the epoch.
     `progress(destinations read, destinations, guests decided, guests)` is called as
     work completes (from reader threads too). `read_facts(uri)`: HostFacts or GuardError
-    (guard.facts.collect.collect when None).
+    (guard.facts.collect.collect when None). flags: the migration's flags that change the
+    source's answer (guard.rules.source_refusal.MIGRATE_FLAGS). dest_shell: see
+    dest_shell_for; a destination with a shell decides the guests itself, as its hook
+    will; `run`: subprocess.run, for the tests. capacities, demands: dicts to fill for a
+    plan, with {dest: Capacity, or why it could not be read} and {guest: Demand}.
 
-    A destination whose facts cannot be read, and a guest whose XML cannot be, are
-    `error` outcomes (guard.core.failed) for those pairs; the other pairs are decided.
-    The source itself must be readable: else CollectError."""
+    A destination whose facts cannot be read (or whose shell fails), and a guest whose XML
+    cannot be, are `error` outcomes (guard.core.failed) for those pairs; the other pairs
+    are decided. The source itself must be readable: else CollectError."""
     dest_uris = list(dict.fromkeys(dest_uris))
     counts = {"dests": 0, "guests": 0, "guests_total": 0}
     lock = threading.Lock()
@@ -143,6 +280,14 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
 
     def read_one(uri):
         facts = read_destination(uri, read_facts)
+        if capacities is not None:
+            if facts[0] is None:
+                capacities[uri] = facts[1]
+            else:
+                try:
+                    capacities[uri] = read_capacity(uri, facts[0].cpu.page_sizes)
+                except (GuardError, libvirt.libvirtError) as exc:
+                    capacities[uri] = str(exc) if isinstance(exc, GuardError) else exc.get_error_message()
         with lock:
             counts["dests"] += 1
             report()
@@ -156,32 +301,61 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
         # calculation) on a read-only one. Nothing is changed through it.
         conn = open_connection(source_uri, read_only=False)
         try:
-            source, guests = read_source(conn, source_uri, names, all_running, config.bandwidth is not None)
+            source_facts, guests = read_source(conn, source_uri, names, all_running, config.bandwidth is not None,
+                                               flags)
         except libvirt.libvirtError as exc:
             raise CollectError("reading guests from %s failed: %s" % (source_uri, exc.get_error_message()))
         finally:
             conn.close()
+        source = fingerprint_of(source_facts)
+        if demands is not None:
+            demands.update((name, demand_of(domain, xml)) for name, _u, domain, _d, problem, xml, _s in guests
+                           if problem is None)
         with lock:
             counts["guests_total"] = len(guests)
             report()
+        readable = [(domain, xml, dirty, state) for _n, _u, domain, dirty, problem, xml, state in guests
+                    if problem is None]
+        shells = {uri: dest_shell_for(uri, dest_shell) for uri in dest_uris}
+        asked = {uri: pool.submit(_ask, shells[uri], readable, source_facts, connection_kind(source_uri), config, run)
+                 for uri in dest_uris if shells[uri] is not None and readable}
         dests = [(uri, future.result()) for uri, future in zip(dest_uris, futures)]
+        answers = {uri: future.result() for uri, future in asked.items()}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # a failed source: no reads still queued
     results = []
-    for name, uuid, domain, dirty, guest_problem in guests:
+    for name, uuid, domain, dirty, guest_problem, _xml, state in guests:
         for uri, (facts, dest_problem) in dests:
+            answer, shell_problem = answers.get(uri, (None, None))
             if guest_problem is not None:
                 outcome = failed(config, guest_problem, name, uuid)
-            elif dest_problem is not None:
-                reason = dest_problem if uri in dest_problem else "destination %s: %s" % (uri, dest_problem)
+            elif dest_problem is not None or shell_problem is not None:
+                problem = dest_problem or shell_problem
+                reason = problem if uri in problem else "destination %s: %s" % (uri, problem)
                 outcome = failed(config, reason, domain.name, domain.uuid)
+            elif answer is not None:
+                outcome = answer[domain.name]
             else:
-                outcome = decide_pair(domain, facts, None, source, config, now, source_uri, uri, dirty)
+                outcome = decide_pair(domain, facts, None, source, config, now, source_uri, uri, dirty, state)
             results.append((uri, outcome))
         with lock:
             counts["guests"] += 1
             report()
     return results
+
+
+def _ask(shell, guests, source_facts, source_connection, config, run):
+    """({guest name: Outcome}, None), or (None, why the destination could not answer)."""
+    try:
+        outcomes = ask_destination(shell, guests, source_facts, source_connection, config, run)
+    except GuardError as exc:
+        return None, str(exc)
+    return {domain.name: outcome for (domain, _x, _r, _s), outcome in zip(guests, outcomes)}, None
+
+
+def unverifiable_count(outcome):
+    """How many checks of an allowed guest could not be made from where it was decided."""
+    return sum(1 for f in outcome.findings if f.rule == "unverifiable")
 
 
 def column(outcome):
@@ -227,11 +401,42 @@ class Plan(struct("Plan", "dests guests cells")):
         return [guest for guest in self.unplaced()
                 if any(self.cells[guest, dest].decision == "error" for dest in self.dests)]
 
-    def exit_code(self):
+    def refusals(self, guest, labels=None):
+        """Each destination's verdict on a guest none accepts: "hv02 deny CODE, hv03 error"."""
+        labels = labels or {}
+        parts = []
+        for dest in self.dests:
+            outcome = self.cells[guest, dest]
+            if column(outcome) == "error":  # why: in the destination's own line or entry
+                parts.append("%s error" % labels.get(dest, dest))
+            else:
+                parts.append("%s %s %s" % (labels.get(dest, dest), outcome.decision,
+                                           outcome.denies[0].code if outcome.denies else ""))
+        return ", ".join(part.rstrip() for part in parts)
+
+    def assign(self, demands, capacities, config):
+        """([Move], [Unplaced]): one destination for each guest within what each has free
+        (guard.evacuation). A guest the source could not read has no Demand: unplaced."""
+        known = [g for g in self.guests if g in demands]
+        moves, unplaced = assign(known, self.dests, self.accepting, demands, capacities,
+                                 config.plan_memory_reserve, config.plan_vcpu_ratio, self.refusals)
+        for guest in self.guests:
+            if guest not in demands:
+                reason = self.cells[guest, self.dests[0]].reason if self.dests else None
+                unplaced.append(Unplaced(guest, "the source could not be read for it: %s" % (reason or "unknown")))
+        return moves, unplaced
+
+    def exit_code(self, unplaced=None):
         """0 every guest has a destination (an unreadable destination is then only one
         fewer choice, shown as error in its counts); 1 some guest has none, and every
         destination said why; 2 some guest has none and an error prevented a verdict
-        for it (a single unreachable destination is always this)."""
+        for it (a single unreachable destination is always this). unplaced: the plan's
+        unplaced guests (guard.evacuation), when a plan was made: a guest with a
+        destination but no room there counts as having none."""
         if self.undecided():
             return EXIT_ERROR
-        return EXIT_UNPLACED if self.unplaced() else EXIT_PLACED
+        left = self.unplaced() if unplaced is None else [u.guest for u in unplaced]
+        if left and unplaced is not None and any(
+                self.cells[guest, dest].decision == "error" for guest in left for dest in self.dests):
+            return EXIT_ERROR
+        return EXIT_UNPLACED if left else EXIT_PLACED

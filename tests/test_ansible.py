@@ -113,6 +113,7 @@ EVERY_KEY = {
     "migration_guard_fingerprint_key": "/etc/migration-guard/fleet.key",
     "migration_guard_memory_limit": "512 GiB", "migration_guard_memory_bandwidth": "1 GiB",
     "migration_guard_memory_max_downtime": "300ms",
+    "migration_guard_plan_memory_reserve": "4 GiB", "migration_guard_plan_vcpu_ratio": 2.5,
     "migration_guard_rules": {"host-cpu": "deny", "mediated-device[present]": "warn"},
     "migration_guard_exemptions": [
         {"domain": "hana-*", "rules": ["memory-size"], "reason": 'validated "big" guests, CHG0012345',
@@ -221,15 +222,22 @@ def test_status_fails_the_play_only_when_asked(tmp_path):
 
 
 PREFLIGHT = {"results": [], "summary": {"qemu+ssh://hv02/system": {"allow": 1, "deny": 1, "error": 0}},
-             "plan": {"web01": ["qemu+ssh://hv02/system", "qemu+ssh://hv03-mig/system"], "db02": []}}
+             "plan": {"web01": ["qemu+ssh://hv02/system", "qemu+ssh://hv03-mig/system"], "db02": []},
+             "destinations": {"qemu+ssh://hv02/system": {"decided_by": "destination", "shell": "ssh hv02", "error": None},
+                              "qemu+ssh://hv03-mig/system": {"decided_by": "destination", "shell": "ssh hv03-mig",
+                                                             "error": "cannot connect to qemu+ssh://hv03-mig/system"}},
+             "moves": [{"guest": "web01", "dest": "qemu+ssh://hv02/system", "memory_bytes": 1 << 30, "order": 1}],
+             "unplaced": [{"guest": "db02", "reason": "no destination accepts it: hv02 deny memory-size[host]"}]}
 
 
-def evacuation(tmp_path, rc, *args):
+def evacuation(tmp_path, rc, *args, output=None):
+    """The playbook, with a stand-in for `migration-guard preflight` (which needs the
+    destinations' libvirt over SSH): it prints `output` (PREFLIGHT's JSON) and exits rc."""
     stub = tmp_path / "preflight"
     stub.write_text('#!/bin/sh\nprintf "%%s\\n" "$@" > "%s"\ncat "%s"\nexit %d\n'
                     % (tmp_path / "argv", tmp_path / "preflight.json", rc))
     stub.chmod(0o755)
-    (tmp_path / "preflight.json").write_text(json.dumps(PREFLIGHT))
+    (tmp_path / "preflight.json").write_text(json.dumps(PREFLIGHT) if output is None else output)
     inventory = tmp_path / "inventory.ini"
     inventory.write_text("[hypervisors]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
                          "hv02\nhv03 migration_guard_libvirt_uri=qemu+ssh://hv03-mig/system\n"
@@ -243,20 +251,29 @@ def test_evacuation_plan_against_the_other_hosts(tmp_path):
     run = evacuation(tmp_path, 1, "-e", "drain_host=localhost")
     assert run.process.returncode == 0, run.process.stdout[-3000:]
     argv = (tmp_path / "argv").read_text().splitlines()
-    assert argv == ["preflight", "--all", "--format", "json", "--dest=qemu+ssh://hv02/system",
+    assert argv == ["preflight", "--all", "--plan", "--format", "json", "--dest=qemu+ssh://hv02/system",
                     "--dest=qemu+ssh://hv03-mig/system"]  # never the drained host itself
-    assert run.task("Show the plan (guest -> destinations that accept it)")["result"]["evacuation_plan"] == \
-        PREFLIGHT["plan"]
-    assert run.task("Show the guests with no destination")["result"]["msg"] == ["db02"]
+    assert run.task("Show the moves, in order (guest -> destination)")["result"]["msg"] == [
+        "1 web01 qemu+ssh://hv02/system"]
+    assert run.task("Show the guests left over, with why")["result"]["msg"] == [
+        "db02: no destination accepts it: hv02 deny memory-size[host]"]
+    assert run.task("Show the destinations that could not be asked")["result"]["msg"] == [
+        "qemu+ssh://hv03-mig/system: cannot connect to qemu+ssh://hv03-mig/system"]
     stuck = evacuation(tmp_path, 1, "-e", "drain_host=localhost", "-e", "evacuation_fail_if_stuck=true")
     assert stuck.process.returncode != 0
-    assert "db02" in stuck.task("Fail when a guest cannot go anywhere (evacuation_fail_if_stuck)")["result"]["msg"]
+    assert "db02" in stuck.task("Fail when a guest has no place (evacuation_fail_if_stuck)")["result"]["msg"]
 
 
-def test_evacuation_plan_fails_on_a_preflight_error_or_without_drain_host(tmp_path):
+def test_evacuation_plan_is_printed_on_exit_2_then_fails_and_fails_without_drain_host(tmp_path):
     error = evacuation(tmp_path, 2, "-e", "drain_host=localhost")
     assert error.process.returncode != 0
-    assert error.task("Run the pre-flight for every guest against every destination")["status"] == "failed"
+    assert error.task("Show the moves, in order (guest -> destination)")["result"]["msg"] == [
+        "1 web01 qemu+ssh://hv02/system"]  # the plan for the destinations that answered
+    failed = error.task("Fail when a destination could not be asked and a guest is left over (exit 2)")
+    assert failed["status"] == "failed" and "db02" in failed["result"]["msg"]
+    unreadable = evacuation(tmp_path, 2, "-e", "drain_host=localhost", output="")
+    unreadable_run = unreadable.task("Run the pre-flight for every guest against every destination, with a plan")
+    assert unreadable.process.returncode != 0 and unreadable_run["status"] == "failed"
     (tmp_path / "argv").unlink()
     missing = evacuation(tmp_path, 0)
     assert missing.process.returncode != 0

@@ -106,3 +106,29 @@ def test_collect_unit_skip_message_uses_the_catalogued_id():
     with open(os.path.join(REPO, "packaging", "migration-guard-collect.service")) as handle:
         unit = handle.read()
     assert "MESSAGE_ID=%s" % journal.COLLECT_SKIPPED in unit and "PRIORITY=4" in unit
+
+
+def _words(text):
+    """Text as a reader sees it: troff's escaped dashes and markdown's emphasis gone, one
+    space between words."""
+    return " ".join(text.replace("\\-", "-").replace("`", "").split())
+
+
+def test_preflight_exit_codes_read_the_same_in_help_man_page_and_readme():
+    """One list (guard.evacuation.EXIT_CODES), word for word in the three places an
+    administrator looks; the old contradiction (man: '1 any denied') cannot come back."""
+    from guard.cli import build_parser
+    from guard.evacuation import EXIT_CODES
+    parser = build_parser()
+    preflight = next(action for action in parser._subparsers._group_actions[0].choices.items()
+                     if action[0] == "preflight")[1]
+    help_text = _words(preflight.format_help())
+    with open(MAN) as handle:
+        man = _words(handle.read())
+    with open(os.path.join(REPO, "README.md")) as handle:
+        readme = _words(handle.read())
+    for code, text in EXIT_CODES:
+        assert "%d: %s" % (code, _words(text)) in help_text, code
+        assert ".IP %d %s" % (code, _words(text)) in man, code
+        assert "- %d: %s." % (code, _words(text)) in readme, code
+    assert "1 any denied" not in man

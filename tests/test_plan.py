@@ -177,6 +177,9 @@ class _FakeDom:
     def UUIDString(self):
         return "8f99e332-06c4-463a-9099-330fb244e1b3"
 
+    def snapshotNum(self, flags):
+        return 0
+
     def XMLDesc(self, flags):
         assert flags == libvirt.VIR_DOMAIN_XML_MIGRATABLE
         if self._error:
@@ -236,7 +239,7 @@ def test_json_has_results_summary_and_plan(hosts, capsys, monkeypatch):
                          UNREACHABLE, "--format", "json")
     assert err == ""
     data = json.loads(out)
-    assert set(data) == {"results", "summary", "plan"}
+    assert set(data) == {"results", "summary", "plan", "destinations"}
     assert data["plan"] == {names[0]: [], names[1]: [big[0]], names[2]: [big[0], small[0]]}
     assert data["summary"] == {big[0]: {"allow": 2, "deny": 1, "error": 0},
                                small[0]: {"allow": 1, "deny": 2, "error": 0},
@@ -327,3 +330,123 @@ def test_no_running_guests(tmp_path, capsys):
     empty = write_node(tmp_path, "empty", 64)
     code, out, _err = cli(capsys, "--all", "--source", empty, "--dest", "test:///default")
     assert (code, out) == (0, "no running guests on %s\n" % empty)
+
+
+def test_plan_places_guests_within_each_destinations_memory_and_prints_with_one_down(hosts, capsys, tmp_path):
+    """`--plan`: every guest one destination with room; a destination down is named, and the
+    others are still planned (exit 2: guests are left over and an error stood in)."""
+    source, big, small = hosts
+    config = tmp_path / "plan.toml"
+    config.write_text('[plan]\nmemory_reserve = "2 GiB"\nvcpu_ratio = 64\n')
+    code, out, _err = cli(capsys, "--all", "--plan", "--source", source, "--dest", big[0], "--dest", small[0],
+                          "--dest", UNREACHABLE, "--format", "json", "--config", str(config))
+    data = json.loads(out)
+    assert code == 2
+    assert data["destinations"][UNREACHABLE]["error"].startswith("cannot connect to")
+    assert data["destinations"][big[0]]["error"] is None
+    moves, unplaced = data["moves"], {u["guest"]: u["reason"] for u in data["unplaced"]}
+    assert [m["order"] for m in moves] == list(range(1, len(moves) + 1))
+    assert len(moves) + len(unplaced) == GUESTS
+    # Each destination's moves fit in its memory (256 and 32 GiB, no guests running there).
+    for dest, gib in ((big[0], 256), (small[0], 32)):
+        assert sum(m["memory_bytes"] for m in moves if m["dest"] == dest) <= (gib - 2) << 30
+    placed = {m["guest"]: m["dest"] for m in moves}
+    for index in range(GUESTS):
+        name = guest_name(index)
+        if guest_kind(index) == "hostdev":
+            assert "no destination accepts it" in unplaced[name] and UNREACHABLE + " error" in unplaced[name]
+        elif guest_kind(index) == "big" and name in placed:
+            assert placed[name] == big[0]  # a small host refused it
+    bigs = [guest_name(i) for i in range(GUESTS) if guest_kind(i) == "big"]
+    assert sum(1 for name in bigs if name in placed) == (256 - 2) // BIG_GUEST_GIB  # five 48 GiB guests fit
+    assert all("no room left" in unplaced[name] for name in bigs if name not in placed)
+    # Largest first: the moves' memory never grows.
+    sizes = [m["memory_bytes"] for m in moves]
+    assert sizes == sorted(sizes, reverse=True)
+    code, text, _err = cli(capsys, "--all", "--plan", "--source", source, "--dest", big[0], "--dest", small[0],
+                           "--dest", UNREACHABLE, "--config", str(config))
+    assert code == 2 and "plan: %d of %d guests placed" % (len(moves), GUESTS) in text
+    assert "virsh -c %s migrate --live --persistent --undefinesource %s %s" % (
+        source, moves[0]["guest"], moves[0]["dest"]) in text
+
+
+def _guard_shell(tmp_path, facts_uri):
+    """A destination shell that runs this checkout's guard with a config of its own, as
+    `ssh HOST` would run the destination's: the facts cache is collected from facts_uri."""
+    facts = tmp_path / "dest-facts.json"
+    subprocess.run([sys.executable, "-m", "guard", "facts", "collect", "--uri", facts_uri, "--output", str(facts)],
+                   check=True, capture_output=True, cwd=REPO)
+    config = tmp_path / "dest.toml"
+    config.write_text('[paths]\nfacts = "%s"\nbypass = "%s"\n' % (facts, tmp_path / "no-bypass.json"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "migration-guard"
+    wrapper.write_text("#!/bin/sh\ncd %s && exec %s -m guard \"$@\"\n" % (REPO, sys.executable))
+    wrapper.chmod(0o755)
+    return "env PATH=%s:/usr/bin:/bin MIGRATION_GUARD_CONFIG=%s" % (bin_dir, config), facts, config
+
+
+def test_a_destination_with_a_shell_decides_each_guest_as_its_hook_would(tmp_path, capsys):
+    """Parity by construction: with --dest-shell the destination's own `check --probe
+    --batch` decides, and says what `check --probe` on its cached facts says of the same
+    XML; without a shell the same guest is decided here, its paths unverifiable."""
+    dest = "test:///default"
+    shell, facts, config = _guard_shell(tmp_path, dest)
+    code, out, _err = cli(capsys, "test", "--source", dest, "--dest", dest, "--dest-shell", shell, "--format", "json")
+    remote = json.loads(out)
+    assert remote["destinations"][dest] == {"decided_by": "destination", "error": None, "shell": shell}
+    decided = remote["results"][0]
+    xml = tmp_path / "test.xml"
+    xml.write_text(libvirt.open(dest).lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE))
+    source_facts = tmp_path / "source.json"
+    source_facts.write_text(facts.read_text())
+    direct = subprocess.run([sys.executable, "-m", "guard", "check", "--probe", "--domain-xml", str(xml), "--facts",
+                             str(facts), "--source-facts", str(source_facts), "--config", str(config), "--format",
+                             "json"], capture_output=True, text=True, cwd=REPO)
+    expected = json.loads(direct.stdout)
+    assert decided["decision"] == expected["decision"] == "deny"
+    assert {f["code"] for f in decided["findings"] if f["code"] != "unverifiable[source-refusal]"} == {
+        f["code"] for f in expected["findings"]}
+    assert "storage[pool]" in {f["code"] for f in decided["findings"]}  # its disk path, stat'ed there
+    assert code == 1
+    code, out, _err = cli(capsys, "test", "--source", dest, "--dest", dest, "--dest-shell", "none", "--format", "json")
+    here = json.loads(out)
+    assert here["destinations"][dest]["decided_by"] == "source"
+    assert "storage[pool]" not in {f["code"] for f in here["results"][0]["findings"]}
+
+
+def test_a_failing_destination_shell_is_an_error_for_that_destination_only(tmp_path, capsys, hosts):
+    source, big, _small = hosts
+    code, out, _err = cli(capsys, guest_name(3), "--source", source, "--dest", big[0], "--dest-shell", "false",
+                          "--format", "json")
+    data = json.loads(out)
+    assert code == 2 and data["results"][0]["decision"] == "error"
+    assert "the destination's own check (false) failed (exit 1)" in data["results"][0]["reason"]
+    assert data["destinations"][big[0]]["error"] == data["results"][0]["reason"]
+
+
+def test_ssh_is_the_default_shell_for_ssh_uris_only():
+    assert pf.dest_shell_for("qemu+ssh://root@hv02:2222/system") == [
+        "ssh", "-o", "BatchMode=yes", "-p", "2222", "root@hv02"]
+    assert pf.dest_shell_for("qemu+ssh://hv02/system") == ["ssh", "-o", "BatchMode=yes", "hv02"]
+    assert pf.dest_shell_for("qemu+tls://hv02/system") is None
+    assert pf.dest_shell_for("qemu+ssh://hv02/system", "none") is None
+    assert pf.dest_shell_for("qemu+tls://hv02/system", "ssh -l admin {host}") == ["ssh", "-l", "admin", "hv02"]
+
+
+def test_batch_answers_every_guest_in_order_a_bad_one_with_its_own_error(tmp_path):
+    shell, _facts, _config = _guard_shell(tmp_path, "test:///default")
+    from guard.incoming import request
+    body = request([(minimal_guest("one"), None, None), ("<domain>", None, None), (minimal_guest("two"), 5e6, None)])
+    done = subprocess.run(shell.split() + ["migration-guard", "check", "--probe", "--batch"], input=body,
+                          capture_output=True)
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [d["domain"]["name"] for d in lines][::2] == ["one", "two"]
+    assert {d["decision"] for d in lines[::2]} <= {"allow", "deny"}  # decided, on the test driver's facts
+    assert lines[1]["decision"] == "error" and "guest 2 of the request" in lines[1]["reason"]
+    misuse = subprocess.run(shell.split() + ["migration-guard", "check", "--batch"], input=body, capture_output=True)
+    assert misuse.returncode == 2 and b"--batch decides as this host's hook" in misuse.stderr
+    wrong = subprocess.run(shell.split() + ["migration-guard", "check", "--probe", "--batch"], input=b'{"guests": []}',
+                           capture_output=True)
+    assert wrong.returncode == 2 and b"request protocol None" in wrong.stderr

@@ -31,7 +31,7 @@ BLOCKERS = (
     Blocker(id="libvirt-snapshots", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="the guest has snapshot metadata on the source (`virsh snapshot-list` is not empty): "
                     "\"cannot migrate domain with N snapshots\"",
-            reason=SOURCE + " (it would need the source's snapshot list)", since="8.0"),
+            rule="source-refusal[snapshots]", since="8.0"),
     Blocker(id="libvirt-qemu-migration-blockers", component="libvirt",
             where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="QEMU on the source reports a migration blocker (query-migrate blocked-reasons: an "
@@ -135,8 +135,7 @@ BLOCKERS = (
             trigger="a writable disk on a local (not shared, not cluster) filesystem or an NVMe disk, migrated "
                     "without --copy-storage-all/-inc and without --unsafe: \"Migration without shared storage is "
                     "unsafe\"",
-            reason="only without flags --copy-storage-* and --unsafe, which the hook cannot see; " + SOURCE,
-            since="8.0"),
+            rule="source-refusal[unsafe-storage]", since="8.0"),
     Blocker(id="libvirt-unsafe-cache", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsSafe",
             trigger="a writable shared disk with a cache mode other than none/directsync on a QEMU that cannot "
                     "drop the page cache on migration: \"Migration may lead to data corruption if disks use cache "

@@ -15,8 +15,8 @@ def register(sub):
     parser = sub.add_parser("check", help="decide whether a domain may migrate to a host",
                             description="Decide offline whether the domain in --domain-xml may migrate to the "
                                         "host described by --facts. Exit 0 allow, 1 deny, 2 error.")
-    parser.add_argument("--domain-xml", required=True, metavar="FILE", help="domain XML ('-' for stdin)")
-    parser.add_argument("--facts", required=True, metavar="FILE", help="destination facts JSON")
+    parser.add_argument("--domain-xml", metavar="FILE", help="domain XML ('-' for stdin); required without --batch")
+    parser.add_argument("--facts", metavar="FILE", help="destination facts JSON; required without --batch")
     parser.add_argument("--source-facts", metavar="FILE",
                         help="source facts JSON (else the fingerprint stamped in the XML)")
     parser.add_argument("--config", metavar="FILE", help="policy file (default: $MIGRATION_GUARD_CONFIG or "
@@ -25,6 +25,10 @@ def register(sub):
                         help="this machine is the destination: stat the guest's paths and read /proc and /sys here "
                              "at decision time, as the hook does (else paths are unverifiable and host details "
                              "come from --facts)")
+    parser.add_argument("--batch", action="store_true",
+                        help="with --probe: decide each guest of a JSON request on stdin exactly as this host's hook "
+                             "would (its config, cached facts, bypass and probe), one JSON decision a line; what "
+                             "`preflight --dest-shell` runs on a destination")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
@@ -40,6 +44,15 @@ def read_input(path, limit=16 * 1024 * 1024):
 
 
 def run(args):
+    if args.batch:
+        if not args.probe or args.domain_xml or args.facts or args.source_facts:
+            raise InputError("--batch decides as this host's hook: it needs --probe, and takes the guests and the "
+                             "source's facts from stdin, the facts from the hook's cache (not --domain-xml, --facts "
+                             "or --source-facts)")
+        from ..incoming import decide_batch
+        return decide_batch(sys.stdin.buffer, sys.stdout, load_config(args.config), time.time())
+    if not args.domain_xml or not args.facts:
+        raise InputError("check needs --domain-xml and --facts (or --probe --batch)")
     config = load_config(args.config)
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
     if config.fingerprint_key:  # verify a signed fingerprint as the hook does

@@ -1,31 +1,47 @@
 """`migration-guard preflight`: check guests against destinations from the source, and
 with several destinations, an evacuation plan."""
 import json
+import shlex
 import sys
 import time
 from urllib.parse import urlparse
 
 from ..config import load_config
 from ..errors import GuardError
+from ..evacuation import EXIT_CODES
 from ..report import decision_json, decision_text
+from ..rules.source_refusal import MIGRATE_FLAGS
+from ..units import format_bytes
 
 
 def register(sub):
     parser = sub.add_parser("preflight", help="check guests against destination hosts, from the source",
                             description="For each guest and destination, decide as the destination's hook "
-                                        "would, and say which destinations accept each guest. Exit 0 every "
-                                        "guest has a destination, 1 some guest has none, 2 some guest has none "
-                                        "and an unreachable destination (or unreadable guest) could have been "
-                                        "its place, or the source could not be read.")
+                                        "would, and say which destinations accept each guest. Exit %s."
+                                        % "; ".join("%d: %s" % item for item in EXIT_CODES))
     parser.add_argument("domains", nargs="*", metavar="DOMAIN")
     parser.add_argument("--dest", action="append", required=True, metavar="URI",
                         help="destination libvirt URI, e.g. qemu+ssh://hv02/system (repeatable)")
     parser.add_argument("--source", default="qemu:///system", metavar="URI")
     parser.add_argument("--all", action="store_true", help="every running guest of the source")
+    parser.add_argument("--plan", action="store_true",
+                        help="assign each guest to one destination that accepts it and has room (free memory less "
+                             "[plan] memory_reserve, free huge pages, vCPUs up to [plan] vcpu_ratio per CPU), largest "
+                             "first; print the moves in order with their virsh commands, and the guests left over")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--details", action="store_true",
                         help="text: every decision with its findings and remedies, before the table")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE", help="policy file for the decisions made here (a destination "
+                                                             "that decides itself uses its own)")
+    parser.add_argument("--dest-shell", metavar="CMD",
+                        help="command prefix that runs a command on a destination, whose own guard then decides each "
+                             "guest exactly as its hook will ({host}: the URI's host; 'none': decide here from what "
+                             "its libvirt serves, paths and host devices unverifiable). Default: 'ssh -o BatchMode=yes "
+                             "[user@]HOST' for qemu+ssh:// URIs, else none")
+    for flag in MIGRATE_FLAGS:
+        parser.add_argument("--" + flag, dest="flag_" + flag.replace("-", "_"), action="store_true",
+                            help="the migration will use virsh migrate --%s (changes what libvirt refuses on the "
+                                 "source)" % flag)
     parser.set_defaults(run=run)
 
 
@@ -61,11 +77,12 @@ def dest_labels(dests):
 
 
 def cell_text(outcome):
-    """allow | deny CODE | would-deny CODE | error."""
-    from ..preflight import column
+    """allow | allow, N unverified | deny CODE | would-deny CODE | error."""
+    from ..preflight import column, unverifiable_count
     if column(outcome) == "deny":
         return "%s %s" % (outcome.decision, outcome.denies[0].code if outcome.denies else "")
-    return column(outcome)
+    unverified = unverifiable_count(outcome) if column(outcome) == "allow" else 0
+    return "allow, %d unverified" % unverified if unverified else column(outcome)
 
 
 def plan_text(plan):
@@ -97,6 +114,35 @@ def plan_text(plan):
                 "%s %s" % (label, cell_text(plan.cells[guest, dest])) for label, dest in zip(labels, plan.dests))))
     else:
         lines.append("every guest has a destination (%d guests)" % len(plan.guests))
+    if any("unverified" in cell_text(outcome) for outcome in plan.cells.values()):
+        lines.append("")
+        lines.append("allow, N unverified: allowed on what could be checked from here; N checks (paths, host devices, "
+                     "addresses) need the destination itself: give --dest-shell, or run `migration-guard check "
+                     "--probe` there")
+    return "\n".join(lines)
+
+
+def moves_text(plan, moves, unplaced, source, flags):
+    """The plan's moves in order, the guests left over, then the virsh commands."""
+    labels = dict(zip(plan.dests, dest_labels(plan.dests)))
+    lines = ["", "plan: %d of %d guests placed" % (len(moves), len(plan.guests))]
+    if moves:
+        width = max(len(m.guest) for m in moves)
+        lines.append("  ORDER  %s  DESTINATION  MEMORY" % "GUEST".ljust(width))
+        for move in moves:
+            lines.append("  %5d  %s  %s  %s" % (move.order, move.guest.ljust(width), labels[move.dest].ljust(11),
+                                                format_bytes(move.memory_bytes)))
+    for item in unplaced:
+        reason = item.reason
+        for dest in sorted(plan.dests, key=len, reverse=True):  # the longest first: one URI may start another
+            reason = reason.replace(dest, labels[dest])
+        lines.append("  unplaced %s: %s" % (item.guest, reason))
+    if moves:
+        lines.append("")
+        options = " ".join(["--live", "--persistent", "--undefinesource"] + ["--" + flag for flag in flags])
+        for move in moves:
+            lines.append("virsh -c %s migrate %s %s %s" % (shlex.quote(source), options, shlex.quote(move.guest),
+                                                           shlex.quote(move.dest)))
     return "\n".join(lines)
 
 
@@ -110,16 +156,26 @@ def run(args):
     config = load_config(args.config)
     now = time.time()
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
+    flags = [flag for flag in MIGRATE_FLAGS if getattr(args, "flag_" + flag.replace("-", "_"))]
+    capacities, demands = ({}, {}) if args.plan else (None, None)
     try:
-        results = preflight(args.source, args.dest, args.domains, args.all, config, now, progress=progress)
+        results = preflight(args.source, args.dest, args.domains, args.all, config, now, progress=progress,
+                            flags=flags, dest_shell=args.dest_shell, capacities=capacities, demands=demands)
     finally:
         if progress is not None:
             progress.close()
     plan = Plan.of(results, args.dest)
+    moves, unplaced = plan.assign(demands, capacities, config) if args.plan else (None, None)
     if args.format == "json":
-        print(json.dumps({"results": [decision_json(decision, {"source": args.source, "dest": dest})
-                                      for dest, decision in results],
-                          "summary": plan.summary(), "plan": plan.placements()}, sort_keys=True))
+        data = {"results": [decision_json(decision, {"source": args.source, "dest": dest})
+                            for dest, decision in results],
+                "summary": plan.summary(), "plan": plan.placements(),
+                "destinations": {dest: destination_json(plan, dest, args.dest_shell) for dest in plan.dests}}
+        if args.plan:
+            data["moves"] = [{"guest": m.guest, "dest": m.dest, "memory_bytes": m.memory_bytes, "order": m.order}
+                             for m in moves]
+            data["unplaced"] = [{"guest": u.guest, "reason": u.reason} for u in unplaced]
+        print(json.dumps(data, sort_keys=True))
     elif not results:
         print("no running guests on %s" % args.source)
     else:
@@ -128,4 +184,17 @@ def run(args):
                 print(decision_text(decision, header="%s -> %s" % (decision.domain_name, dest)))
             print()
         print(plan_text(plan))
-    return plan.exit_code()
+        if args.plan:
+            print(moves_text(plan, moves, unplaced, args.source, flags))
+    return plan.exit_code(unplaced)
+
+
+def destination_json(plan, dest, dest_shell):
+    """How a destination was decided, and why it could not be, if it could not."""
+    from ..preflight import dest_shell_for
+    errors = sorted({plan.cells[g, dest].reason for g in plan.guests if plan.cells[g, dest].decision == "error"})
+    shell = dest_shell_for(dest, dest_shell)
+    return {"decided_by": "destination" if shell else "source",
+            "shell": " ".join(shlex.quote(a) for a in shell) if shell else None,
+            "error": errors[0] if plan.guests and len(errors) == 1 and all(
+                plan.cells[g, dest].decision == "error" for g in plan.guests) else None}

@@ -100,15 +100,18 @@ def collect_documents(conn, uri):
         nodedevs = [d.XMLDesc(0) for d in conn.listAllDevices(MDEV_FLAGS)] if MDEV_FLAGS else []
     except libvirt.libvirtError:
         pass
+    # Capabilities without NUMA cells (libvirt's test driver with a custom node, some
+    # containers) do not say how much memory the host has; virNodeGetInfo does.
+    node_memory = conn.getInfo()[1] * 1024 * 1024 if host.memory_bytes is None else None
     return {"capabilities": capabilities, "host": host, "domcapabilities": domcaps, "sysinfo": sysinfo,
             "networks": networks, "networks_complete": networks_complete, "pools": pools,
-            "nodedevs": nodedevs, "libvirt_version": _version(conn.getLibVersion()),
+            "nodedevs": nodedevs, "node_memory": node_memory, "libvirt_version": _version(conn.getLibVersion()),
             "qemu_version": _version(conn.getVersion()), "hostname": conn.getHostname()}
 
 
 def _digest(docs):
     hasher = hashlib.sha256()
-    for key in ("capabilities", "sysinfo", "libvirt_version", "qemu_version", "hostname"):
+    for key in ("capabilities", "sysinfo", "node_memory", "libvirt_version", "qemu_version", "hostname"):
         hasher.update(repr(docs[key]).encode())
     for key in ("domcapabilities", "networks", "nodedevs", "pools"):
         for document in docs[key] or ():
@@ -144,6 +147,8 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
             memo.clear()
             memo[digest] = facts
     facts = facts._replace(collected_at=time.time())
+    if facts.memory_bytes is None and docs.get("node_memory"):
+        facts = facts._replace(memory_bytes=docs["node_memory"])
     if local:
         facts = facts._replace(local=read_local(local_root),
                                     bios=facts.bios or bios_from_dmi(local_root))

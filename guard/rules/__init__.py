@@ -11,13 +11,14 @@ from . import (
     numa,
     platform,
     session,
+    source_refusal,
     storage,
     unmigratable,
     unverifiable,
 )
 
 REGISTRY = (
-    (session.RULE,)
+    (session.RULE, source_refusal.RULE)
     + devices.RULES
     + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE)
     + host_identity.RULES

@@ -9,8 +9,8 @@ Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downti
                      defaults=(1 << 40, None, None, None))
 
 
-class Context(struct("Context", "domain dest source options connection source_connection probe source_trusted",
-                         defaults=(Options(), None, None, None, False))):
+class Context(struct("Context", "domain dest source options connection source_connection probe source_trusted "
+                                "source_state", defaults=(Options(), None, None, None, False, None))):
     """What a rule sees: the Domain, destination HostFacts (or None), the source
     Fingerprint (or None), Options, the libvirt connection kinds ("system" | "session")
     on either side when known, the destination's Probe (or None), and whether the source
@@ -18,7 +18,9 @@ class Context(struct("Context", "domain dest source options connection source_co
     signed with the fleet key, not merely written into the guest's metadata, which its
     tenant controls. Rules that only deny may use an untrusted one (a forged value can only
     add a deny or skip a comparison the policy already reports); a rule that lets something
-    through on the source's word must ask for a trusted one."""
+    through on the source's word must ask for a trusted one. source_state: what libvirt
+    checks on the source before it asks the destination (guard.rules.source_refusal.SourceState),
+    known only to the pre-flight, which runs there; None in the hook."""
 
     __slots__ = ()
 
@@ -92,7 +94,7 @@ def codes(rule_id, default, *variants, strict=DENY):
 # adds unverifiable[facts] and unverifiable[source-fingerprint].
 UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
                     "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage",
-                    "host-resource")
+                    "host-resource", "source-refusal")
 
 
 FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "

@@ -21,7 +21,7 @@ import time
 from xml.etree import ElementTree
 
 from guests import GUESTS
-from report import classify, error_line
+from report import as_preflight, classify, error_line
 from rig import Rig, run
 
 # One guest (policy-memory, 1088 MiB) is over this limit; the others are 64 MiB, but for
@@ -144,6 +144,37 @@ class Suite:
             record["guard_error"] = result.stderr.strip()[:500]
         return record
 
+    def preflight(self, guest, dest_facts, copies_storage=False):
+        """`migration-guard preflight`, run on A (in A's namespaces) as an operator would
+        before an evacuation, with B's own guard deciding through --dest-shell (nsenter into
+        B's namespaces, where it reads its facts where its hook would) and the guest's own
+        migration flags, so that the source's refusals are judged as libvirt will."""
+        from guard.rules.source_refusal import MIGRATE_FLAGS
+        policy = CONFIG if copies_storage else SHARED_STORAGE_CONFIG
+        dest_config = os.path.join(self.work, "B-%s.toml" % guest.name)
+        with open(dest_config, "w") as handle:
+            handle.write(policy + '\n[paths]\nfacts = "%s"\nbypass = "%s"\n'
+                         % (dest_facts, os.path.join(self.work, "no-bypass.json")))
+        shell = "nsenter -t %d -m -n env PATH=%s:/usr/sbin:/usr/bin:/sbin:/bin MIGRATION_GUARD_CONFIG=%s" % (
+            self.rig.B.pid("libvirtd"), self.venv_bin, dest_config)
+        flags = [flag for flag in guest.flags if flag[2:] in MIGRATE_FLAGS]
+        result = self.guard(self.rig.A, "preflight", guest.name, "--source", self.rig.A.uri, "--dest", self.rig.B.uri,
+                            "--dest-shell", shell, "--config", self.config if copies_storage
+                            else self.shared_storage_config, "--format", "json", *flags)
+        record = {"pre_exit": result.returncode}
+        try:
+            decision = json.loads(result.stdout)["results"][0]
+        except (ValueError, KeyError, IndexError):
+            record.update(pre_decision="error", pre_error=(result.stderr or result.stdout).strip()[:500])
+            return record
+        findings = decision.get("findings", [])
+        record.update(pre_decision=decision.get("decision"),
+                      pre_deny_codes=sorted({f["code"] for f in findings if f.get("action") == "deny"}),
+                      pre_warn_codes=sorted({f["code"] for f in findings if f.get("action") == "warn"}))
+        if decision.get("decision") == "error":
+            record["pre_error"] = self.anonymous(decision.get("reason") or "")
+        return record
+
     # -- one guest -------------------------------------------------------------------------
     def run_guest(self, guest):
         rig = self.rig
@@ -200,6 +231,10 @@ class Suite:
                 record.update(self.check(migratable, dest_facts, self.source_facts,
                                          copies_storage=any(f.startswith("--copy-storage") for f in guest.flags)))
             lap("check")
+            if collected.returncode == 0:
+                record.update(self.preflight(guest, dest_facts,
+                                             copies_storage=any(f.startswith("--copy-storage") for f in guest.flags)))
+            lap("preflight")
             migration = rig.migrate(guest.name, guest.flags)
             lap("migrate")
             on_b = guest.name in rig.B.running()
@@ -221,6 +256,7 @@ class Suite:
             record["timings"] = timings
             record["seconds"] = round(time.monotonic() - started_at, 1)
             record["class"] = classify(record)
+            record["preflight_class"] = classify(as_preflight(record))
 
     def wait_removed(self):
         for future in self.removing:

@@ -41,6 +41,16 @@ def classify(result):
     return TRUE_DENY if result["decision"] == "deny" else FALSE_ALLOW
 
 
+def as_preflight(result):
+    """The result as the pre-flight saw it: its decision (`pre_*`, from `preflight` run on A
+    with B deciding through --dest-shell) in place of the hook's, for classify and the rates."""
+    view = dict(result)
+    view.update(decision=result.get("pre_decision"), deny_codes=result.get("pre_deny_codes", ()),
+                warn_codes=result.get("pre_warn_codes", ()), guard_exit=result.get("pre_exit"),
+                guard_error=result.get("pre_error", ""))
+    return view
+
+
 def error_line(stderr):
     """libvirt's error as virsh printed it: the `error:` lines, one line, timestamps dropped."""
     lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
@@ -48,15 +58,16 @@ def error_line(stderr):
     return _TIMESTAMP.sub("", " / ".join(errors)).strip()
 
 
-def counts(results):
-    tally = collections.Counter(classify(r) for r in results)
+def counts(results, view=None):
+    tally = collections.Counter(classify(view(r) if view else r) for r in results)
     return {name: tally.get(name, 0) for name in CLASSES}
 
 
-def rates(results):
+def rates(results, view=None):
     """Agreement, false-allow rate (of the migrations libvirt refused) and false-deny rate
-    (of those libvirt carried out, policy denies excluded)."""
-    tally = counts(results)
+    (of those libvirt carried out, policy denies excluded); view: as_preflight for the
+    pre-flight's."""
+    tally = counts(results, view)
     decided = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
     failed = tally[TRUE_DENY] + tally[FALSE_ALLOW]
     migrated = tally[TRUE_ALLOW] + tally[FALSE_DENY]
@@ -94,9 +105,10 @@ def _cut(text, width):
 
 def table(results, error_width=110):
     """The plain-text table the suite prints."""
-    rows = [("guest", "B lacks", "libvirt (real outcome)", "guard", "class")]
+    rows = [("guest", "B lacks", "libvirt (real outcome)", "guard", "class", "pre-flight", "class")]
     for r in results:
-        rows.append((r["name"], _cut(r["lacks"], 48), _cut(outcome_text(r), error_width), guard_text(r), classify(r)))
+        rows.append((r["name"], _cut(r["lacks"], 48), _cut(outcome_text(r), error_width), guard_text(r), classify(r),
+                     guard_text(as_preflight(r)), classify(as_preflight(r))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -105,9 +117,12 @@ def table(results, error_width=110):
     lines.append("")
     lines.append("  ".join("%s %d" % (name, tally[name]) for name in CLASSES if tally[name] or name in
                            (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY)))
-    lines.append("agreement %s; false-allow rate %s; false-deny rate %s; %d guests"
+    lines.append("hook: agreement %s; false-allow rate %s; false-deny rate %s; %d guests"
                  % (_percent(summary["agreement"]), _percent(summary["false_allow_rate"]),
                     _percent(summary["false_deny_rate"]), summary["guests"]))
+    pre = rates(results, as_preflight)
+    lines.append("pre-flight: agreement %s; false-allow rate %s; false-deny rate %s"
+                 % (_percent(pre["agreement"]), _percent(pre["false_allow_rate"]), _percent(pre["false_deny_rate"])))
     return "\n".join(lines)
 
 
@@ -128,8 +143,10 @@ def accuracy_markdown(results, meta):
            "starts each guest below on A, collects B's facts inside B's namespaces, asks "
            "`migration-guard check --probe` (run in B's namespaces, with A's facts as `--source-facts`, "
            "looking at B's paths, devices and huge pages at decision time as B's hook would) for its "
-           "decision on the guest's migratable XML, and then migrates the guest for real, **with no hook "
-           "installed**. Guests migrated with `--copy-storage-all` are checked under the default policy (a "
+           "decision on the guest's migratable XML, runs `migration-guard preflight` on A as an operator "
+           "would before an evacuation (B deciding itself through `--dest-shell`, with the guest's own "
+           "migration flags), and then migrates the guest for real, **with no hook installed**. Guests "
+           "migrated with `--copy-storage-all` are checked under the default policy (a "
            "missing disk is a `storage[missing]` warning: the migration creates it); the others under a "
            "shared-storage site's policy, which sets `storage[missing]` to deny. How B differs, and how to "
            "run the suite: `tests/differential/README.md`. "
@@ -144,14 +161,18 @@ def accuracy_markdown(results, meta):
            "Run: %s; libvirt %s, QEMU %s, guard %s; %d guests in %.0f s." % (
                meta.get("date", "?"), meta.get("libvirt", "?"), meta.get("qemu", "?"), meta.get("guard", "?"),
                summary["guests"], meta.get("seconds", 0.0)), "",
-           "| class | guests |", "|---|---|"]
+           "| class | hook (`check --probe` on B) | pre-flight (on A) |", "|---|---|---|"]
+    pre_tally, pre = counts(results, as_preflight), rates(results, as_preflight)
     for name in CLASSES:
-        if tally[name] or name in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY):
-            out.append("| %s | %d |" % (name, tally[name]))
-    out += ["", "- agreement (true-allow, true-deny and policy, of the decided guests): %s"
-            % _percent(summary["agreement"]),
-            "- false-allow rate (of the migrations libvirt refused): %s" % _percent(summary["false_allow_rate"]),
-            "- false-deny rate (of the migrations libvirt carried out): %s" % _percent(summary["false_deny_rate"]),
+        if tally[name] or pre_tally[name] or name in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY):
+            out.append("| %s | %d | %d |" % (name, tally[name], pre_tally[name]))
+    out += ["", "| rate | hook | pre-flight |", "|---|---|---|",
+            "| agreement (true-allow, true-deny and policy, of the decided guests) | %s | %s |"
+            % (_percent(summary["agreement"]), _percent(pre["agreement"])),
+            "| false-allow rate (of the migrations libvirt refused) | %s | %s |"
+            % (_percent(summary["false_allow_rate"]), _percent(pre["false_allow_rate"])),
+            "| false-deny rate (of the migrations libvirt carried out) | %s | %s |"
+            % (_percent(summary["false_deny_rate"]), _percent(pre["false_deny_rate"])),
             "", "## Catalogue coverage", "",
             "What the guard knows beside what it was measured on: the blocker catalogue (docs/blockers.md, "
             "`migration-guard rules --blockers`), read from QEMU's and libvirt's sources and libvirt's domain "
@@ -161,12 +182,12 @@ def accuracy_markdown(results, meta):
     for r in results:
         by_category.setdefault(r["category"], []).append(r)
     for category, rows in by_category.items():
-        out += ["### %s" % category, "", "| guest | B lacks | flags | libvirt (real outcome) | guard | class |",
-                "|---|---|---|---|---|---|"]
+        out += ["### %s" % category, "", "| guest | B lacks | flags | libvirt (real outcome) | guard | class "
+                "| pre-flight | class |", "|---|---|---|---|---|---|---|---|"]
         for r in rows:
-            out.append("| `%s` | %s | %s | %s | %s | **%s** |" % (
+            out.append("| `%s` | %s | %s | %s | %s | **%s** | %s | **%s** |" % (
                 r["name"], _md(r["lacks"]), _md(" ".join(r.get("flags", ())) or "-"), _md(outcome_text(r)),
-                _md(guard_text(r)), classify(r)))
+                _md(guard_text(r)), classify(r), _md(guard_text(as_preflight(r))), classify(as_preflight(r))))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from guests import GUESTS
-from report import FALSE_ALLOW, FALSE_DENY, classify, guard_text, outcome_text
+from report import FALSE_ALLOW, FALSE_DENY, as_preflight, classify, guard_text, outcome_text
 from rig import HUGEPAGE_POOLS, cgroup_mounts
 
 # The destination differences the suite must cover (issue 14), by guest category.
@@ -113,3 +113,21 @@ def test_no_false_verdicts(differential):
     assert not wrong, "%d false verdicts:\n%s" % (len(wrong), "\n".join(
         "%s %s (B lacks %s): libvirt %s; guard %s" % (classify(r), r["name"], r["lacks"], outcome_text(r),
                                                      guard_text(r)) for r in wrong))
+
+
+def test_preflight_decided_every_guest(differential):
+    """`preflight` on A, with B deciding through --dest-shell, answered allow or deny
+    (exit 0 or 1) for every guest that started."""
+    problems = ["%s: %s" % (r["name"], guard_text(as_preflight(r))) for r in differential.results
+                if r["started"] and (r.get("pre_decision") not in ("allow", "deny") or r.get("pre_exit") not in (0, 1))]
+    assert not problems, "\n".join(problems)
+
+
+def test_preflight_no_false_verdicts(differential):
+    """Issue 20: the plan is as right as the enforcement. The pre-flight, run on the source
+    as an operator would, agrees with what libvirt really does on every guest."""
+    wrong = [r for r in differential.results if classify(as_preflight(r)) in (FALSE_ALLOW, FALSE_DENY)]
+    assert not wrong, "%d false pre-flight verdicts:\n%s" % (len(wrong), "\n".join(
+        "%s %s (B lacks %s): libvirt %s; pre-flight %s" % (
+            classify(as_preflight(r)), r["name"], r["lacks"], outcome_text(r), guard_text(as_preflight(r)))
+        for r in wrong))

@@ -1,5 +1,17 @@
 """The classes, on hand-made results (no libvirt needed)."""
-from report import FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, NOT_RUN, POLICY, TRUE_ALLOW, TRUE_DENY, classify, error_line, rates
+from report import (
+    FALSE_ALLOW,
+    FALSE_DENY,
+    GUARD_ERROR,
+    NOT_RUN,
+    POLICY,
+    TRUE_ALLOW,
+    TRUE_DENY,
+    as_preflight,
+    classify,
+    error_line,
+    rates,
+)
 
 
 def result(migrated, decision, deny_codes=(), started=True):
@@ -31,3 +43,11 @@ def test_error_line_keeps_libvirts_words_and_drops_timestamps():
               "qemu-system-x86_64: unable to map backing store for guest RAM: Cannot allocate memory\n")
     assert error_line(stderr) == ("internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: "
                                   "unable to map backing store for guest RAM: Cannot allocate memory")
+
+
+def test_the_preflight_is_classified_by_its_own_decision():
+    record = dict(result(False, "deny", ["storage[missing]"]), pre_decision="allow", pre_deny_codes=[])
+    assert classify(record) == TRUE_DENY
+    assert classify(as_preflight(record)) == FALSE_ALLOW
+    assert rates([record], as_preflight)["false_allow_rate"] == 1.0
+    assert classify(as_preflight(result(True, "allow"))) == GUARD_ERROR  # the pre-flight never ran: not a pass

@@ -4,6 +4,7 @@ suite has the case, minimal XML where not (the case's name says so)."""
 import test_device_support
 
 from guard.domain import cgroup_path
+from guard.rules.source_refusal import SourceDisk, SourceState
 from helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal
 from rulehosts import host, probe
@@ -33,7 +34,18 @@ def device_support_failing(device):
     return next(c for c in test_device_support.CASES if c.expect == "device-support[%s]" % device)
 
 
+def source(**state):
+    return {"source_state": SourceState(**state)}
+
+
 CASES = {
+    # refused on the source: the pre-flight, run there, knows the source's state
+    "libvirt-snapshots": Case("source-refusal", "snapshot metadata on the source (minimal XML)", minimal(),
+                              expect="source-refusal[snapshots]", kwargs=source(snapshots=1)),
+    "libvirt-unsafe-storage": Case(
+        "source-refusal", "a disk on the source's local ext4, no --copy-storage-all (minimal XML)", minimal(),
+        expect="source-refusal[unsafe-storage]",
+        kwargs=source(disks=(SourceDisk("vda", "/var/lib/libvirt/images/a.qcow2", "local", "ext4"),))),
     # the source's refusals that a rule also catches in the same XML on the destination
     "libvirt-hostdev-capabilities": Case(
         "device-passthrough", "mode='capabilities' block device (minimal XML)",

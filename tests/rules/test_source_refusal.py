@@ -1,0 +1,65 @@
+"""source-refusal: passing and failing fixtures. The source's state is what the pre-flight
+reads on the source (guard.source_state); the hook never has it, and the rule is then silent."""
+import pytest
+
+from guard.rules.source_refusal import (
+    BLOCK,
+    CLUSTER,
+    COPY_ALL,
+    LOCAL,
+    NETWORK,
+    NVME,
+    OFFLINE,
+    SHARED,
+    UNSAFE,
+    SourceDisk,
+    SourceState,
+)
+from helpers import codes, decide, minimal_guest
+from rulecase import Case, minimal, run_case
+
+CODES = ("source-refusal[unsafe-storage]", "source-refusal[snapshots]")
+ROOT_DISK = SourceDisk("vda", "/var/lib/libvirt/images/guest.qcow2", LOCAL, "xfs")
+
+
+def state(*disks, flags=(), snapshots=0):
+    return {"source_state": SourceState(flags=tuple(flags), disks=tuple(disks), snapshots=snapshots)}
+
+
+CASES = [
+    Case("source-refusal", "a disk on the source's own xfs, no flags (minimal XML)", minimal(),
+         expect="source-refusal[unsafe-storage]", kwargs=state(ROOT_DISK),
+         message_has=("vda", "on xfs", "Migration without shared storage is unsafe")),
+    Case("source-refusal", "an NVMe disk, no flags (minimal XML)", minimal(),
+         expect="source-refusal[unsafe-storage]", kwargs=state(SourceDisk("vdb", "0000:01:00.0 ns 1", NVME))),
+    Case("source-refusal", "snapshot metadata, even when the disks are copied (minimal XML)", minimal(),
+         expect="source-refusal[snapshots]", kwargs=state(flags=[COPY_ALL], snapshots=2),
+         message_has=("2 snapshots",)),
+    Case("source-refusal", "the same disk with --copy-storage-all (minimal XML)", minimal(), near=CODES,
+         kwargs=state(ROOT_DISK, flags=[COPY_ALL])),
+    Case("source-refusal", "the same disk with --unsafe (minimal XML)", minimal(), near=CODES,
+         kwargs=state(ROOT_DISK, flags=[UNSAFE])),
+    Case("source-refusal", "an offline migration moves no disk data (minimal XML)", minimal(), near=CODES,
+         kwargs=state(ROOT_DISK, flags=[OFFLINE])),
+    Case("source-refusal", "NFS, GFS2, Ceph RBD and a block device: all pass (minimal XML)", minimal(), near=CODES,
+         kwargs=state(SourceDisk("vda", "/mnt/nfs/a.qcow2", SHARED, "nfs4"),
+                      SourceDisk("vdb", "/gfs/b.img", CLUSTER, "gfs2"), SourceDisk("vdc", "rbd/c", NETWORK),
+                      SourceDisk("vdd", "/dev/mapper/d", BLOCK))),
+    Case("unverifiable", "a disk whose storage the pre-flight could not tell (minimal XML)", minimal(),
+         expect="unverifiable[source-refusal]", action="warn",
+         kwargs=state(SourceDisk("vda", "/remote/x.qcow2", None)), message_has=("/remote/x.qcow2",)),
+    Case("unverifiable", "every disk's storage known (minimal XML)", minimal(), near=("unverifiable[source-refusal]",),
+         kwargs=state(ROOT_DISK, flags=[UNSAFE])),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_rule_fixture(case):
+    run_case(case)
+
+
+def test_silent_in_the_hook():
+    """The hook passes no source state: nothing to say, not even unverifiable."""
+    outcome = decide(minimal_guest(), None)
+    assert not {c for c in codes(outcome) if "source-refusal" in c}
+
