@@ -137,6 +137,59 @@ def demand_of(domain, xml):
     return Demand(domain.memory_bytes or 0, vcpus_of(xml), page)
 
 
+def api_prober(uri):
+    """probe(domain) -> Probe of what the destination's libvirt itself can say about one
+    guest, for a destination with no shell: the guests it has (name, UUID, running), the
+    guest's emulator binary (virConnectGetDomainCapabilities with emulatorbin refuses a
+    binary it cannot find), and the guest's disks that are volumes of its storage pools
+    (virStorageVolLookupByPath; a path outside every pool stays unknown, never absent).
+    Anything libvirt cannot answer stays None: `unverifiable`, as without a probe."""
+    from .facts.model import Probe
+    state = {"conn": None, "guests": None, "emulators": {}}
+
+    def connection():
+        if state["conn"] is None:
+            # Full: libvirt (9.0 at least) refuses domcapabilities on a read-only connection.
+            state["conn"] = open_connection(uri, read_only=False)
+            try:
+                state["guests"] = tuple((d.name(), d.UUIDString().lower(), bool(d.isActive()))
+                                        for d in state["conn"].listAllDomains(0))
+            except libvirt.libvirtError:
+                state["guests"] = None
+        return state["conn"]
+
+    def emulator_present(domain):
+        key = (domain.emulator, domain.arch, domain.virt_type)
+        if key not in state["emulators"]:
+            try:
+                connection().getDomainCapabilities(domain.emulator, domain.arch, None, domain.virt_type, 0)
+                state["emulators"][key] = True
+            except libvirt.libvirtError as exc:
+                message = exc.get_error_message() or ""
+                state["emulators"][key] = False if ("Cannot find" in message or "No such file" in message) else None
+        return state["emulators"][key]
+
+    def probe(domain):
+        conn = connection()
+        paths = {}
+        if domain.emulator:
+            paths[domain.emulator] = emulator_present(domain)
+        for item in domain.storage:
+            if item.path and item.path not in paths:
+                try:
+                    conn.storageVolLookupByPath(item.path)
+                    paths[item.path] = True
+                except libvirt.libvirtError:
+                    pass  # not a pool's volume: unknown from here
+        return Probe(paths={p: v for p, v in paths.items() if v is not None}, guests=state["guests"])
+
+    def close():
+        if state["conn"] is not None:
+            state["conn"].close()
+    probe.close = close
+    return probe
+
+
 def read_destination(uri, read_facts=None):
     """(facts, None), or (None, why they could not be read). read_facts: collect."""
     try:
@@ -246,13 +299,13 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=())
 
 
 def decide_pair(domain, facts, facts_problem, source, config, now, source_uri, dest_uri, dirty_rate=None,
-                source_state=None):
+                source_state=None, probe=None):
     """One guest against one destination, decided here: what the destination's hook would
     decide on the facts its libvirt serves, given the source's fingerprint (None: the one
     the guest carries); what only the destination can see is `unverifiable`."""
     return decide(Inputs(domain, facts, config, now, facts_problem=facts_problem, source=source,
                          connection=connection_kind(dest_uri), source_connection=connection_kind(source_uri),
-                         dirty_rate=dirty_rate, source_state=source_state))
+                         dirty_rate=dirty_rate, source_state=source_state, probe=probe))
 
 
 def preflight(source_uri, dest_uris, names, all_running, config, now, progress=None, read_facts=None, flags=(),
@@ -320,7 +373,10 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
         asked = {uri: pool.submit(_ask, shells[uri], readable, source_facts, connection_kind(source_uri), config, run)
                  for uri in dest_uris if shells[uri] is not None and readable}
         dests = [(uri, future.result()) for uri, future in zip(dest_uris, futures)]
+        probed = {uri: pool.submit(_probe_over_api, uri, readable) for uri, (facts, problem) in dests
+                  if shells[uri] is None and problem is None and readable}
         answers = {uri: future.result() for uri, future in asked.items()}
+        probes = {uri: future.result() for uri, future in probed.items()}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # a failed source: no reads still queued
     results = []
@@ -336,7 +392,8 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
             elif answer is not None:
                 outcome = answer[domain.name]
             else:
-                outcome = decide_pair(domain, facts, None, source, config, now, source_uri, uri, dirty, state)
+                outcome = decide_pair(domain, facts, None, source, config, now, source_uri, uri, dirty, state,
+                                      probes.get(uri, {}).get(domain.name))
             results.append((uri, outcome))
         with lock:
             counts["guests"] += 1
@@ -351,6 +408,21 @@ def _ask(shell, guests, source_facts, source_connection, config, run):
     except GuardError as exc:
         return None, str(exc)
     return {domain.name: outcome for (domain, _x, _r, _s), outcome in zip(guests, outcomes)}, None
+
+
+def _probe_over_api(uri, guests):
+    """{guest name: Probe} from the destination's libvirt (api_prober); {} when it cannot
+    be asked (the guests are then decided without a probe, their paths unverifiable)."""
+    try:
+        probe = api_prober(uri)
+    except GuardError:
+        return {}
+    try:
+        return {domain.name: probe(domain) for domain, _x, _r, _s in guests}
+    except (GuardError, libvirt.libvirtError):
+        return {}
+    finally:
+        probe.close()
 
 
 def unverifiable_count(outcome):

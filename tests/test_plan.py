@@ -450,3 +450,19 @@ def test_batch_answers_every_guest_in_order_a_bad_one_with_its_own_error(tmp_pat
     wrong = subprocess.run(shell.split() + ["migration-guard", "check", "--probe", "--batch"], input=b'{"guests": []}',
                            capture_output=True)
     assert wrong.returncode == 2 and b"request protocol None" in wrong.stderr
+
+
+def test_without_a_shell_the_destinations_libvirt_answers_what_it_can(tmp_path, capsys, hosts):
+    """No shell: the destination's own guests come from its libvirt (here it runs copies of
+    the first guests already: libvirt would refuse them), and paths it cannot vouch for
+    stay unverifiable."""
+    source, _big, _small = hosts
+    crowded = write_node(tmp_path, "crowded", 256, guests=4)  # vm0000..vm0003, same names and UUIDs
+    code, out, _err = cli(capsys, guest_name(3), guest_name(4), "--source", source, "--dest", crowded,
+                          "--format", "json")
+    data = json.loads(out)
+    by_guest = {r["domain"]["name"]: r for r in data["results"]}
+    assert data["destinations"][crowded]["decided_by"] == "source"
+    assert "defined-guest[active]" in {f["code"] for f in by_guest[guest_name(3)]["findings"]}
+    assert by_guest[guest_name(4)]["decision"] == "allow"
+    assert code == 1
