@@ -4,7 +4,7 @@ kernel-version. All need the source fingerprint the VM carries (or --source-fact
 A software-emulated guest (TCG, <domain type='qemu'>) runs on QEMU's emulated CPU: the host
 CPU, its microcode, BIOS settings and the kernel (KVM) do not shape what the guest sees, so
 host-cpu, microcode, bios and kernel-version do not apply to it; the QEMU version does."""
-from ..findings import DENY, WARN, finding
+from ..findings import DENY, INFO, WARN, finding
 from ..versions import compare_versions
 from .base import Rule, codes
 
@@ -71,8 +71,56 @@ _BIOS_FIELDS = (("bios_vendor", "vendor", "BIOS vendor"), ("bios_version", "vers
                 ("bios_date", "date", "BIOS date"))
 _SETTING_FIELDS = (("smt", "smt", "SMT"), ("boot_mode", "boot-mode", "boot mode"),
                    ("nested", "nested", "nested virtualization"),
-                   ("vulnerabilities", "vulnerabilities", "CPU vulnerability mitigations"),
                    ("cpu_cmdline", "kernel-cmdline", "CPU-related kernel parameters"))
+
+
+def _words(value):
+    """A setting as a person reads it: on/off for booleans, a list joined, else itself."""
+    if value is True or value is False:
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        return " ".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def _vulnerable(state):
+    """The kernel's words for a CPU vulnerability (/sys/devices/system/cpu/vulnerabilities/*):
+    "Vulnerable", "Vulnerable: ...", "Mitigation: ...", "Not affected", "Unknown: ..."."""
+    return state.startswith("Vulnerable")
+
+
+def _vulnerabilities(ctx, action):
+    """Compared per file both hosts list. A newer kernel lists more files (each new one
+    usually "Not affected"): a file only one side has is not a difference the guest can
+    see, only a note. What a guest that sees the host CPU is refused for is a weaker
+    destination: "Vulnerable" there where the source mitigates or is not affected. Other
+    differences (another mitigation, or a stronger destination) are a note too."""
+    source, dest = dict(ctx.source.vulnerabilities or ()), dict(ctx.dest_fingerprint.vulnerabilities or ())
+    if not source or not dest or source == dest:
+        return
+    both = sorted(set(source) & set(dest))
+    weaker = [name for name in both if _vulnerable(dest[name]) and not _vulnerable(source[name])]
+    if weaker:
+        yield finding(BIOS, "vulnerabilities", action,
+                      "the destination is vulnerable where the source is not: %s; %s" % (
+                          "; ".join("%s: source %r, destination %r" % (name, source[name], dest[name])
+                                    for name in weaker), _exposure(ctx)),
+                      "apply the destination's mitigations (microcode, kernel, kernel parameters such as "
+                      "mitigations=) so that none is weaker than the source's",
+                      weaker=",".join(weaker))
+    other = [name for name in both if name not in weaker and source[name] != dest[name]]
+    only_source = sorted(set(source) - set(dest))
+    only_dest = sorted(set(dest) - set(source))
+    if other or only_source or only_dest:
+        parts = ["%s: source %r, destination %r" % (name, source[name], dest[name]) for name in other]
+        if only_dest:
+            parts.append("only the destination lists %s" % ", ".join(only_dest))
+        if only_source:
+            parts.append("only the source lists %s" % ", ".join(only_source))
+        yield finding(BIOS, "vulnerability-notes", INFO,
+                      "CPU vulnerability states differ, none weaker on the destination: %s" % "; ".join(parts),
+                      "nothing to do: no mitigation is weaker on the destination", differing=",".join(other),
+                      only_dest=",".join(only_dest), only_source=",".join(only_source))
 
 
 def check_bios(ctx):
@@ -90,13 +138,10 @@ def check_bios(ctx):
         a, b = getattr(src, field), getattr(dst, field)
         if a in (None, ()) or b in (None, ()) or a == b:
             continue
-        if field == "vulnerabilities":
-            changed = sorted(k for k in set(dict(a)) | set(dict(b)) if dict(a).get(k) != dict(b).get(k))
-            a = {k: dict(a).get(k) for k in changed}
-            b = {k: dict(b).get(k) for k in changed}
         yield finding(BIOS, variant, action,
-                      "%s differ: source %s, destination %s; %s" % (label, a, b, _exposure(ctx)),
-                      "align the firmware and kernel settings of both hosts", source=a, dest=b)
+                      "%s differs: source %s, destination %s; %s" % (label, _words(a), _words(b), _exposure(ctx)),
+                      "align the firmware and kernel settings of both hosts", source=_words(a), dest=_words(b))
+    yield from _vulnerabilities(ctx, action)
 
 
 def _version_rule(rule_id, field, label, remedy, emulated_too=True):
@@ -112,9 +157,12 @@ def _version_rule(rule_id, field, label, remedy, emulated_too=True):
                           "destination %s %s is older than the source's %s" % (label, b, a), remedy,
                           source=a, dest=b)
         elif order > 0:
-            yield finding(rule_id, "newer", WARN,
-                          "destination %s %s differs from the source's %s (newer)" % (label, b, a), remedy,
-                          source=a, dest=b)
+            # Red Hat supports migrating forward, to a host with a newer kernel or QEMU (RHEL 9
+            # "Supported hosts for virtual machine migration"): the rolling update's normal case.
+            yield finding(rule_id, "newer", INFO,
+                          "destination %s %s is newer than the source's %s: supported (forward migration)"
+                          % (label, b, a), "nothing to do; migrating back to the source is not supported until "
+                          "it is updated too", source=a, dest=b)
     return check
 
 
@@ -135,19 +183,20 @@ RULES = (
                 "nested virtualization, CPU vulnerability states, CPU-relevant kernel parameters. Not for TCG "
                 "guests (type='qemu').",
          remedy="Bring both hosts to the same BIOS and settings.",
-         codes=codes(BIOS, BY_EXPOSURE, *(v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS)),
+         codes=codes(BIOS, BY_EXPOSURE, *(v for _f, v, _l in _BIOS_FIELDS + _SETTING_FIELDS), "vulnerabilities")
+         + codes(BIOS, INFO, "vulnerability-notes"),
          check=check_bios, needs_dest=True, needs_source=True),
     Rule(id=QEMU, title="QEMU version", limitation="QEMU version",
          checks="QEMU version the guest started with on the source against the destination's.",
          remedy="Upgrade QEMU on the destination to at least the source's version.",
-         codes=codes(QEMU, DENY, "older") + codes(QEMU, WARN, "newer"),
+         codes=codes(QEMU, DENY, "older") + codes(QEMU, INFO, "newer"),
          check=_version_rule(QEMU, "qemu_version", "QEMU",
                              "upgrade qemu-kvm on the destination to the source's version"),
          needs_dest=True, needs_source=True),
     Rule(id=KERNEL, title="Kernel version", limitation="Kernel version",
          checks="Kernel release, source against destination. Not for TCG guests (type='qemu').",
          remedy="Boot the destination into a kernel at least as new as the source's.",
-         codes=codes(KERNEL, DENY, "older") + codes(KERNEL, WARN, "newer"),
+         codes=codes(KERNEL, DENY, "older") + codes(KERNEL, INFO, "newer"),
          check=_version_rule(KERNEL, "kernel_release", "kernel",
                              "boot the destination into the source's kernel or newer", emulated_too=False),
          needs_dest=True, needs_source=True),
