@@ -20,7 +20,8 @@ _LIBVIRT_SCALE = {
 # Compiled on first use: compiling a pattern costs more than the hook's whole decision,
 # and the hook parses no size or duration unless the config names one.
 _SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$"
-_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$"
+_DURATION_PART = r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*"
+_DURATION = r"^\s*(?:%s)+$" % _DURATION_PART
 _DURATION_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -46,11 +47,24 @@ def parse_size(text, key="size"):
 
 
 def parse_duration(text, key="duration"):
-    """Seconds of a config duration such as "30m", "24h" or "300ms"."""
-    match = re.match(_DURATION, str(text))
-    if not match:
-        raise ConfigError("%s: %r is not a duration (say e.g. \"300ms\", \"10s\", \"30m\", \"24h\")" % (key, text))
-    return float(match.group(1)) * _DURATION_SCALE[match.group(2)]
+    """Seconds of a duration such as "30m", "24h", "300ms", or compound: "1h30m", "2d 12h"."""
+    if not re.match(_DURATION, str(text)):
+        raise ConfigError("%s: %r is not a duration (say e.g. \"300ms\", \"10s\", \"30m\", \"1h30m\", \"24h\")"
+                          % (key, text))
+    return sum(float(number) * _DURATION_SCALE[unit] for number, unit in re.findall(_DURATION_PART, str(text)))
+
+
+def decimal_size_note(text, key="size"):
+    """A note when a size uses a decimal unit: libvirt's (and so our) "TB" is 10^12 bytes,
+    not the 2^40 many mean by it; None for IEC units and plain bytes."""
+    match = re.match(_SIZE, str(text))
+    unit = match.group(2) if match else ""
+    if not unit or unit.lower() not in ("kb", "mb", "gb", "tb", "pb", "eb"):
+        return None
+    value = parse_size(text, key)
+    return ("%s = %r is %d bytes (%s): %s is decimal, as in libvirt; write \"%s %s\" for %s" % (
+        key, text, value, format_bytes(value), unit, match.group(1), unit[0].upper() + "iB",
+        "2^%d" % (10 * ("kmgtpe".index(unit[0].lower()) + 1))))
 
 
 _IEC = (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024))

@@ -6,7 +6,7 @@ import pytest
 
 from guard.cpuset import format_idset, parse_idset
 from guard.domain import domain_from_element, parse_domain
-from guard.errors import InputError
+from guard.errors import ConfigError, InputError
 from guard.facts.build import (
     bios_from_sysinfo,
     domcaps_from_xml,
@@ -42,6 +42,32 @@ def test_units():
     assert parse_size("512 GiB") == 512 << 30
     assert parse_duration("300ms") == pytest.approx(0.3)
     assert parse_duration("24h") == 86400
+
+
+@pytest.mark.parametrize("text, seconds", [("1h30m", 5400), ("2d 12h", 216000), ("1m30s", 90), ("1.5h", 5400),
+                                           ("10s500ms", 10.5)])
+def test_compound_durations(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["1h30", "h", "", "1h-30m", "30 minutes", "1y"])
+def test_what_is_not_a_duration_says_so(text):
+    with pytest.raises(ConfigError, match="is not a duration"):
+        parse_duration(text, "--for")
+
+
+def test_decimal_units_keep_libvirts_meaning_and_config_check_notes_them(tmp_path, capsys):
+    """"1 tb" is 10^12 bytes, as libvirt reads TB; `config check` says so, with the IEC spelling."""
+    from guard.cli import main
+    from guard.units import decimal_size_note
+    assert parse_size("1 tb") == 10 ** 12
+    assert decimal_size_note("1 TiB") is None and decimal_size_note("1073741824") is None
+    config = tmp_path / "c.toml"
+    config.write_text('[memory]\nlimit = "1 tb"\n[plan]\nmemory_reserve = "2 GiB"\n')
+    assert main(["config", "check", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert err == ("note: memory.limit = '1 tb' is 1000000000000 bytes (931.3 GiB): tb is decimal, as in libvirt; "
+                   "write \"1 TiB\" for 2^40\n")
 
 
 def test_every_corpus_domain_parses_or_fails_cleanly():

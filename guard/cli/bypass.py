@@ -21,7 +21,7 @@ def register(sub):
                             description="Emergency bypass: for --for DURATION, migrations that would be refused "
                                         "are accepted and audited as 'bypassed'. Cleared by --clear or a reboot.")
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 30m, 2h")
+    group.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 30m, 2h, 1h30m")
     group.add_argument("--status", action="store_true")
     group.add_argument("--clear", action="store_true")
     parser.add_argument("--reason", help="why (required with --for)")

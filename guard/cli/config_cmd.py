@@ -2,10 +2,11 @@
 the policy in effect (every key, and every rule code's action after the profile)."""
 import datetime
 import json
+import sys
 
 from ..config import DEFAULT_PATH, compile_config, config_path, load_config
 from ..rules import REGISTRY
-from ..units import format_duration
+from ..units import decimal_size_note, format_duration
 
 
 def register(sub):
@@ -117,6 +118,24 @@ def policy_text(config, now):
     return "\n".join(lines)
 
 
+SIZE_KEYS = (("memory", "limit"), ("memory", "bandwidth"), ("plan", "memory_reserve"))
+
+
+def size_notes(path):
+    """Notes on sizes written in decimal units ("1 TB" is 10^12 bytes, as libvirt reads it,
+    where 1 TiB was likely meant); the config itself is valid either way."""
+    from ..config import toml_parser
+    with open(path, "rb") as handle:
+        data = toml_parser().loads(handle.read().decode("utf-8"))
+    notes = []
+    for table, key in SIZE_KEYS:
+        value = data.get(table, {}).get(key) if isinstance(data.get(table), dict) else None
+        note = decimal_size_note(str(value).replace("/s", ""), "%s.%s" % (table, key)) if value is not None else None
+        if note:
+            notes.append(note)
+    return notes
+
+
 def run_check(args):
     path = config_path(args.config)
     if args.compile:  # compile_config validates the very bytes it compiles: ConfigError as below
@@ -126,6 +145,9 @@ def run_check(args):
     if not args.show:
         absent = config.source != path
         print("config OK: %s%s" % (path, " (absent: built-in defaults)" if absent else ""))
+        if not absent:
+            for note in size_notes(path):
+                sys.stderr.write("note: %s\n" % note)
         return 0
     now = datetime.datetime.now(datetime.timezone.utc)
     if args.format == "json":
