@@ -3,9 +3,14 @@
 Pure: the caller reads the audit log, the facts cache and the bypass file, and passes the
 clock; nothing here touches a file. Series:
 
-- migration_guard_decisions_total{decision, rule}: audit records by decision and by the
-  code of each distinct deny/warn finding (rule="none" for a record without one), so a
-  record with two codes counts under both;
+- migration_guard_decisions_total{decision}: decision records by decision: three
+  refusals count 3, whatever their findings;
+- migration_guard_findings_total{code, action}: each distinct (code, action) of a
+  decision's deny and warn findings, so a refusal for two codes counts once under each;
+- migration_guard_info{version, mode, profile, config_digest}: 1, the policy this host
+  enforces (count by (config_digest) tells whether every host enforces the same one);
+- migration_guard_hook_live: 1 when the running libvirt daemon runs the hook, 0 when it
+  does not, absent when that cannot be told;
 - migration_guard_last_decision_timestamp_seconds (absent until the first decision);
 - migration_guard_facts_present, and when the cache says when it was collected
   migration_guard_facts_collected_timestamp_seconds and migration_guard_facts_age_seconds
@@ -15,30 +20,37 @@ clock; nothing here touches a file. Series:
 """
 from .audit import parse_time
 
-NONE = "none"
+
+class Counts:
+    """decisions: {decision: count}; findings: {(code, action): count}; latest: the latest
+    decision's time as epoch seconds, or None."""
+
+    def __init__(self):
+        self.decisions, self.findings, self.latest = {}, {}, None
 
 
 def count_decisions(records):
-    """({(decision, rule): count}, latest decision time as epoch seconds or None) over audit
-    record dicts. Other events (docs/audit-record.md: `event`; records before it had none)
-    and records without a decision are skipped."""
-    counts = {}
+    """Counts over audit record dicts. Other events (docs/audit-record.md: `event`; records
+    before it had none) and records without a decision are skipped."""
+    counts = Counts()
     latest = None
     for record in records:
         decision = record.get("decision")
         if record.get("event", "decision") != "decision" or not isinstance(decision, str):
             continue
+        counts.decisions[decision] = counts.decisions.get(decision, 0) + 1
         findings = record.get("findings")
-        codes = {str(f.get("code") or f.get("rule")) for f in findings if isinstance(f, dict)
+        found = {(str(f.get("code") or f.get("rule")), f["action"]) for f in findings if isinstance(f, dict)
                  and f.get("action") in ("deny", "warn")} if isinstance(findings, list) else set()
-        for code in codes or (NONE,):
-            counts[(decision, code)] = counts.get((decision, code), 0) + 1
+        for key in found:
+            counts.findings[key] = counts.findings.get(key, 0) + 1
         try:
             when = parse_time(record["time"]).timestamp()
         except (KeyError, TypeError, ValueError, AttributeError):
             continue
         latest = when if latest is None else max(latest, when)
-    return counts, latest
+    counts.latest = latest
+    return counts
 
 
 def _label(value):
@@ -60,17 +72,28 @@ def _family(lines, name, kind, text, samples):
         lines.append("%s%s %s" % (name, "{%s}" % body if body else "", _number(value)))
 
 
-def render(counts, last_decision, facts_present, facts_collected_at, bypass_active, now):
-    """The exposition text. counts and last_decision as count_decisions returns them;
-    facts_collected_at is None when the cache is absent or does not say; now is epoch seconds."""
+def render(counts, facts_present, facts_collected_at, bypass_active, now, info=None, hook_live=None):
+    """The exposition text. counts: count_decisions'; facts_collected_at is None when the
+    cache is absent or does not say; now is epoch seconds; info: (version, mode, profile,
+    config digest); hook_live: True, False or None (cannot tell)."""
     lines = []
     _family(lines, "migration_guard_decisions_total", "counter",
-            "Migration decisions in the audit log (all rotations) by decision and by the code of each "
-            "distinct deny/warn finding; rule=\"none\" when there was none.",
-            [((("decision", decision), ("rule", rule)), count) for (decision, rule), count in sorted(counts.items())])
-    if last_decision is not None:
+            "Migration decisions in the audit log (all rotations), one per decision.",
+            [((("decision", decision),), count) for decision, count in sorted(counts.decisions.items())])
+    _family(lines, "migration_guard_findings_total", "counter",
+            "Deny and warn findings of the decisions in the audit log, each distinct code once per decision.",
+            [((("code", code), ("action", action)), count) for (code, action), count in sorted(counts.findings.items())])
+    if counts.latest is not None:
         _family(lines, "migration_guard_last_decision_timestamp_seconds", "gauge",
-                "Time of the latest decision in the audit log.", [((), last_decision)])
+                "Time of the latest decision in the audit log.", [((), counts.latest)])
+    if info is not None:
+        _family(lines, "migration_guard_info", "gauge",
+                "The guard's version and the policy this host enforces (its config's digest).",
+                [(tuple(zip(("version", "mode", "profile", "config_digest"), (v or "" for v in info))), 1)])
+    if hook_live is not None:
+        _family(lines, "migration_guard_hook_live", "gauge",
+                "1 when the running libvirt daemon runs the hook (migrations are guarded), else 0.",
+                [((), 1 if hook_live else 0)])
     _family(lines, "migration_guard_facts_present", "gauge",
             "1 if the facts cache is present and usable by the hook (root-owned, well-formed), else 0.",
             [((), 1 if facts_present else 0)])

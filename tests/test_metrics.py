@@ -35,8 +35,13 @@ def parse(text):
 
 
 def decisions(samples):
-    return {dict(labels)["decision"] + " " + dict(labels)["rule"]: value
+    return {dict(labels)["decision"]: value
             for (name, labels), value in samples.items() if name == "migration_guard_decisions_total"}
+
+
+def findings(samples):
+    return {dict(labels)["code"] + " " + dict(labels)["action"]: value
+            for (name, labels), value in samples.items() if name == "migration_guard_findings_total"}
 
 
 def metrics(host):
@@ -51,13 +56,18 @@ def test_decisions_from_real_hook_records(tmp_path):
     assert host.run(xml=SMALL).returncode == 0
     assert host.run(name="big", xml=BIG).returncode == 1
     assert host.run(name="big", xml=BIG).returncode == 1
+    assert host.run(name="big", xml=BIG).returncode == 1
     samples, types = metrics(host)
-    # Each record counts once per distinct deny/warn code: the small guest's missing
-    # fingerprint is a warning, the big guest is over the limit and over the host's memory.
-    assert decisions(samples) == {"allow unverifiable[source-fingerprint]": 1,
-                                  "deny unverifiable[source-fingerprint]": 2,
-                                  "deny memory-size[limit]": 2, "deny memory-size[host]": 2}
-    assert types["migration_guard_decisions"] == "counter"
+    # Three refusals count 3 (issue 22: they once showed as 13, one per code), and each
+    # distinct finding code counts once per decision in its own counter: the small guest's
+    # missing fingerprint is a warning, the big guest is over the limit and the host's memory.
+    assert decisions(samples) == {"allow": 1, "deny": 3}
+    assert findings(samples) == {"unverifiable[source-fingerprint] warn": 4, "memory-size[limit] deny": 3,
+                                 "memory-size[host] deny": 3}
+    assert types["migration_guard_decisions"] == "counter" and types["migration_guard_findings"] == "counter"
+    info = [dict(labels) for (name, labels), value in samples.items() if name == "migration_guard_info" and value == 1]
+    assert len(info) == 1 and info[0]["mode"] == "enforce" and info[0]["profile"] == "default"
+    assert info[0]["config_digest"] == load_config(host.config).digest and info[0]["version"]
     last = max(json.loads(line)["time"] for line in open(host.audit))
     assert samples[("migration_guard_last_decision_timestamp_seconds", ())] == pytest.approx(
         _epoch(last), abs=0.001)
@@ -89,8 +99,8 @@ def test_rotated_logs_none_rule_and_distinct_codes(tmp_path):
         handle.write(record("2026-11-10T00:00:00Z", "allow", ("bios[date]", "info")) + "\n")
         handle.write(record("2026-11-11T00:00:00Z", "error") + "\n")
     samples, _types = metrics(host)
-    assert decisions(samples) == {"allow none": 2, "would-deny numa-pinning[cpus]": 1,
-                                  "would-deny bios[smt]": 1, "error none": 1}
+    assert decisions(samples) == {"allow": 2, "would-deny": 1, "error": 1}
+    assert findings(samples) == {"numa-pinning[cpus] deny": 1, "bios[smt] warn": 1}  # info findings: not counted
     assert samples[("migration_guard_last_decision_timestamp_seconds", ())] == _epoch("2026-11-20T00:00:00Z")
     # No facts: present 0 and no age at all (an age of 0 would look fresh).
     assert samples[("migration_guard_facts_present", ())] == 0
@@ -145,10 +155,14 @@ def test_output_is_replaced_atomically_with_mode_0644(tmp_path):
 
 
 def test_label_values_are_escaped():
-    counts, _last = count_decisions([{"decision": "deny", "findings": [
+    counts = count_decisions([{"decision": "deny", "findings": [
         {"code": 'odd"code\\with\nnewline', "action": "deny"}]}])
-    samples, _types = parse(render(counts, None, False, None, False, 0.0))
-    assert decisions(samples) == {'deny odd"code\\with\nnewline': 1}
+    samples, _types = parse(render(counts, False, None, False, 0.0, info=("1", "enforce", "default", 'x"y'),
+                                   hook_live=False))
+    assert findings(samples) == {'odd"code\\with\nnewline deny': 1}
+    assert samples[("migration_guard_info", (("config_digest", 'x"y'), ("mode", "enforce"), ("profile", "default"),
+                                             ("version", "1")))] == 1
+    assert samples[("migration_guard_hook_live", ())] == 0
 
 
 def test_refresh_after_collection_never_raises(tmp_path):

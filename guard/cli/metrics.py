@@ -3,6 +3,7 @@ collector; also what `facts collect` and `facts watch` write to [paths] metrics.
 import sys
 import time
 
+from .. import __version__
 from ..audit import Filter, read_records
 from ..bypass import read_bypass
 from ..config import load_config
@@ -12,24 +13,37 @@ from ..metrics import count_decisions, render
 
 def register(sub):
     parser = sub.add_parser("metrics", help="Prometheus metrics from the audit log, facts cache and bypass",
-                            description="Print Prometheus text-format metrics: decisions by decision and rule "
-                                        "code (from the audit log and its rotations), the facts cache's age, "
-                                        "whether a bypass is active. --output writes them atomically (for "
+                            description="Print Prometheus text-format metrics: decisions by decision, their "
+                                        "findings by code and action (from the audit log and its rotations), the "
+                                        "version and policy enforced, whether the hook is live, the facts cache's "
+                                        "age, whether a bypass is active. --output writes them atomically (for "
                                         "node_exporter's textfile collector: name the file *.prom).")
     parser.add_argument("--output", metavar="FILE", help="write here (atomically, mode 0644) instead of stdout")
     parser.add_argument("--config", metavar="FILE")
     parser.set_defaults(run=run)
 
 
-def snapshot(config, now):
+def hook_live():
+    """True / False: whether the running libvirt daemon runs the hook (as `status` judges
+    it); None when that cannot be told (no systemd, no daemon running)."""
+    from .. import activation
+    from ..status import FAIL, PASS, check_daemon, check_hook
+    if check_hook(activation.HOOKS_DIR).result == FAIL:
+        return False
+    result = check_daemon(activation.HOOKS_DIR, activation.MARKER).result
+    return True if result == PASS else False if result == FAIL else None
+
+
+def snapshot(config, now, live=hook_live):
     """The metrics text for a config's paths, at epoch `now`."""
-    counts, last = count_decisions(record for _line, record in read_records(config.paths.audit_log, Filter()))
+    counts = count_decisions(record for _line, record in read_records(config.paths.audit_log, Filter()))
     # No age limit: a cache that is merely old is still present, and its age is the metric.
     # One the hook can never use (untrusted, malformed, no or a future collection time) is not.
     facts, _problem = load_cache(config.paths.facts, float("inf"), now)
     bypass, _note = read_bypass(config.paths.bypass, now)
-    return render(counts, last, facts is not None, facts.collected_at if facts is not None else None,
-                  bypass is not None, now)
+    return render(counts, facts is not None, facts.collected_at if facts is not None else None,
+                  bypass is not None, now, info=(__version__, config.mode, config.profile, config.digest or "defaults"),
+                  hook_live=live())
 
 
 def write_metrics(path, text):
