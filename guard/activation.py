@@ -5,10 +5,12 @@ executable in `hooks/qemu.d/` existed then, a hook added later is never run unti
 daemon restarts. If one did (an administrator's own `hooks/qemu`, say), libvirt lists
 `qemu.d/` afresh at every call, so a hook added there later runs at once (both seen on
 libvirt 9.0 with real daemons). A daemon restart reconnects every guest (harmless: the
-hook exits 0 for `reconnect`) but cancels jobs in progress, migrations included, so the
-RPM's %post restarts the daemon only when no guest has a job in progress
-(`migration-guard hook-activate`), and otherwise says that enforcement starts at the next
-restart, and how. It never fails the transaction.
+hook exits 0 for `reconnect`) but cancels jobs in progress, migrations included, and
+disconnects every client (nova-compute, vdsm, open virsh sessions). So installing restarts
+nothing: the RPM's %post (`migration-guard hook-activate`) only says whether the hook is
+live and, if not, to run `migration-guard activate`, which restarts the daemon only when no
+guest has a job in progress and otherwise says when to run it again. The Ansible role runs
+it host by host (`serial:`). Neither ever fails an install.
 
 Shared with `migration-guard status`: the daemon's process and start time, the hook's
 ctime, and a marker under /run recording a daemon instance known to run the hook (so that
@@ -189,9 +191,15 @@ def active_jobs(uri="qemu:///system", timeout=LIBVIRT_TIMEOUT):
 
 # -- %post ---------------------------------------------------------------------------------
 
-def activate(uri="qemu:///system", hooks_dir=HOOKS_DIR, marker=MARKER, remember_only=False, say=print):
-    """Make the running daemon run the hook; returns what was done (a word for tests).
-    Never raises: an install must not fail for this."""
+NOT_YET = ("not-live", "deferred-unknown", "deferred-jobs", "restart-failed", "unknown-daemon")
+
+
+def activate(uri="qemu:///system", hooks_dir=HOOKS_DIR, marker=MARKER, remember_only=False, say=print,
+             restart=True):
+    """Make the running daemon run the hook; returns what was done (a word for tests; the
+    ones in NOT_YET leave enforcement not live). restart=False (the RPM's %post): never
+    restart the daemon, only say whether the hook is live and how to make it so. Never
+    raises: an install must not fail for this."""
     def tell(text, priority=5):
         say("migration-guard: " + text)
         journal.send("hook activation: " + text, priority=priority, message_id=journal.HOOK_ACTIVATION)
@@ -225,8 +233,12 @@ def activate(uri="qemu:///system", hooks_dir=HOOKS_DIR, marker=MARKER, remember_
         return "live"
     if remember_only:
         return "not-live"
-    how = ("run `systemctl restart %s` when no migration is in progress (running guests are not affected); "
-           "`migration-guard status` shows whether enforcement is live" % unit)
+    if not restart:
+        tell("the hook is installed but not live until %s restarts (%s): run `migration-guard activate`, which "
+             "restarts it only when no guest has a job in progress (a restart cancels migrations)" % (unit, why), 4)
+        return "not-live"
+    how = ("run `migration-guard activate` again, or `systemctl restart %s`, when no migration is in progress "
+           "(running guests are not affected); `migration-guard status` shows whether enforcement is live" % unit)
     try:
         jobs = active_jobs(uri)
     except RuntimeError as exc:

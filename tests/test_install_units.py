@@ -93,6 +93,30 @@ def test_activation_that_cannot_ask_the_daemon_for_jobs_does_not_restart(tmp_pat
     assert "systemctl restart virtqemud" in said[-1]
 
 
+def test_the_rpm_step_never_restarts_and_says_to_run_activate(tmp_path, monkeypatch, capsys):
+    """hook-activate (%post) restarts nothing, even with no job in progress (issue 22): it
+    says the hook is not live and to run `migration-guard activate`; exit 0 always. The
+    public `activate` would restart here; its exit is 1 while not live."""
+    from guard.cli import main
+    time.sleep(0.05)  # this test process plays a daemon that started before the hook appeared
+    hooks = tmp_path / "hooks"
+    (hooks / "qemu.d").mkdir(parents=True)
+    (hooks / "qemu.d" / activation.HOOK_NAME).write_text("#!/bin/sh\nexit 0\n")
+    log = stand_in_systemctl(tmp_path, monkeypatch, show="ActiveState=active\\nMainPID=%d" % os.getpid())
+    monkeypatch.setattr(activation, "active_jobs", lambda uri: [])  # no job in progress: a restart would be safe
+    args = ["--hooks-dir", str(hooks), "--marker", str(tmp_path / "m")]
+    assert main(["hook-activate"] + args) == 0
+    said = capsys.readouterr().out
+    assert "not live until virtqemud restarts" in said and "run `migration-guard activate`" in said
+    assert not [line for line in log.read_text().splitlines() if line.startswith("restart")]
+    assert main(["activate"] + args) == 0  # restarted: the stand-in systemctl succeeds
+    assert [line for line in log.read_text().splitlines() if line.startswith("restart")] == [
+        "restart virtqemud.service"]
+    monkeypatch.setattr(activation, "active_jobs", lambda uri: [("web01", "outgoing migration")])
+    assert main(["activate"] + args) == 1
+    assert "web01: outgoing migration" in capsys.readouterr().out
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the marker must be root-owned to be trusted")
 def test_a_marker_for_the_running_daemon_keeps_an_upgraded_hook_live(tmp_path):
     hooks = tmp_path / "hooks"

@@ -85,6 +85,20 @@ def test_payload_and_requirements(packages):
     assert "migration-guard hook-activate" in scripts and "preset migration-guard-watch.service" in scripts
     assert "systemd-tmpfiles --create" in scripts
     assert "is not migration-guard's" not in scripts  # no refusal of a foreign hooks/qemu
+    # Installs restart no libvirt daemon (issue 22): hook-activate only reports, and nothing
+    # else in the scriptlets names one.
+    assert not re.search(r"(restart|reload)\S*\s+\S*(virtqemud|libvirtd)", scripts), scripts
+    assert "migration-guard activate" not in scripts
+
+
+def test_spec_post_restarts_nothing():
+    """The same, read from the spec, where the RPM cannot be built (no rpmbuild)."""
+    with open(os.path.join(REPO, "packaging", "migration-guard.spec")) as handle:
+        spec = handle.read()
+    post = re.split(r"\n%(?:posttrans|preun|postun|files|changelog)\b", spec.split("\n%post\n", 1)[1])[0]
+    commands = "\n".join(line for line in post.splitlines() if not line.lstrip().startswith("#"))
+    assert "migration-guard hook-activate" in commands
+    assert not re.search(r"restart|virtqemud|libvirtd|migration-guard activate", commands), commands
 
 
 def test_source_rpm_carries_the_pinned_wheel(packages):
