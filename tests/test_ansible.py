@@ -93,6 +93,8 @@ class Lab:
         base = {"migration_guard_config_dir": str(self.config_dir), "migration_guard_command": str(self.command),
                 "migration_guard_config_owner": pwd.getpwuid(os.getuid()).pw_name,
                 "migration_guard_config_group": grp.getgrgid(os.getgid()).gr_name,
+                # staged under tmp_path on purpose: this machine's hook reads none of it
+                "migration_guard_require_hook_config_path": False,
                 # never touch this machine's real services, whatever its init system
                 "migration_guard_manage_services": False, "ansible_become": False}
         base.update(variables)
@@ -195,30 +197,50 @@ def test_an_invalid_policy_is_never_put_in_place(tmp_path):
     assert lab.play().process.returncode == 0
     with open(lab.config) as handle:
         before = handle.read()
-    run = lab.play(migration_guard_mode="enforcing")
+    # A value the argument specs cannot judge: `migration-guard config check` refuses it.
+    run = lab.play(migration_guard_timeout="forever")
     assert run.process.returncode != 0
     failed = run.task("Write config.toml (validated by migration-guard config check first)")
     assert failed["status"] == "failed"
-    assert "mode: must be one of 'enforce', 'audit', not 'enforcing'" in json.dumps(failed["result"])
+    assert "'forever' is not a duration" in json.dumps(failed["result"])
+    # One they can: refused before any task.
+    typo = lab.play(migration_guard_mode="enforcing")
+    assert typo.process.returncode != 0 and "enforcing" in typo.process.stdout
     with open(lab.config) as handle:
         assert handle.read() == before
     parse_config(before)  # still the valid one
 
 
-def test_status_fails_the_play_only_when_asked(tmp_path):
+def test_a_failing_status_fails_the_play_unless_told_to_report_only(tmp_path):
     lab = Lab(tmp_path)
     lab.set_status([{"name": "facts-cache", "result": "fail", "message": "missing"},
                     {"name": "hook", "result": "pass", "message": "installed"}], 1)
-    shown = lab.play()
-    assert shown.process.returncode == 0
-    assert shown.task("Show the status checks")["result"]["msg"] == ["FAIL facts-cache missing", "PASS hook installed"]
-    assert shown.task("Fail on a failing status check (migration_guard_status_fail)")["status"] == "skipped"
-    strict = lab.play(migration_guard_status_fail=True)
-    assert strict.process.returncode != 0
-    failed = strict.task("Fail on a failing status check (migration_guard_status_fail)")
+    failing = lab.play()
+    assert failing.process.returncode != 0  # issue 22: not guarded as configured is a failed rollout
+    assert failing.task("Show the status checks")["result"]["msg"] == ["FAIL facts-cache missing", "PASS hook installed"]
+    failed = failing.task("Fail on a failing status check (migration_guard_status_fail)")
     assert failed["status"] == "failed" and failed["result"]["msg"] == "migration-guard status failed: facts-cache"
+    shown = lab.play(migration_guard_status_fail=False)
+    assert shown.process.returncode == 0
+    assert shown.task("Fail on a failing status check (migration_guard_status_fail)")["status"] == "skipped"
     lab.set_status([{"name": "hook", "result": "pass", "message": "installed"}], 0)
-    assert lab.play(migration_guard_status_fail=True).process.returncode == 0
+    assert lab.play().process.returncode == 0
+
+
+def test_argument_specs_stop_a_typo_before_anything_changes(tmp_path):
+    lab = Lab(tmp_path)
+    run = lab.play(migration_guard_collector="watcher")
+    assert run.process.returncode != 0
+    assert "watcher" in run.process.stdout and "choices" in run.process.stdout
+    assert not os.path.exists(lab.config)  # validated before the first task
+
+
+def test_a_config_path_the_hook_does_not_read_is_refused(tmp_path):
+    lab = Lab(tmp_path)
+    run = lab.play(migration_guard_require_hook_config_path=True)
+    assert run.process.returncode != 0
+    assert "the hook reads /etc/migration-guard/config.toml only" in run.process.stdout
+    assert not os.path.exists(lab.config)
 
 
 PREFLIGHT = {"results": [], "summary": {"qemu+ssh://hv02/system": {"allow": 1, "deny": 1, "error": 0}},
