@@ -1,11 +1,11 @@
 """`migration-guard preflight`: check guests against destinations from the source, and
 with several destinations, an evacuation plan."""
-import json
 import shlex
 import sys
 import time
 from urllib.parse import urlparse
 
+from .. import escaping
 from ..config import load_config
 from ..errors import GuardError
 from ..evacuation import EXIT_CODES
@@ -175,9 +175,9 @@ def run(args):
             data["moves"] = [{"guest": m.guest, "dest": m.dest, "memory_bytes": m.memory_bytes, "order": m.order}
                              for m in moves]
             data["unplaced"] = [{"guest": u.guest, "reason": u.reason} for u in unplaced]
-        print(json.dumps(data, sort_keys=True))
+        print(escaping.dumps(data, sort_keys=True))
     elif not results:
-        print("no running guests on %s" % args.source)
+        print(escaping.text("no running guests on %s" % args.source))
     else:
         if args.details:
             for dest, decision in results:

@@ -1,0 +1,149 @@
+"""Issue 21, 7-9: what the guard prints about a hostile guest, and a destination whose
+libvirt documents are malformed. A tenant names the guest and writes its XML: C0 and C1
+controls (U+009B CSI is ESC [ to a terminal) and the bidi overrides in those values must
+reach no terminal or reader raw, one guest is one row of the pre-flight's table, and one
+destination's bad document is an error for that destination only. (To be merged into
+tests/test_hostile.py.)"""
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+from test_hook import Host, needs_root, the_record
+
+from guard.cli import main as cli_main
+from guard.facts.cache import facts_to_json
+from guard.report import MAX_LINE, refusal_lines
+from guard.status import WARN, Check
+from helpers import REPO, debian12_facts, decide, minimal_guest
+
+BIDI = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202a, 0x202f))) + "".join(map(chr, range(0x2066, 0x206a)))
+CONTROLS = set(map(chr, range(0x20))) | {"\x7f"} | set(map(chr, range(0x80, 0xa0))) | set(BIDI)
+# What a tenant can put in a guest's name or XML (XML 1.0 has no ESC, but C1 and bidi
+# characters are legal, and libvirt accepts them in a name): CSI "cursor up", "erase
+# line", a right-to-left override and an isolate, NEL, and a newline (as &#10;).
+NAME = "evil\x9b1A\x9b2K\u202egpu07 allow\u2066x\u2069\x85\nrow"
+PAYLOAD = "\x9b1A\u202e\u200f\u061c"
+EMULATOR = "/usr/bin/qemu-system-x86_64"
+
+
+@pytest.fixture
+def host(tmp_path):
+    return Host(str(tmp_path))
+
+
+def refs(text):
+    """text for an XML document, every character beyond printable ASCII as a reference."""
+    return "".join(c if " " <= c < "\x7f" else "&#x%x;" % ord(c) for c in text)
+
+
+def raw_controls(text):
+    """The control and bidi characters in text, the newlines between its lines aside (not
+    str.splitlines: it splits on NEL and U+2028 too, hiding them)."""
+    return sorted({c for line in text.split("\n") for c in line if c in CONTROLS})
+
+
+def hostile_guest(name=NAME):
+    """A guest whose name and emulator path (quoted by the emulator rules' messages) carry
+    controls."""
+    return minimal_guest(name=refs(name)).replace(EMULATOR, "/usr/bin/qemu" + refs(PAYLOAD))
+
+
+def guard_cli(*args, env=None):
+    environment = dict(os.environ)
+    environment.pop("MIGRATION_GUARD_CONFIG", None)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, cwd=REPO,
+                          env=environment)
+
+
+def audit_output(host, *args):
+    result = guard_cli("audit", *args, env={"MIGRATION_GUARD_CONFIG": host.config})
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    return result.stdout.decode("utf-8")
+
+
+# --- 7. Controls in guest values, in every output ------------------------------------------
+
+# The hook's Python entry as the sh front end runs it (-I), importing this checkout's guard:
+# under -I the venv's editable install would import the checkout it was made from.
+THIS_GUARD = [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); from guard.hook import entry; entry()"
+              % REPO]
+
+
+@needs_root
+def test_c1_and_bidi_controls_reach_neither_virsh_nor_the_audit_log_raw(host):
+    result = host.run(name="evil", xml=hostile_guest(), python_only=THIS_GUARD)
+    assert result.returncode == 1
+    stderr = result.stderr.decode("utf-8")
+    assert raw_controls(stderr) == []
+    assert "/usr/bin/qemu\\x9b1A\\u202e\\u200f\\u061c" in stderr  # shown, escaped
+    with open(host.audit, encoding="utf-8") as handle:
+        line = handle.read()
+    assert line.endswith("\n") and raw_controls(line[:-1]) == []
+    assert the_record(host)["domain"] == NAME  # escaped in the JSON, not lost
+    out = audit_output(host, "--format", "json")
+    assert raw_controls(out) == [] and json.loads(out)["domain"] == NAME
+    table = audit_output(host)
+    assert raw_controls(table) == [] and len(table.splitlines()) == 3
+
+
+def test_audit_json_escapes_records_written_raw_and_keeps_names_readable(tmp_path):
+    """A record an older guard wrote with its controls raw (ensure_ascii=False) is escaped
+    when shown; a legitimate non-ASCII name stays readable."""
+    host = Host(str(tmp_path), facts=False)
+    os.makedirs(os.path.dirname(host.audit))
+    with open(host.audit, "w", encoding="utf-8") as handle:
+        for name in (NAME, "gäst-Ωmega"):
+            handle.write(json.dumps({"time": "2026-11-29T00:00:00Z", "decision": "deny", "domain": name,
+                                     "findings": []}, ensure_ascii=False) + "\n")
+    out = audit_output(host, "--format", "json")
+    assert raw_controls(out) == []
+    assert [json.loads(line)["domain"] for line in out.splitlines()] == [NAME, "gäst-Ωmega"]
+    assert "gäst-Ωmega" in out
+    table = audit_output(host)
+    assert raw_controls(table) == [] and len(table.splitlines()) == 4 and "gäst-Ωmega" in table
+
+
+def test_refusal_lines_are_escaped_before_they_are_bounded():
+    """What virsh shows: no raw control, and each line within its bound once escaped (a
+    name of 300 CSIs is 1200 characters escaped)."""
+    outcome = decide(hostile_guest("x" + "\x9b" * 300), debian12_facts())._replace(decision="deny")
+    outcome = outcome._replace(findings=tuple(f._replace(action="deny", message=f.message + outcome.domain_name)
+                                              for f in outcome.findings))
+    lines = refusal_lines(outcome)
+    assert lines and raw_controls("\n".join(lines)) == []
+    assert all(len(line) <= MAX_LINE for line in lines)
+
+
+def test_check_text_and_json_escape_controls_and_keep_names_readable(tmp_path):
+    facts = tmp_path / "dest.json"
+    facts.write_text(facts_to_json(debian12_facts()))
+    for name in (NAME, "gäst-Ωmega"):
+        xml = tmp_path / "guest.xml"
+        xml.write_text(hostile_guest(name))
+        text = guard_cli("check", "--domain-xml", str(xml), "--facts", str(facts))
+        assert text.returncode in (0, 1), text.stderr
+        out = text.stdout.decode("utf-8")
+        assert raw_controls(out) == [] and "\\x9b1A\\u202e" in out
+        data = guard_cli("check", "--domain-xml", str(xml), "--facts", str(facts), "--format", "json")
+        assert raw_controls(data.stdout.decode("utf-8")) == []
+        assert json.loads(data.stdout)["domain"]["name"] == name
+    assert out.startswith("gäst-Ωmega (")  # a legitimate name is shown as it is
+
+
+def test_cli_errors_and_status_escape_controls(tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "evil\x9b2J\u202e.xml"
+    code = cli_main(["check", "--domain-xml", str(bad), "--facts", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2 and raw_controls(err) == [] and "evil\\x9b2J\\u202e.xml" in err
+    from guard.cli import status
+    monkeypatch.setattr(status, "run_checks", lambda *_a, **_k: [Check("bypass", WARN, "set by x: " + NAME)])
+    status.run(SimpleNamespace(config=None, hooks_dir=None, marker=None, format="text"))
+    out = capsys.readouterr().out
+    assert raw_controls(out) == [] and len(out.splitlines()) == 1
+    status.run(SimpleNamespace(config=None, hooks_dir=None, marker=None, format="json"))
+    out = capsys.readouterr().out
+    assert raw_controls(out) == [] and json.loads(out)["checks"][0]["message"] == "set by x: " + NAME
