@@ -35,6 +35,39 @@ def text(value):
     return "".join(c if c.isprintable() else _escape(c) for c in value)
 
 
+def word(value):
+    """A value for a table cell: escaped, and quoted as a shell word when it is empty or
+    has a space or a quote, so that one value is one cell ("'gpu07  allow'")."""
+    value = text(value)
+    if not value or " " in value or "'" in value or '"' in value:
+        import shlex  # not for the hook, which has no table
+        return shlex.quote(value)
+    return value
+
+
+def shell_word(value):
+    """value as one word for a POSIX shell that a terminal shows as it is: shlex.quote when
+    every character is printable, else bash's $'...' with the unsafe ones escaped (a
+    newline or U+009B inside '...' would still reach the terminal)."""
+    import shlex  # not for the hook, which prints no command
+    value = str(value)
+    if value.isprintable():
+        return shlex.quote(value)
+    return "$'%s'" % "".join(_shell_escape(c) for c in value)
+
+
+def _shell_escape(char):
+    if char in "\\'":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    # bash's \xHH is a byte, not a character: beyond ASCII, \u and \U (the locale's encoding).
+    if code < 0x80:
+        return "\\x%02x" % code
+    return "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
+
+
 # In valid JSON a raw character below U+0020 can only be whitespace between tokens (json
 # escapes them in strings; json.loads refuses them there): a tab or a carriage return,
 # which could move the cursor back over a line, becomes a space; a newline stays (an

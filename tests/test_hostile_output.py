@@ -6,18 +6,35 @@ destination's bad document is an error for that destination only. (To be merged 
 tests/test_hostile.py.)"""
 import json
 import os
+import shlex
 import subprocess
 import sys
+import uuid
 from types import SimpleNamespace
 
 import pytest
 from test_hook import Host, needs_root, the_record
 
 from guard.cli import main as cli_main
+from guard.config import Config
+from guard.core import failed
+from guard.evacuation import Move, Unplaced
 from guard.facts.cache import facts_to_json
 from guard.report import MAX_LINE, refusal_lines
 from guard.status import WARN, Check
 from helpers import REPO, debian12_facts, decide, minimal_guest
+
+try:
+    import libvirt
+except ImportError:  # the pre-flight's tests need it; the others do not
+    libvirt = None
+else:
+    from fleet import facts_with_node_memory, node_xml, write_node
+
+    from guard import preflight as pf
+    from guard.cli.preflight import moves_text, plan_text
+    from guard.facts.collect import collect as real_collect
+needs_libvirt = pytest.mark.skipif(libvirt is None, reason="preflight needs libvirt-python")
 
 BIDI = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202a, 0x202f))) + "".join(map(chr, range(0x2066, 0x206a)))
 CONTROLS = set(map(chr, range(0x20))) | {"\x7f"} | set(map(chr, range(0x80, 0xa0))) | set(BIDI)
@@ -147,3 +164,65 @@ def test_cli_errors_and_status_escape_controls(tmp_path, capsys, monkeypatch):
     status.run(SimpleNamespace(config=None, hooks_dir=None, marker=None, format="json"))
     out = capsys.readouterr().out
     assert raw_controls(out) == [] and json.loads(out)["checks"][0]["message"] == "set by x: " + NAME
+
+
+# --- 8. The pre-flight's table and plan -------------------------------------------------------
+
+UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"
+
+
+def plan_of(cells):
+    """A Plan from {(guest, dest): decision} with stand-in outcomes (as tests/test_plan.py)."""
+    results = [(dest, failed(Config(), "x", guest, UUID)._replace(decision=decision))
+               for (guest, dest), decision in cells.items()]
+    return pf.Plan.of(results, list(dict.fromkeys(dest for _g, dest in cells)))
+
+
+@needs_libvirt
+def test_a_guest_name_cannot_forge_a_row_of_the_preflight_table():
+    forged = "evil\ngpu07  allow"
+    plan = plan_of({(forged, "test:///hv01.xml"): "deny", ("gpu07", "test:///hv01.xml"): "deny"})
+    lines = plan_text(plan).split("\n")
+    table = lines[:lines.index("")]
+    assert len(table) == 3  # the header, then one row per guest
+    assert table[1].startswith("'evil\\x0agpu07  allow'  deny") and table[2].split() == ["gpu07", "deny"]
+    assert raw_controls(plan_text(plan)) == []
+    assert any(line.startswith("  'evil\\x0agpu07  allow': hv01.xml deny") for line in lines)
+
+
+@needs_libvirt
+def test_the_plans_virsh_commands_name_a_hostile_guest_safely():
+    name = "evil\x9b2J\u202e'; reboot #\nx"
+    dest = "test:///hv01.xml"
+    plan = plan_of({(name, dest): "allow", ("ok", dest): "allow"})
+    moves = [Move(name, dest, 1 << 30, 1), Move("ok", dest, 1 << 30, 2)]
+    text = moves_text(plan, moves, [Unplaced("left\x9b1A\nover", "no destination accepts it")], "test:///src.xml",
+                      [])
+    assert raw_controls(text) == []
+    commands = [line for line in text.split("\n") if line.startswith("virsh ")]
+    assert len(commands) == 2
+    for command, guest in zip(commands, (UUID, "ok")):  # virsh takes a UUID where a name would need escaping
+        assert shlex.split(command, comments=True)[-2:] == [guest, dest]
+    assert "unplaced left\\x9b1A\\x0aover: no destination accepts it" in text
+
+
+@needs_libvirt
+def test_preflight_text_and_json_escape_a_hostile_guests_name(tmp_path, capsys, monkeypatch):
+    """End to end on the test driver, whose libvirt takes C1 and bidi characters in a name."""
+    source = tmp_path / "source.xml"
+    source.write_text(node_xml(512, guests=4).replace("vm0001-big", refs("vm0001\x9b1A\u202e\u2066x\x85y")))
+    dest = write_node(tmp_path, "dest", 256)
+    monkeypatch.setattr(pf, "collect", lambda uri, conn=None, **kw: (
+        facts_with_node_memory(uri) if conn is None else real_collect(uri, conn=conn, **kw)))
+    for args in (["--plan"], ["--details"], ["--format", "json"], ["--plan", "--format", "json"]):
+        capsys.readouterr()
+        code = cli_main(["preflight", "--all", "--source", "test://%s" % source, "--dest", dest] + args)
+        out, err = capsys.readouterr()
+        assert code in (0, 1) and raw_controls(out) == [] and raw_controls(err) == [], (args, out, err)
+        if "json" in args:
+            assert "vm0001\x9b1A\u202e\u2066x\x85y" in json.loads(out)["plan"]
+        else:
+            assert "vm0001\\x9b1A\\u202e\\u2066x\\x85y" in out
+        if args == ["--plan"]:  # its virsh command names it by its UUID (tests/fleet.py's)
+            command = [line for line in out.split("\n") if line.startswith("virsh ") and "# vm0001" in line]
+            assert shlex.split(command[0], comments=True)[-2] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "vm0001-big"))
