@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from test_hook import Host, needs_root, the_record
 from guard.cli import main as cli_main
 from guard.config import Config
 from guard.core import failed
+from guard.domain import parse_domain
 from guard.evacuation import Move, Unplaced
 from guard.facts.cache import facts_to_json
 from guard.report import MAX_LINE, refusal_lines
@@ -226,3 +228,118 @@ def test_preflight_text_and_json_escape_a_hostile_guests_name(tmp_path, capsys, 
         if args == ["--plan"]:  # its virsh command names it by its UUID (tests/fleet.py's)
             command = [line for line in out.split("\n") if line.startswith("virsh ") and "# vm0001" in line]
             assert shlex.split(command[0], comments=True)[-2] == str(uuid.uuid5(uuid.NAMESPACE_DNS, "vm0001-big"))
+
+
+# --- 9. A destination's malformed document ------------------------------------------------
+
+class Tampered:
+    """A destination's libvirt connection (the test driver) that serves one document of the
+    test's instead of its own: what a broken or hostile destination could send."""
+
+    def __init__(self, conn, document, text):
+        self._conn, self._document, self._text = conn, document, text
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def getCapabilities(self):
+        return self._text(self._conn.getCapabilities()) if self._document == "capabilities" else \
+            self._conn.getCapabilities()
+
+    def getDomainCapabilities(self, *args):
+        if self._document == "domcapabilities":
+            return self._text("")
+        return self._conn.getDomainCapabilities(*args)
+
+    def getSysinfo(self, flags):
+        return self._text("") if self._document == "sysinfo" else self._conn.getSysinfo(flags)
+
+
+CELLS = "<cells num='0'>\n      </cells>"
+MALFORMED = {
+    "cell id not a number": ("capabilities", lambda caps: caps.replace(
+        CELLS, "<cells num='1'><cell id='x'><memory unit='KiB'>1048576</memory></cell></cells>")),
+    "cell without an id": ("capabilities", lambda caps: caps.replace(
+        CELLS, "<cells num='1'><cell><memory unit='KiB'>1048576</memory></cell></cells>")),
+    "cell pages not a number": ("capabilities", lambda caps: caps.replace(
+        CELLS, "<cells num='1'><cell id='0'><memory unit='KiB'>1048576</memory>"
+               "<pages unit='KiB' size='4'>many</pages></cell></cells>")),
+    "domain without a type": ("capabilities", lambda caps: caps.replace(
+        "<domain type='test'/>", "<domain type='test'/><domain/>", 1)),
+    "page size not a number": ("capabilities", lambda caps: caps.replace("size='2048'", "size='2M'")),
+    "arch without a name": ("capabilities", lambda caps: caps.replace("<arch name='i686'>", "<arch>", 1)),
+    "not well-formed": ("capabilities", lambda caps: caps[:len(caps) // 2]),
+    "domcapabilities cut short": ("domcapabilities", lambda _: "<domainCapabilities><domain>test"),
+    "domcapabilities mode without a name": ("domcapabilities", lambda _: (
+        "<domainCapabilities><domain>test</domain><cpu><mode supported='yes'/></cpu></domainCapabilities>")),
+    "sysinfo cut short": ("sysinfo", lambda _: "<sysinfo type='smbios'><bios><entry>x</entry></bios>"),
+}
+
+
+@needs_libvirt
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_destinations_malformed_document_is_an_error_for_that_destination_only(tmp_path, case):
+    """Simulated: the destination's libvirt (the test driver) serves a malformed document
+    in place of its own; the real collector reads it."""
+    document, tamper = MALFORMED[case]
+    source = write_node(tmp_path, "source", 512, guests=4)
+    good, bad = write_node(tmp_path, "good", 256), write_node(tmp_path, "bad", 256)
+
+    def read_facts(uri):
+        if uri != bad:
+            return facts_with_node_memory(uri)
+        conn = libvirt.openReadOnly(uri)
+        try:
+            return real_collect(uri, conn=Tampered(conn, document, tamper))
+        finally:
+            conn.close()
+
+    results = pf.preflight(source, [good, bad], [], True, Config(), time.time(), read_facts=read_facts)
+    by_dest = {}
+    for dest, outcome in results:
+        by_dest.setdefault(dest, []).append(outcome)
+    assert len(by_dest[good]) == len(by_dest[bad]) == 4
+    assert "error" not in {o.decision for o in by_dest[good]}
+    assert {o.decision for o in by_dest[bad]} == {"error"}
+    reason = by_dest[bad][0].reason
+    assert bad in reason and document in reason.replace(bad, "") and "\n" not in reason, reason
+    assert not any(kind in reason for kind in ("ValueError", "TypeError", "KeyError", "Traceback")), reason
+
+
+@needs_libvirt
+def test_a_malformed_destination_document_is_no_internal_error_of_the_cli(tmp_path, capsys, monkeypatch):
+    source = write_node(tmp_path, "source", 512, guests=4)
+    good, bad = write_node(tmp_path, "good", 256), write_node(tmp_path, "bad", 256)
+    _document, tamper = MALFORMED["cell id not a number"]
+
+    def collect(uri, conn=None, **kwargs):
+        if conn is not None:
+            return real_collect(uri, conn=conn, **kwargs)
+        if uri == bad:
+            own = libvirt.openReadOnly(uri)
+            try:
+                return real_collect(uri, conn=Tampered(own, "capabilities", tamper))
+            finally:
+                own.close()
+        return facts_with_node_memory(uri)
+    monkeypatch.setattr(pf, "collect", collect)
+    code = cli_main(["preflight", "--all", "--source", source, "--dest", good, "--dest", bad, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert "internal error" not in err and code in (1, 2), err
+    data = json.loads(out)
+    assert data["summary"][bad] == {"allow": 0, "deny": 0, "error": 4}
+    assert data["summary"][good]["error"] == 0
+    assert "capabilities" in data["destinations"][bad]["error"]
+
+
+@needs_libvirt
+def test_a_destination_shells_answer_nested_too_deep_is_an_error_there():
+    """Simulated: the destination's own check answers with JSON nested past Python's
+    recursion limit (a broken or hostile destination)."""
+    xml = minimal_guest("one")
+    guests = [(parse_domain(xml), xml, None, None)]
+
+    def run(argv, **_kwargs):
+        return SimpleNamespace(returncode=0, stdout=b"[" * 100000 + b"\n", stderr=b"")
+    answers, problem = pf._ask(["fake-shell"], guests, None, "system", Config(), run)
+    assert answers is None and "fake-shell" in problem and "\n" not in problem
