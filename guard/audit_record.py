@@ -2,8 +2,9 @@
 
 docs/audit-record.md documents every field; a test validates real records against it.
 """
-import json
 import time
+
+from .escaping import dumps
 
 SCHEMA = 1
 
@@ -49,8 +50,9 @@ def decision_record(outcome, when, host, op, uid, guard_version, config, duratio
 
 
 def render_record(record):
-    """One line of JSON (keys sorted, no newline inside: json escapes control characters)."""
-    return json.dumps(record, sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
+    """One line of JSON (keys sorted, no newline inside), in UTF-8 for people who read the
+    log, with the control and bidi characters of a guest's values escaped (guard.escaping)."""
+    return dumps(record, readable=True, sort_keys=True, separators=(", ", ": "))
 
 
 def bypass_record(event, when, host, uid, by, state, guard_version):

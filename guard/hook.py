@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from . import __version__
+from . import __version__, escaping
 from .audit import append_record
 from .audit_record import decision_record, render_record
 from .bounded import Event, Timer
@@ -57,18 +57,10 @@ _STOP_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT", signal.SIGH
 # then the process ends with the decision's exit code whatever is still blocked.
 WRITE_OUT_SECONDS = 3.0
 DEFAULT_TIMEOUT = 10.0  # until the config says otherwise
-# Control characters a guest (name, metadata), a bypass reason or a config value could
-# carry into a line of virsh's error: shown escaped, so one line stays one line.
-_CONTROL = dict.fromkeys(list(range(0x20)) + [0x7f, 0x85, 0x2028, 0x2029])
-
-
-def one_line(text):
-    """text with every control character escaped (\\n, \\x1b...): it cannot forge a line."""
-    text = str(text)
-    if not any(ord(c) in _CONTROL for c in text):
-        return text
-    return "".join(("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)) if ord(c) in _CONTROL else c
-                   for c in text)
+# Control and bidi characters a guest (name, metadata), a bypass reason or a config value
+# could carry into a line of virsh's error or the journal: shown escaped (\x0a, \x9b,
+# \u202e), so one line stays one line and the terminal acts on none of them.
+one_line = escaping.text
 
 
 class _Run:

@@ -248,7 +248,7 @@ def ask_destination(shell, guests, source_facts, source_connection, config, run=
     for (domain, _xml, _rate, _state), line in zip(guests, lines):
         try:
             outcome = outcome_from_dict(json.loads(line), config)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             raise GuardError("%s answered something else than a decision: %s" % (what, exc))
         if outcome.domain_name not in (None, domain.name):
             raise GuardError("%s answered for %s when asked about %s" % (what, outcome.domain_name, domain.name))

@@ -1,6 +1,7 @@
 """Rendering outcomes for people (text, in the manner of virt-host-validate), for the
-person running `virsh migrate` (the hook's stderr) and for machines (JSON)."""
-import json
+person running `virsh migrate` (the hook's stderr) and for machines (JSON). Every line
+and document is escaped by guard.escaping: the guest's values in it are a tenant's."""
+from . import escaping
 
 LABELS = {"deny": "DENY", "warn": "WARN", "info": "INFO"}
 # What `virsh migrate` prints must stay readable: one line per code, the whole refusal
@@ -50,7 +51,7 @@ def decision_text(outcome, header=None):
             lines.append("        remedy: %s" % remedy)
     for note in outcome.notes:
         lines.append("  NOTE  %s" % note)
-    return "\n".join(lines)
+    return "\n".join(escaping.text(line) for line in lines)
 
 
 def _iso(epoch):
@@ -60,16 +61,18 @@ def _iso(epoch):
 
 def refusal_lines(outcome):
     """What the hook says on stderr, which `virsh migrate` shows: one line per deny
-    finding, rule code first; the bypass or the error that decided otherwise."""
+    finding, rule code first; the bypass or the error that decided otherwise. Escaped,
+    then bounded: the bounds hold for what is shown."""
     if outcome.decision == "error":
-        return ["migration-guard: [error] %s; migration %s (on_error = %s)"
-                % (outcome.reason, "refused" if outcome.exit_code else "allowed",
-                   "allow" if not outcome.exit_code else "deny")]
+        return [escaping.text("migration-guard: [error] %s; migration %s (on_error = %s)"
+                              % (outcome.reason, "refused" if outcome.exit_code else "allowed",
+                                 "allow" if not outcome.exit_code else "deny"))]
     if outcome.decision == "bypassed":
-        return ["migration-guard: emergency bypass active until %s (%s): accepted despite %s"
-                % (_iso(outcome.bypass.until), outcome.bypass.reason, ", ".join(f.code for f in outcome.denies))]
+        return [escaping.text("migration-guard: emergency bypass active until %s (%s): accepted despite %s"
+                              % (_iso(outcome.bypass.until), outcome.bypass.reason,
+                                 ", ".join(f.code for f in outcome.denies)))]
     if outcome.decision == "deny":
-        return _bounded(["migration-guard: [%s] %s; %s" % (code, message, remedy)
+        return _bounded([escaping.text("migration-guard: [%s] %s; %s" % (code, message, remedy))
                          for code, _action, message, remedy in grouped(outcome.denies)])
     return []
 
@@ -94,4 +97,4 @@ def _bounded(lines):
 
 
 def dumps(data):
-    return json.dumps(data, sort_keys=True)
+    return escaping.dumps(data, sort_keys=True)

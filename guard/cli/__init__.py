@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from .. import __version__
+from .. import __version__, escaping
 from ..errors import GuardError
 from . import audit, bypass, check, config_cmd, facts, hook_activate, metrics, preflight, rules, stamp, status
 
@@ -31,8 +31,10 @@ def build_parser():
 
 
 def _one_line(exc):
+    """The error's text on one line: whitespace runs as one space, the rest of what a
+    terminal would act on (it may quote a guest's name or a libvirt message) escaped."""
     text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
+    return escaping.text(" ".join(text.split()))
 
 
 def main(argv=None):

@@ -2,6 +2,7 @@
 import datetime
 import sys
 
+from .. import escaping
 from ..audit import Counts, Filter, findings_of, parse_time, read_records
 from ..config import load_config
 from ..errors import GuardError
@@ -70,10 +71,9 @@ def when(text, now):
 
 
 def shown(value, width=None):
-    """A value for the table: control characters escaped (a newline in a guest name
-    cannot forge a row), cut to width."""
-    text = "".join(c if c.isprintable() else ("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c))
-                   for c in str(value))
+    """A value for the table: control and bidi characters escaped (a newline in a guest
+    name cannot forge a row), cut to width."""
+    text = escaping.text(value)
     return text[:width] if width else text
 
 
@@ -118,7 +118,9 @@ def run(args):
     for line, record in read_records(path, record_filter, counts):
         count += 1
         if args.format == "json":
-            print(line)
+            # As the log holds it, but with what an older guard (or anything else that
+            # wrote the log) left raw escaped: the same JSON to a parser.
+            print(escaping.json_text(line))
             continue
         decision = record.get("decision") or record.get("event") or "?"
         print("%-25s %-12s %-24s %-16s %s" % (shown(_time(record.get("time", "?")), 25), shown(decision, 12),

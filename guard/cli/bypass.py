@@ -1,11 +1,10 @@
 """`migration-guard bypass`: a time-limited emergency bypass, with a reason."""
 import datetime
-import json
 import os
 import sys
 import time
 
-from .. import __version__
+from .. import __version__, escaping
 from ..audit import append_record
 from ..audit_record import bypass_record, render_record
 from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, login_user, read_bypass, write_bypass
@@ -62,11 +61,11 @@ def run(args):
     if args.status:
         state, note = read_bypass(path, now)
         if state is None:
-            print("no bypass active" + (" (%s)" % note if note else ""))
+            print(escaping.text("no bypass active" + (" (%s)" % note if note else "")))
         else:
-            print("bypass active until %s (%.0f min left), by %s: %s" % (
-                _iso(state.until), (state.until - now) / 60, state.by, state.reason))
-            print(json.dumps(state.to_dict(), sort_keys=True))
+            print(escaping.text("bypass active until %s (%.0f min left), by %s: %s" % (
+                _iso(state.until), (state.until - now) / 60, state.by, state.reason)))
+            print(escaping.dumps(state.to_dict(), sort_keys=True))
         return 0
     seconds = parse_duration(args.duration, "--for")
     if seconds <= 0 or seconds > MAX_BYPASS_SECONDS:

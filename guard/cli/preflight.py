@@ -1,11 +1,11 @@
 """`migration-guard preflight`: check guests against destinations from the source, and
 with several destinations, an evacuation plan."""
-import json
 import shlex
 import sys
 import time
 from urllib.parse import urlparse
 
+from .. import escaping
 from ..config import load_config
 from ..errors import GuardError
 from ..evacuation import EXIT_CODES
@@ -70,7 +70,7 @@ def dest_labels(dests):
     labels = []
     for uri in dests:
         parsed = urlparse(uri)
-        labels.append(parsed.hostname or parsed.path.rstrip("/").rsplit("/", 1)[-1] or uri)
+        labels.append(escaping.word(parsed.hostname or parsed.path.rstrip("/").rsplit("/", 1)[-1] or uri))
     if len(set(labels)) < len(labels):
         labels = ["D%d" % (i + 1) for i in range(len(dests))]
     return labels
@@ -86,14 +86,18 @@ def cell_text(outcome):
 
 
 def plan_text(plan):
+    """The table (one row per guest: its name escaped and quoted by guard.escaping.word, so
+    that no name can end a row or fake a cell), each destination's counts, the guests with
+    none."""
     labels = dest_labels(plan.dests)
+    names = {guest: escaping.word(guest) for guest in plan.guests}
     width = [max([len(labels[i])] + [len(cell_text(plan.cells[g, d])) for g in plan.guests])
              for i, d in enumerate(plan.dests)]
-    first = max([len("GUEST")] + [len(g) for g in plan.guests])
+    first = max([len("GUEST")] + [len(name) for name in names.values()])
     lines = ["  ".join(["GUEST".ljust(first)] + [label.ljust(w) for label, w in zip(labels, width)]).rstrip()]
     for guest in plan.guests:
         cells = [cell_text(plan.cells[guest, dest]).ljust(w) for dest, w in zip(plan.dests, width)]
-        lines.append("  ".join([guest.ljust(first)] + cells).rstrip())
+        lines.append("  ".join([names[guest].ljust(first)] + cells).rstrip())
     lines.append("")
     summary = plan.summary()
     for label, dest in zip(labels, plan.dests):
@@ -104,13 +108,13 @@ def plan_text(plan):
                           if plan.cells[g, dest].decision == "error"})
         if len(reasons) == 1 and counts["error"] == len(plan.guests):
             line += ": %s" % reasons[0]  # the destination itself: one reason for every guest
-        lines.append(line)
+        lines.append(escaping.text(line))
     unplaced = plan.unplaced()
     lines.append("")
     if unplaced:
         lines.append("no destination (%d of %d guests):" % (len(unplaced), len(plan.guests)))
         for guest in unplaced:
-            lines.append("  %s: %s" % (guest, ", ".join(
+            lines.append("  %s: %s" % (names[guest], ", ".join(
                 "%s %s" % (label, cell_text(plan.cells[guest, dest])) for label, dest in zip(labels, plan.dests))))
     else:
         lines.append("every guest has a destination (%d guests)" % len(plan.guests))
@@ -127,23 +131,38 @@ def moves_text(plan, moves, unplaced, source, flags):
     labels = dict(zip(plan.dests, dest_labels(plan.dests)))
     lines = ["", "plan: %d of %d guests placed" % (len(moves), len(plan.guests))]
     if moves:
-        width = max(len(m.guest) for m in moves)
+        names = {m.guest: escaping.word(m.guest) for m in moves}
+        width = max(len(name) for name in names.values())
         lines.append("  ORDER  %s  DESTINATION  MEMORY" % "GUEST".ljust(width))
         for move in moves:
-            lines.append("  %5d  %s  %s  %s" % (move.order, move.guest.ljust(width), labels[move.dest].ljust(11),
-                                                format_bytes(move.memory_bytes)))
+            lines.append("  %5d  %s  %s  %s" % (move.order, names[move.guest].ljust(width),
+                                                labels[move.dest].ljust(11), format_bytes(move.memory_bytes)))
     for item in unplaced:
         reason = item.reason
         for dest in sorted(plan.dests, key=len, reverse=True):  # the longest first: one URI may start another
             reason = reason.replace(dest, labels[dest])
-        lines.append("  unplaced %s: %s" % (item.guest, reason))
+        lines.append("  unplaced %s: %s" % (escaping.word(item.guest), escaping.text(reason)))
     if moves:
         lines.append("")
         options = " ".join(["--live", "--persistent", "--undefinesource"] + ["--" + flag for flag in flags])
         for move in moves:
-            lines.append("virsh -c %s migrate %s %s %s" % (shlex.quote(source), options, shlex.quote(move.guest),
-                                                           shlex.quote(move.dest)))
+            domain, comment = _domain_word(plan, move)
+            lines.append("virsh -c %s migrate %s %s %s%s" % (escaping.shell_word(source), options, domain,
+                                                             escaping.shell_word(move.dest), comment))
     return "\n".join(lines)
+
+
+def _domain_word(plan, move):
+    """(virsh's domain argument, a comment to end the command with): the guest's name,
+    quoted for the shell; for a name a terminal would act on (a control or bidi character),
+    its UUID, which virsh takes as well and any shell and terminal pass as it is, with the
+    name escaped in the comment (else bash's $'...', when the UUID is not known)."""
+    if escaping.text(move.guest) == move.guest:
+        return shlex.quote(move.guest), ""
+    uuid = plan.cells[move.guest, move.dest].domain_uuid
+    if not uuid:
+        return escaping.shell_word(move.guest), ""
+    return shlex.quote(uuid), "  # %s" % escaping.text(move.guest)
 
 
 def run(args):
@@ -175,9 +194,9 @@ def run(args):
             data["moves"] = [{"guest": m.guest, "dest": m.dest, "memory_bytes": m.memory_bytes, "order": m.order}
                              for m in moves]
             data["unplaced"] = [{"guest": u.guest, "reason": u.reason} for u in unplaced]
-        print(json.dumps(data, sort_keys=True))
+        print(escaping.dumps(data, sort_keys=True))
     elif not results:
-        print("no running guests on %s" % args.source)
+        print(escaping.text("no running guests on %s" % args.source))
     else:
         if args.details:
             for dest, decision in results:

@@ -1,7 +1,7 @@
 """`migration-guard status`: is enforcement live on this host (virt-host-validate style)."""
 import argparse
-import json
 
+from .. import escaping
 from ..activation import HOOKS_DIR, MARKER
 from ..status import FAIL, run_checks
 
@@ -24,9 +24,9 @@ def register(sub):
 def run(args):
     checks = run_checks(args.config, hooks_dir=args.hooks_dir, marker=args.marker)
     if args.format == "json":
-        print(json.dumps({"checks": [c._asdict() for c in checks]}, indent=2, sort_keys=True))
+        print(escaping.dumps({"checks": [c._asdict() for c in checks]}, indent=2, sort_keys=True))
     else:
         width = max(len(c.name) for c in checks)
         for check in checks:
-            print("%-*s : %-4s  %s" % (width, check.name, check.result.upper(), check.message))
+            print(escaping.text("%-*s : %-4s  %s" % (width, check.name, check.result.upper(), check.message)))
     return 1 if any(c.result == FAIL for c in checks) else 0

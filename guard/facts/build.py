@@ -1,9 +1,43 @@
 """HostFacts from libvirt's own documents: capabilities, domcapabilities, sysinfo,
-network and node device XML. Pure functions of the documents' text."""
+network and node device XML. Pure functions of the documents' text.
+
+A document may come from a destination that is broken or not ours to trust (the
+pre-flight reads every destination's). Whatever is wrong with one, each parser below says
+so as one InputError naming the document, never another exception, and what it returns
+has the types the facts cache's loader checks: the hook reads facts through that loader,
+the pre-flight and the collector use them as built here."""
 from ..errors import InputError
 from ..units import libvirt_bytes
 from ..xmlsafe import parse_xml, text_of
 from .model import Bios, CpuModel, DomainCaps, GuestSupport, HostCpu, HostFacts, Machine, Mdev, Network, NumaCell, Pool
+
+# What code reading a parsed document can raise on one that is well-formed XML but not
+# what libvirt writes (an attribute missing or not a number, an element where none was
+# expected); anything else is a bug here, and stays one.
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _document(what, parse, text, *args, **kwargs):
+    """parse(text, what, ...) with every failure an InputError that names the document,
+    and its record(s) checked by their own loader (guard.records)."""
+    try:
+        parsed = parse(text, what, *args, **kwargs)
+        for item in parsed if isinstance(parsed, tuple) and not hasattr(parsed, "_fields") else (parsed,):
+            type(item).load(item.to_dict(), what)
+        return parsed
+    except InputError as exc:
+        if str(exc).startswith(what):
+            raise
+        raise InputError("%s: %s" % (what, exc)) from exc
+    except _MALFORMED as exc:
+        raise InputError("%s is not a libvirt document this guard can read: %s" % (what, exc)) from exc
+
+
+def _whole(value, thing):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError("%s is missing" % thing if value is None else "%s %r is not a whole number" % (thing, value))
 
 
 def _expect(root, tag, what):
@@ -37,10 +71,10 @@ def _cells(host):
     for cell in host.findall("topology/cells/cell"):
         memory = cell.find("memory")
         cells.append(NumaCell(
-            id=int(cell.get("id")),
+            id=_whole(cell.get("id"), "NUMA cell id"),
             memory_bytes=libvirt_bytes(memory.text, memory.get("unit")) if memory is not None else 0,
-            cpus=tuple(sorted(int(c.get("id")) for c in cell.findall("cpus/cpu"))),
-            pages=tuple((_page_bytes(p), int(p.text or 0)) for p in cell.findall("pages")),
+            cpus=tuple(sorted(_whole(c.get("id"), "NUMA cell cpu id") for c in cell.findall("cpus/cpu"))),
+            pages=tuple((_page_bytes(p), _whole(p.text or 0, "NUMA cell page count")) for p in cell.findall("pages")),
         ))
     return tuple(cells)
 
@@ -70,7 +104,7 @@ def _guests(root):
     return tuple(guests)
 
 
-def facts_from_capabilities(text, what="capabilities"):
+def _facts_from_capabilities(text, what):
     root = parse_xml(text, what)
     _expect(root, "capabilities", what)
     host = root.find("host")
@@ -95,7 +129,7 @@ def _enum(parent, name):
     return tuple(v.text.strip() for v in enum.findall("value") if v.text)
 
 
-def domcaps_from_xml(text, what="domcapabilities"):
+def _domcaps_from_xml(text, what):
     root = parse_xml(text, what)
     _expect(root, "domainCapabilities", what)
     cpu = root.find("cpu")
@@ -158,7 +192,7 @@ def _devices(devices):
     return tuple(found)
 
 
-def bios_from_sysinfo(text, what="sysinfo"):
+def _bios_from_sysinfo(text, what):
     root = parse_xml(text, what)
     _expect(root, "sysinfo", what)
 
@@ -168,9 +202,7 @@ def bios_from_sysinfo(text, what="sysinfo"):
     return Bios(vendor=entry("bios", "vendor"), version=entry("bios", "version"), date=entry("bios", "date"))
 
 
-def network_from_xml(text, what="network", active=None):
-    """A Network from `virsh net-dumpxml`; whether it is active is not in the document
-    (the collector asks virNetworkIsActive; `facts build --inactive-network` says so)."""
+def _network_from_xml(text, what, active=None):
     root = parse_xml(text, what)
     _expect(root, "network", what)
     forward = root.find("forward")
@@ -179,15 +211,13 @@ def network_from_xml(text, what="network", active=None):
                    active, bridge.get("name") if bridge is not None else None)
 
 
-def pool_from_xml(text, what="pool", active=None):
-    """A Pool from `virsh pool-dumpxml`: its name and target path."""
+def _pool_from_xml(text, what, active=None):
     root = parse_xml(text, what)
     _expect(root, "pool", what)
     return Pool(text_of(root, "name") or "?", active, text_of(root, "target/path"))
 
 
-def nodedev_from_xml(text, what="node device"):
-    """The mdevs one node device document describes."""
+def _nodedev_from_xml(text, what):
     root = parse_xml(text, what)
     _expect(root, "device", what)
     name = text_of(root, "name")
@@ -201,9 +231,44 @@ def nodedev_from_xml(text, what="node device"):
     return tuple(mdevs)
 
 
-def _with_state(documents, parse):
+def facts_from_capabilities(text, what="capabilities"):
+    """HostFacts of the host part of `virsh capabilities`."""
+    return _document(what, _facts_from_capabilities, text)
+
+
+def domcaps_from_xml(text, what="domcapabilities"):
+    return _document(what, _domcaps_from_xml, text)
+
+
+def bios_from_sysinfo(text, what="sysinfo"):
+    return _document(what, _bios_from_sysinfo, text)
+
+
+def network_from_xml(text, what="network", active=None):
+    """A Network from `virsh net-dumpxml`; whether it is active is not in the document
+    (the collector asks virNetworkIsActive; `facts build --inactive-network` says so)."""
+    return _document(what, _network_from_xml, text, active=active)
+
+
+def pool_from_xml(text, what="pool", active=None):
+    """A Pool from `virsh pool-dumpxml`: its name and target path."""
+    return _document(what, _pool_from_xml, text, active=active)
+
+
+def nodedev_from_xml(text, what="node device"):
+    """The mdevs one node device document describes."""
+    return _document(what, _nodedev_from_xml, text)
+
+
+def _nth(what, index, count):
+    return what if count == 1 else "%s (%d of %d)" % (what, index + 1, count)
+
+
+def _with_state(documents, parse, what):
     """Documents given as text, or as (text, active) pairs by the collector."""
-    return tuple(parse(d[0], active=d[1]) if isinstance(d, tuple) else parse(d) for d in documents)
+    documents = list(documents)
+    return tuple(parse(d[0], _nth(what, i, len(documents)), active=d[1]) if isinstance(d, tuple)
+                 else parse(d, _nth(what, i, len(documents))) for i, d in enumerate(documents))
 
 
 def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nodedevs=(), pools=None,
@@ -215,14 +280,16 @@ def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nod
     collected_at."""
     facts = capabilities if isinstance(capabilities, HostFacts) else facts_from_capabilities(capabilities)
     mdevs = []
-    for document in nodedevs:
-        mdevs.extend(nodedev_from_xml(document))
+    nodedevs, domcapabilities = list(nodedevs), list(domcapabilities)
+    for index, document in enumerate(nodedevs):
+        mdevs.extend(nodedev_from_xml(document, _nth("node device", index, len(nodedevs))))
     return facts._replace(
-        domcaps=tuple(domcaps_from_xml(d) for d in domcapabilities),
+        domcaps=tuple(domcaps_from_xml(d, _nth("domcapabilities", i, len(domcapabilities)))
+                      for i, d in enumerate(domcapabilities)),
         bios=bios_from_sysinfo(sysinfo) if sysinfo else None,
-        networks=_with_state(networks, network_from_xml),
+        networks=_with_state(networks, network_from_xml, "network"),
         networks_complete=networks_complete,
-        pools=_with_state(pools, pool_from_xml) if pools is not None else None,
+        pools=_with_state(pools, pool_from_xml, "pool") if pools is not None else None,
         mdevs=tuple(mdevs),
         **{k: v for k, v in versions.items() if v is not None}
     )

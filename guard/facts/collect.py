@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import libvirt
 
-from ..errors import GuardError
+from ..errors import GuardError, InputError
 from .build import build_facts, facts_from_capabilities
 from .local import bios_from_dmi, read_local
 
@@ -131,6 +131,8 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
         docs = collect_documents(conn, uri)
     except libvirt.libvirtError as exc:
         raise CollectError("collecting from %s failed: %s" % (uri, exc.get_error_message()))
+    except InputError as exc:  # a malformed document (guard.facts.build names it): this host's error
+        raise CollectError("collecting from %s failed: %s" % (uri, exc))
     finally:
         if own:
             conn.close()
@@ -138,11 +140,14 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
     digest = _digest(docs) if memo is not None else None
     facts = memo.get(digest) if memo is not None else None
     if facts is None:
-        facts = build_facts(docs["host"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
-                            docs["nodedevs"], docs["pools"], docs["networks_complete"],
-                            libvirt_version=docs["libvirt_version"],
-                            qemu_version=docs["qemu_version"], hostname=docs["hostname"],
-                            kernel_release=os.uname().release if local else None)
+        try:
+            facts = build_facts(docs["host"], docs["domcapabilities"], docs["sysinfo"], docs["networks"],
+                                docs["nodedevs"], docs["pools"], docs["networks_complete"],
+                                libvirt_version=docs["libvirt_version"],
+                                qemu_version=docs["qemu_version"], hostname=docs["hostname"],
+                                kernel_release=os.uname().release if local else None)
+        except InputError as exc:
+            raise CollectError("collecting from %s failed: %s" % (uri, exc))
         if memo is not None:
             memo.clear()
             memo[digest] = facts
