@@ -37,7 +37,14 @@ def test_audit_returns_every_record_and_filters(tmp_path):
     assert audit(host, "--format", "json", "--since", "2099-01-01T00:00:00Z") == ""
     assert len(audit(host, "--format", "json", "--since", "1h").splitlines()) == 3
     table = audit(host)
-    assert "DECISION" in table and "memory-size[limit]" in table and "(3 records)" in table
+    assert "DECISION" in table and "(3 records)" in table
+    # Refusals and warnings told apart in the RULES column.
+    big_row = [row for row in table.splitlines() if " big " in row][0]
+    assert "deny: memory-size[host],memory-size[limit]; warn: unverifiable[source-fingerprint]" in big_row
+    # A misspelt code is an error with a suggestion, not 0 records.
+    wrong = subprocess.run([sys.executable, "-m", "guard", "audit", "--rule", "memory-sise"], capture_output=True,
+                           text=True, cwd=REPO, env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config))
+    assert wrong.returncode == 2 and "did you mean memory-size" in wrong.stderr
     # The time column keeps the zone: milliseconds and Z, not microseconds cut short.
     times = [row.split()[0] for row in table.splitlines()[1:4]]
     assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", t) for t in times), times

@@ -182,3 +182,12 @@ def test_one_version_everywhere():
         spec = handle.read()
     assert "Version:        %s\n" % guard.__version__ in spec
     assert run("--version").stdout.strip() == "migration-guard %s" % guard.__version__
+
+
+def test_explain_suggests_the_rule_meant(capsys):
+    from guard.cli import main
+    assert main(["explain", "numa-pining"]) == 2
+    assert "did you mean numa-pinning" in capsys.readouterr().err
+    assert main(["explain", "memory-size[limt]"]) == 2
+    assert "did you mean memory-size[limit]" in capsys.readouterr().err
+    assert main(["explain", "memory-size[limit]"]) == 0

@@ -89,8 +89,14 @@ def _time(value):
 
 
 def _rules(record):
+    """"deny: a,b; warn: c": what refused and what only warned, told apart."""
     found = findings_of(record)
-    return ",".join(sorted({str(f.get("code", "?")) for f in found if f.get("action") in ("deny", "warn")}))
+    parts = []
+    for action in ("deny", "warn"):
+        codes = sorted({str(f.get("code", "?")) for f in found if f.get("action") == action})
+        if codes:
+            parts.append("%s: %s" % (action, ",".join(codes)))
+    return "; ".join(parts)
 
 
 def _detail(record):
@@ -108,6 +114,12 @@ def _detail(record):
 
 
 def run(args):
+    if args.rule:
+        from ..rules import known_rule, suggestion
+        if not known_rule(args.rule):
+            # Silently listing 0 records for a misspelt code would read as "never happened".
+            raise GuardError("no rule or code %r%s; `migration-guard rules` lists them"
+                             % (args.rule, suggestion(args.rule)))
     path = args.log or load_config(args.config).paths.audit_log
     now = datetime.datetime.now(datetime.timezone.utc)
     record_filter = Filter(when(args.since, now), when(args.until, now), args.domain, args.decision, args.rule)

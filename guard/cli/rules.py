@@ -3,7 +3,7 @@
 import json
 
 from ..errors import GuardError
-from ..rules import BY_ID, REGISTRY
+from ..rules import BY_ID, REGISTRY, all_codes, suggestion
 
 
 def register(sub):
@@ -51,8 +51,8 @@ def run_rules(args):
 
 def run_explain(args):
     rule = BY_ID.get(args.rule.split("[")[0])
-    if rule is None:
-        raise GuardError("unknown rule %r; `migration-guard rules` lists them" % args.rule)
+    if rule is None or ("[" in args.rule and args.rule not in all_codes()):
+        raise GuardError("unknown rule %r%s; `migration-guard rules` lists them" % (args.rule, suggestion(args.rule)))
     print("%s: %s" % (rule.id, rule.title))
     print("  limitation: %s" % rule.limitation)
     print("  checks:     %s" % rule.checks)

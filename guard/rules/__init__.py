@@ -32,3 +32,16 @@ BY_ID = {rule.id: rule for rule in REGISTRY}
 
 def all_codes():
     return {code.code for rule in REGISTRY for code in rule.codes}
+
+
+def suggestion(name):
+    """" (did you mean numa-pinning?)" for a misspelt rule id or code, or ""."""
+    import difflib  # only on the error path
+    known = sorted(set(BY_ID) | all_codes())
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return " (did you mean %s?)" % " or ".join(close) if close else ""
+
+
+def known_rule(name):
+    """True for a rule id, a declared code, or a rule id with a variant it could report."""
+    return name in BY_ID or name in all_codes()
