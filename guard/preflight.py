@@ -264,15 +264,19 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=())
     # The source's own facts, as its collector would stamp them into every guest it runs
     # (guard.fingerprint). Read here, once per run.
     facts = collect(source_uri, conn=conn)
+    missing = []
     if all_running:
         doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
     else:
         doms = []
-        for name in names:
+        for name in dict.fromkeys(names):
             try:
                 doms.append(conn.lookupByName(name))
             except libvirt.libvirtError as exc:
-                raise CollectError("%s: %s" % (name, exc.get_error_message()))
+                # A misspelt or departed guest is an error for that guest only: the others
+                # are still decided (an evacuation list is often a little out of date).
+                missing.append((name, None, None, None, "%s on %s: %s" % (name, source_uri, exc.get_error_message()),
+                                None, None))
     doms.sort(key=lambda dom: dom.name())
     rates = measure_dirty_rates(conn, doms) if need_dirty_rate else {}  # inactive guests: not started
     # What libvirt checks on the source before it asks a destination (guard.source_state):
@@ -295,7 +299,7 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=())
                            % (name, source_uri, exc.get_error_message()), None, None))
         except GuardError as exc:
             guests.append((name, None, None, None, str(exc), None, None))
-    return facts, guests
+    return facts, sorted(guests + missing, key=lambda guest: guest[0])
 
 
 def decide_pair(domain, facts, facts_problem, source, config, now, source_uri, dest_uri, dirty_rate=None,

@@ -466,3 +466,11 @@ def test_without_a_shell_the_destinations_libvirt_answers_what_it_can(tmp_path, 
     assert "defined-guest[active]" in {f["code"] for f in by_guest[guest_name(3)]["findings"]}
     assert by_guest[guest_name(4)]["decision"] == "allow"
     assert code == 1
+
+
+def test_a_missing_guest_is_an_error_for_it_alone(hosts, capsys):
+    source, big, _small = hosts
+    code, out, _err = cli(capsys, guest_name(3), "no-such-guest", "--source", source, "--dest", big[0])
+    assert code == 2  # no place for it, and an error stood in
+    assert "no-such-guest: big0.xml error: no-such-guest on %s: Domain not found" % source in out
+    assert [line for line in out.splitlines() if line.startswith(guest_name(3))][0].split()[1] == "allow"

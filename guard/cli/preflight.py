@@ -114,8 +114,14 @@ def plan_text(plan):
     if unplaced:
         lines.append("no destination (%d of %d guests):" % (len(unplaced), len(plan.guests)))
         for guest in unplaced:
-            lines.append("  %s: %s" % (names[guest], ", ".join(
-                "%s %s" % (label, cell_text(plan.cells[guest, dest])) for label, dest in zip(labels, plan.dests))))
+            line = "  %s: %s" % (names[guest], ", ".join(
+                "%s %s" % (label, cell_text(plan.cells[guest, dest])) for label, dest in zip(labels, plan.dests)))
+            reasons = {plan.cells[guest, dest].reason for dest in plan.dests}
+            if len(reasons) == 1 and None not in reasons and all(
+                    plan.cells[guest, dest].decision == "error" for dest in plan.dests) and not any(
+                    dest in next(iter(reasons)) for dest in plan.dests):  # a destination's own: on its line
+                line += ": %s" % escaping.text(reasons.pop())  # the guest itself (not found, unreadable)
+            lines.append(line)
     else:
         lines.append("every guest has a destination (%d guests)" % len(plan.guests))
     if any("unverified" in cell_text(outcome) for outcome in plan.cells.values()):
