@@ -61,7 +61,9 @@ $(STRUCTLOG_WHEEL): packaging/bundled.txt
 srpm: tarball $(STRUCTLOG_WHEEL)
 	$(RPMBUILD) $(NON_RHEL) -bs packaging/migration-guard.spec
 
-rpm: bootstrap rpm-build
+rpm:
+	./scripts/bootstrap.sh --build
+	$(MAKE) rpm-build
 
 rpm-build: tarball $(STRUCTLOG_WHEEL)
 	rm -rf dist/rpmbuild  # no wheel or file list left over from an earlier build

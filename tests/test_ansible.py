@@ -25,7 +25,8 @@ VENV = os.path.join(REPO, ".venv-ansible", "bin")
 @pytest.fixture(scope="module", autouse=True)
 def ansible_venv():
     if not os.path.exists(os.path.join(VENV, "ansible-playbook")):
-        reason = "no .venv-ansible (ansible-core, ansible-lint): run scripts/bootstrap.sh"
+        reason = ("no .venv-ansible (ansible-core, ansible-lint): run scripts/bootstrap.sh, which needs a Python "
+                  "3.11 or newer for ansible-core 2.19")
         if os.environ.get("CI"):
             pytest.fail(reason + " (required in CI)")
         pytest.skip(reason)
