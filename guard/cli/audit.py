@@ -19,11 +19,14 @@ def register(sub):
     parser.add_argument("--since", help=TIME_HELP)
     parser.add_argument("--until", help=TIME_HELP)
     parser.add_argument("--domain", help="guest name (glob)")
-    parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "error"))
+    parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "error"),
+                        help="only decisions of this kind")
     parser.add_argument("--rule", help="rule id or code")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="a table, or the records as stored (one JSON object a line)")
     parser.add_argument("--log", help="audit log path (default: paths.audit_log of the config)")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
     parser.set_defaults(run=run)
     parser.__class__ = _with_relative_times(type(parser))
 

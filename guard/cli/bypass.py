@@ -21,10 +21,11 @@ def register(sub):
                                         "are accepted and audited as 'bypassed'. Cleared by --clear or a reboot.")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 30m, 2h, 1h30m")
-    group.add_argument("--status", action="store_true")
-    group.add_argument("--clear", action="store_true")
+    group.add_argument("--status", action="store_true", help="show the active bypass, if any")
+    group.add_argument("--clear", action="store_true", help="end the active bypass now")
     parser.add_argument("--reason", help="why (required with --for)")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
     parser.set_defaults(run=run)
 
 

@@ -29,7 +29,8 @@ def register(sub):
                         help="with --probe: decide each guest of a JSON request on stdin exactly as this host's hook "
                              "would (its config, cached facts, bypass and probe), one JSON decision a line; what "
                              "`preflight --dest-shell` runs on a destination")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="the decision as text, or as JSON (README: Using check)")
     parser.set_defaults(run=run)
 
 

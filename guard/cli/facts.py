@@ -14,16 +14,20 @@ def register(sub):
     build = facts_sub.add_parser("build", help="facts JSON from libvirt documents, to stdout",
                                  description="Build host facts from the output of virsh capabilities, "
                                              "domcapabilities, sysinfo, net-dumpxml and nodedev-dumpxml.")
-    build.add_argument("--capabilities", required=True, metavar="FILE")
-    build.add_argument("--domcapabilities", action="append", default=[], metavar="FILE")
-    build.add_argument("--sysinfo", metavar="FILE")
-    build.add_argument("--network", action="append", default=[], metavar="FILE")
-    build.add_argument("--nodedev", action="append", default=[], metavar="FILE")
+    build.add_argument("--capabilities", required=True, metavar="FILE", help="output of virsh capabilities")
+    build.add_argument("--domcapabilities", action="append", default=[], metavar="FILE",
+                       help="output of virsh domcapabilities (repeatable)")
+    build.add_argument("--sysinfo", metavar="FILE", help="output of virsh sysinfo")
+    build.add_argument("--network", action="append", default=[], metavar="FILE",
+                       help="output of virsh net-dumpxml (repeatable)")
+    build.add_argument("--nodedev", action="append", default=[], metavar="FILE",
+                       help="output of virsh nodedev-dumpxml (repeatable)")
     build.add_argument("--inactive-network", action="append", default=[], metavar="NAME",
                        help="a --network that is defined but not active (net-dumpxml does not say)")
     build.add_argument("--pool", action="append", default=None, metavar="FILE",
                        help="virsh pool-dumpxml of a storage pool (any --pool: the list is complete)")
-    build.add_argument("--inactive-pool", action="append", default=[], metavar="NAME")
+    build.add_argument("--inactive-pool", action="append", default=[], metavar="NAME",
+                       help="a storage pool defined but not active (repeatable)")
     local = build.add_argument_group("host details the collector reads locally (any of them makes the facts say "
                                      "what the others are; unset ones stay unknown)")
     local.add_argument("--interfaces", metavar="FILE",
@@ -38,10 +42,10 @@ def register(sub):
                        help="free huge pages, e.g. 0:2M:512")
     local.add_argument("--firmware-file", action="append", default=None, metavar="PATH",
                        help="a firmware file present on the host")
-    build.add_argument("--qemu-version", metavar="V")
-    build.add_argument("--libvirt-version", metavar="V")
-    build.add_argument("--kernel-release", metavar="R")
-    build.add_argument("--hostname", metavar="NAME")
+    build.add_argument("--qemu-version", metavar="V", help="the host's QEMU version, e.g. 8.2.0")
+    build.add_argument("--libvirt-version", metavar="V", help="the host's libvirt version, e.g. 10.5.0")
+    build.add_argument("--kernel-release", metavar="R", help="the host's uname -r")
+    build.add_argument("--hostname", metavar="NAME", help="the host's name")
     build.add_argument("--collected-now", action="store_true",
                        help="record the current time as the collection time (else none: age unknown)")
     build.set_defaults(run=run_build)

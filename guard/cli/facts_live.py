@@ -11,9 +11,10 @@ from .metrics import refresh_after_collection
 
 def add_collector_arguments(parser):
     """--uri, --output and --config, shared by `facts collect` and `facts watch`."""
-    parser.add_argument("--uri", default="qemu:///system")
+    parser.add_argument("--uri", default="qemu:///system", help="libvirt URI to read (default qemu:///system)")
     parser.add_argument("--output", metavar="PATH", help="default: the config's paths.facts")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
 
 
 def output_path(args):

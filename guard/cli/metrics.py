@@ -19,7 +19,8 @@ def register(sub):
                                         "age, whether a bypass is active. --output writes them atomically (for "
                                         "node_exporter's textfile collector: name the file *.prom).")
     parser.add_argument("--output", metavar="FILE", help="write here (atomically, mode 0644) instead of stdout")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
     parser.set_defaults(run=run)
 
 

@@ -19,16 +19,18 @@ def register(sub):
                             description="For each guest and destination, decide as the destination's hook "
                                         "would, and say which destinations accept each guest. Exit %s."
                                         % "; ".join("%d: %s" % item for item in EXIT_CODES))
-    parser.add_argument("domains", nargs="*", metavar="DOMAIN")
+    parser.add_argument("domains", nargs="*", metavar="DOMAIN", help="guests of the source to check (or --all)")
     parser.add_argument("--dest", action="append", required=True, metavar="URI",
                         help="destination libvirt URI, e.g. qemu+ssh://hv02/system (repeatable)")
-    parser.add_argument("--source", default="qemu:///system", metavar="URI")
+    parser.add_argument("--source", default="qemu:///system", metavar="URI",
+                        help="the source's libvirt URI (default qemu:///system: run it on the source)")
     parser.add_argument("--all", action="store_true", help="every running guest of the source")
     parser.add_argument("--plan", action="store_true",
                         help="assign each guest to one destination that accepts it and has room (free memory less "
                              "[plan] memory_reserve, free huge pages, vCPUs up to [plan] vcpu_ratio per CPU), largest "
                              "first; print the moves in order with their virsh commands, and the guests left over")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="the table (and plan), or JSON (README: Pre-flight)")
     parser.add_argument("--details", action="store_true",
                         help="text: every decision with its findings and remedies, before the table")
     parser.add_argument("--config", metavar="FILE", help="policy file for the decisions made here (a destination "

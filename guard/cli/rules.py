@@ -8,7 +8,7 @@ from ..rules import BY_ID, REGISTRY, all_codes, suggestion
 
 def register(sub):
     parser = sub.add_parser("rules", help="list the rules", description="List every rule and its codes.")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="output format")
     parser.add_argument("--blockers", action="store_true",
                         help="list the blocker catalogue instead: every migration blocker of QEMU and libvirt and "
                              "every host resource a domain XML names, with the rule code that catches it or why none does")

@@ -13,8 +13,9 @@ def register(sub):
                                         "fresh, that the config is valid and the audit log writable, whether "
                                         "a bypass is active, and that the collector service or timer (not "
                                         "both) is enabled. Exit 1 if any check fails.")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
     # For tests and for inspecting another root: where libvirt's hooks folder is.
     parser.add_argument("--hooks-dir", default=HOOKS_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--marker", default=MARKER, help=argparse.SUPPRESS)
