@@ -146,7 +146,8 @@ def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER):
 
 
 def _iso(epoch):
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    from .units import format_time  # the one time format (guard.units)
+    return format_time(epoch)
 
 
 # -- jobs ----------------------------------------------------------------------------------

@@ -55,8 +55,8 @@ def decision_text(outcome, header=None):
 
 
 def _iso(epoch):
-    import datetime  # the bypass line only
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
+    from .units import format_time  # the one time format (guard.units)
+    return format_time(epoch)
 
 
 def refusal_lines(outcome):

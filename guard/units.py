@@ -98,3 +98,10 @@ def format_duration(seconds):
         if seconds >= scale and seconds % scale == 0:
             return "%d%s" % (seconds // scale, unit)
     return "%gs" % seconds
+
+
+def format_time(epoch):
+    """The one way every command prints a moment: ISO 8601 in UTC, to the second, with Z
+    ("2026-12-02T12:45:07Z"), as the audit records write it (they add milliseconds)."""
+    import time  # printing only
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))

@@ -120,9 +120,10 @@ def run(args):
     if args.rule:
         from ..rules import known_rule, suggestion
         if not known_rule(args.rule):
-            # Silently listing 0 records for a misspelt code would read as "never happened".
-            raise GuardError("no rule or code %r%s; `migration-guard rules` lists them"
-                             % (args.rule, suggestion(args.rule)))
+            # Silently listing 0 records for a misspelt code would read as "never happened";
+            # the log may still hold a code an older version reported, so it is searched anyway.
+            sys.stderr.write("migration-guard: note: this version has no rule or code %s%s; `migration-guard "
+                             "rules` lists them\n" % (escaping.text(repr(args.rule)), suggestion(args.rule)))
     path = args.log or load_config(args.config).paths.audit_log
     now = datetime.datetime.now(datetime.timezone.utc)
     record_filter = Filter(when(args.since, now), when(args.until, now), args.domain, args.decision, args.rule)

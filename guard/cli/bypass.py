@@ -1,5 +1,4 @@
 """`migration-guard bypass`: a time-limited emergency bypass, with a reason."""
-import datetime
 import os
 import sys
 import time
@@ -30,7 +29,8 @@ def register(sub):
 
 
 def _iso(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
+    from ..units import format_time  # the one time format (guard.units)
+    return format_time(epoch)
 
 
 def _audit(config, event, now, by, state):
