@@ -1,0 +1,69 @@
+"""The destination's /etc/libvirt/qemu.conf: the settings a migrating guest's start depends on.
+
+libvirt reads it with virConf (src/util/virconf.c): `name = value` lines, `#` comments,
+values that are integers, "strings" (or 'strings') or [lists]; it lives at
+/etc/libvirt/qemu.conf, root-only (0600), read by the system daemon at start. Only the
+keys below are kept, by what libvirt does with them (src/qemu/qemu_conf.c):
+- spice_tls, vnc_tls: whether SPICE and VNC listen with TLS; a SPICE guest that needs a TLS
+  port cannot start without spice_tls (qemu_process.c qemuProcessSPICEAllocatePorts,
+  qemu_validate.c qemuValidateDomainDeviceDefSPICEGraphics);
+- migrate_tls_force: every migration to this host must use --tls;
+- security_driver: the security drivers the daemon loads ("none" disables them);
+- the TLS certificate folders.
+Unparsable lines are skipped: this is what the host says, not a config we validate.
+"""
+import re
+
+KEYS = ("spice_tls", "vnc_tls", "migrate_tls_force", "security_driver", "default_tls_x509_cert_dir",
+        "spice_tls_x509_cert_dir", "vnc_tls_x509_cert_dir", "migrate_tls_x509_cert_dir")
+PATH = "etc/libvirt/qemu.conf"
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_STRING = re.compile(r"^\"((?:[^\"\\\\]|\\\\.)*)\"|^'([^']*)'")
+
+
+def _value(text):
+    """An int, a str or a list of str from virConf's syntax; None when unreadable."""
+    text = text.strip()
+    if text.startswith("["):
+        items = re.findall(r"\"((?:[^\"\\\\]|\\\\.)*)\"|'([^']*)'", text.split("]", 1)[0])
+        return [double or single for double, single in items]
+    string = _STRING.match(text)
+    if string:
+        return string.group(1) if string.group(1) is not None else string.group(2)
+    number = re.match(r"^-?\d+", text)
+    return int(number.group(0)) if number else None
+
+
+def parse_qemu_conf(text):
+    """{key: value} for the KEYS the text sets (a later line wins, as in virConf)."""
+    settings = {}
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.lstrip().startswith("#"):
+            continue
+        match = _ASSIGNMENT.match(line)
+        if not match or match.group(1) not in KEYS:
+            continue
+        value = match.group(2)
+        if value.startswith("[") and "]" not in value:  # a list over several lines
+            while index < len(lines) and "]" not in value:
+                value += " " + lines[index].split("#", 1)[0]
+                index += 1
+        parsed = _value(value.split("#", 1)[0] if not value.lstrip().startswith(("\"", "'")) else value)
+        if parsed is not None:
+            settings[match.group(1)] = parsed
+    return settings
+
+
+def read_qemu_conf(root="/"):
+    """The settings of root's qemu.conf, {} when it sets none, None when it cannot be read."""
+    import os
+    try:
+        with open(os.path.join(root, PATH), errors="replace") as handle:
+            return parse_qemu_conf(handle.read(1 << 20))
+    except OSError:
+        return None
