@@ -1,13 +1,15 @@
 """Stamping the source fingerprint into running domains' live XML (never the persistent
 definition), so that the destination hook can compare hosts."""
 
+import time
+
 import libvirt
 
 from . import XMLNS, XMLNS_PREFIX
 from .domain import parse_domain
 from .errors import InputError
 from .fingerprint import fingerprint_for
-from .metadata import metadata_xml
+from .metadata import dated, metadata_xml
 
 
 def _current(dom):
@@ -41,7 +43,7 @@ def stamp_domain(dom, facts, started_here=False, key=_CONFIGURED):
     if key is _CONFIGURED:
         key = configured_key()
     current = _current(dom)
-    fingerprint = fingerprint_for(facts, current)
+    fingerprint = dated(fingerprint_for(facts, current), time.time())
     if not started_here:
         previous = current.fingerprint if current is not None else None
         if previous is not None and previous.host_uuid == fingerprint.host_uuid and previous.qemu_version:
