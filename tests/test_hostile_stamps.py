@@ -11,17 +11,20 @@ import subprocess
 import sys
 import time
 
+import libvirt
 import pytest
 from lxml import etree
 from test_hook import Host, needs_root, the_record
 from test_hostile import keyed_host, stamp
 
-from guard import XMLNS, status
-from guard.config import parse_config
+import guard.watch
+from guard import XMLNS, XMLNS_PREFIX, status
+from guard.cli import main
+from guard.config import load_config, parse_config
 from guard.errors import ConfigError
 from guard.facts.cache import facts_to_json
 from guard.fingerprint import fingerprint_of
-from guard.metadata import signature_of, stamp_xml
+from guard.metadata import metadata_xml, signature_of, stamp_xml
 from helpers import REPO, debian12_facts, minimal_guest
 
 GUEST_UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # helpers.minimal_guest's
@@ -274,3 +277,193 @@ def test_stamp_signs_with_the_key_of_its_config_file(tmp_path, monkeypatch):
     signed_xml = stamp(host, minimal_guest(name="small"), tmp_path)
     assert '"signature":"hmac-sha256:' in signed_xml
     assert host.run(xml=signed_xml).returncode == 0 and host.records()[-1]["fingerprint"] is True
+
+
+# === The collector service (`facts watch`), run once as it starts ================================
+
+TEST_URI = "test:///default"  # libvirt's test driver: one running guest, "test", shared in this process
+TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
+
+
+def service_config(folder, text):
+    """A config file for the collector service: `text`, its facts cache in `folder`."""
+    path = os.path.join(str(folder), "config.toml")
+    with open(path, "w") as handle:
+        handle.write(text + '[paths]\nfacts = "%s/facts.json"\n' % folder)
+    return path
+
+
+@pytest.fixture
+def test_guest():
+    """The test driver's running guest, its live metadata cleared before and after."""
+    conn = libvirt.open(TEST_URI)
+    dom = conn.lookupByUUIDString(TEST_UUID)
+
+    def clear():
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, None, None, XMLNS, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    clear()
+    yield dom
+    clear()
+    conn.close()
+
+
+def tenant_writes(dom, fingerprint):
+    """What a tenant with write access to its live XML does (`virsh metadata --live`)."""
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(fingerprint), XMLNS_PREFIX, XMLNS,
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+
+def carried(dom):
+    """The live XML's <fingerprint> as the guest carries it: the stamp's JSON."""
+    found = etree.fromstring(dom.XMLDesc(0)).find("metadata/{%s}guard/{%s}fingerprint" % (XMLNS, XMLNS))
+    return None if found is None else json.loads(found.text)
+
+
+def watch_once(monkeypatch, facts, argv=()):
+    """`migration-guard facts watch ARGV` as the service starts it, for one refresh: the
+    CLI, its config handling and the Watcher are the real ones; only the loop (a refresh
+    and nothing more) and the facts collected (`facts`) stand in. The facts cache goes to
+    the config's paths.facts."""
+    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: facts)
+    monkeypatch.setattr(guard.watch.signal, "signal", lambda *args: None)
+
+    def one_refresh(self):
+        self.conn = libvirt.open(self.uri)
+        try:
+            self.refresh()
+        finally:
+            self.conn.close()
+            self.conn = None
+        return 0
+    monkeypatch.setattr(guard.watch.Watcher, "run", one_refresh)
+    assert main(["facts", "watch", "--uri", TEST_URI] + list(argv)) == 0
+
+
+def decided_at_destination(tmp_path, dom, config, dest_qemu):
+    """`migration-guard check` (which verifies as the hook does) of a KVM guest carrying the
+    test guest's UUID and live stamp, against a destination running QEMU dest_qemu."""
+    xml = minimal_guest(name="small", virt_type="kvm").replace(GUEST_UUID, TEST_UUID)
+    root = etree.fromstring(xml)
+    metadata = etree.fromstring(dom.XMLDesc(0)).find("metadata")
+    root.find("uuid").addnext(metadata)
+    guest = tmp_path / "arrived.xml"
+    guest.write_text(etree.tostring(root, encoding="unicode"))
+    dest = tmp_path / "dest.json"
+    dest.write_text(facts_to_json(THIS_HOST._replace(qemu_version=dest_qemu)))
+    result = subprocess.run([sys.executable, "-m", "guard", "check", "--domain-xml", str(guest), "--facts", str(dest),
+                             "--config", config, "--format", "json"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode in (0, 1), result.stderr
+    return {(f["code"], f["action"]) for f in json.loads(result.stdout)["findings"]}
+
+
+# --- 1. The watch signs only what it verified (critical) -----------------------------------
+
+def tenant_writes_text(dom, text):
+    guard_element = etree.Element("guard")
+    etree.SubElement(guard_element, "fingerprint").text = text
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, etree.tostring(guard_element, encoding="unicode"),
+                    XMLNS_PREFIX, XMLNS, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+
+@needs_root
+@pytest.mark.parametrize("written", ["unsigned, naming this host", "signed for another guest"])
+def test_watch_never_signs_a_qemu_version_the_tenant_wrote(tmp_path, monkeypatch, test_guest, written):
+    """The tenant writes the destination's QEMU version (7.0.0; the guest runs 7.2.22) into its
+    live fingerprint, naming this host, and waits for a re-stamp (a watch or libvirt restart,
+    a facts change, a resume). Under profile strict the destination must still refuse
+    qemu-version[older]: the watch re-stamps from this host's facts, never the tenant's."""
+    key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
+    config = service_config(tmp_path, 'profile = "strict"\n' + fingerprint_section(key))
+    monkeypatch.setenv("MIGRATION_GUARD_CONFIG", str(config))
+    if written.startswith("unsigned"):
+        tenant_writes(test_guest, fingerprint_of(THIS_HOST)._replace(qemu_version="7.0.0"))
+    else:  # a genuine stamp of this host for another guest (started on 7.0.0), copied from its XML
+        other = stamp_at(None, minimal_guest(name="other"), tmp_path, time.time(), config=str(config),
+                         facts=THIS_HOST._replace(qemu_version="7.0.0"))
+        tenant_writes_text(test_guest, stamp_of(other))
+    watch_once(monkeypatch, THIS_HOST, ["--config", str(config)])
+    stamped = carried(test_guest)
+    assert stamped["signature"] and stamped["qemu_version"] == "7.2.22", stamped
+    assert ("qemu-version[older]", "deny") in decided_at_destination(tmp_path, test_guest, str(config), "7.0.0")
+
+
+@needs_root
+def test_watch_keeps_the_started_qemu_version_only_from_its_own_fresh_stamp(tmp_path, monkeypatch, test_guest):
+    """A package update does not change a running QEMU: after a watch restart, the version
+    the guest started with is kept from this host's own signed, unexpired stamp; from an
+    expired one (a replay) it is recomputed from the facts."""
+    key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
+    config = service_config(tmp_path, fingerprint_section(key, 'max_age = "30m"'))
+    started = THIS_HOST._replace(qemu_version="7.1.0")
+    watch_once(monkeypatch, started, ["--config", str(config)])  # stamped while 7.1.0 was installed
+    assert carried(test_guest)["qemu_version"] == "7.1.0"
+    watch_once(monkeypatch, THIS_HOST, ["--config", str(config)])  # restarted after the update to 7.2.22
+    assert carried(test_guest)["qemu_version"] == "7.1.0"
+    # The same stamp, an hour later: expired, so not this QEMU's word any more.
+    stale = carried(test_guest)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
+    watch_once(monkeypatch, THIS_HOST, ["--config", str(config)])
+    assert carried(test_guest)["qemu_version"] == "7.2.22"
+    assert carried(test_guest)["issued_at"] > stale["issued_at"]
+
+
+@needs_root
+def test_watch_does_not_keep_the_qemu_version_of_a_stamp_from_before_the_guest_started(tmp_path, monkeypatch,
+                                                                                       test_guest):
+    """The tenant saves this host's own stamp (QEMU 7.1.0), the guest restarts under 7.2.22,
+    and the tenant writes the saved stamp back: still fresh and genuine, but from before
+    the QEMU that runs now, which the watch saw start."""
+    key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
+    config = load_config(str(_write(tmp_path / "config.toml", fingerprint_section(key))))
+    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: THIS_HOST)
+    conn = libvirt.open(TEST_URI)
+    try:
+        first = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
+        first.conn, first.facts = conn, THIS_HOST._replace(qemu_version="7.1.0")
+        first.stamp_all()
+        saved = carried(test_guest)
+        assert saved["qemu_version"] == "7.1.0"
+        watcher = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
+        watcher.conn, watcher.facts = conn, THIS_HOST
+        watcher._lifecycle(conn, test_guest, libvirt.VIR_DOMAIN_EVENT_STARTED, 0, None)  # restarted: 7.2.22
+        assert carried(test_guest)["qemu_version"] == "7.2.22"
+        tenant_writes_text(test_guest, json.dumps(saved))
+        watcher._lifecycle(conn, test_guest, libvirt.VIR_DOMAIN_EVENT_RESUMED, 0, None)
+        assert carried(test_guest)["qemu_version"] == "7.2.22"
+    finally:
+        conn.close()
+
+
+# --- 6. `facts watch --config FILE` signs with FILE's key (medium) -----------------------------
+
+@needs_root
+def test_watch_signs_with_the_key_of_its_config_file(tmp_path, monkeypatch, test_guest):
+    """MIGRATION_GUARD_CONFIG names another config (no key): the stamps must still be signed
+    with the key of the config given with --config."""
+    key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
+    config = service_config(tmp_path, fingerprint_section(key))
+    monkeypatch.setenv("MIGRATION_GUARD_CONFIG", str(_write(tmp_path / "other.toml", 'mode = "enforce"\n')))
+    watch_once(monkeypatch, THIS_HOST, ["--config", str(config)])
+    stamped = carried(test_guest)
+    assert stamped is not None and stamped.get("signature"), stamped
+    assert ("unverifiable[source-fingerprint]", "warn") not in decided_at_destination(tmp_path, test_guest,
+                                                                                      str(config), "7.2.22")
+
+
+# --- The watch re-stamps running guests well before their stamps expire -----------------------
+
+@needs_root
+def test_watch_restamps_every_running_guest_on_each_refresh_when_signing(tmp_path, monkeypatch, test_guest):
+    key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
+    config = load_config(str(_write(tmp_path / "config.toml", fingerprint_section(key, 'max_age = "15m"'))))
+    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: THIS_HOST)
+    watcher = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), interval=600.0, config=config)
+    assert watcher.period == 300.0  # a third of max_age: two refreshes may fail before a stamp expires
+    assert guard.watch.Watcher(TEST_URI, "f", interval=120.0, config=config).period == 120.0
+    watcher.conn, watcher.facts = libvirt.open(TEST_URI), THIS_HOST  # facts unchanged since the last refresh
+    try:
+        watcher.refresh()
+    finally:
+        watcher.conn.close()
+    assert carried(test_guest)["signature"]
