@@ -49,6 +49,9 @@ DURATION_RANGES = {
     "timeout": (0.1, 600.0),
     "max_facts_age": (60.0, 30 * 86400.0),
     "memory.max_downtime": (0.001, 3600.0),
+    # At least a few minutes: the collector service re-stamps running guests every third of it.
+    # At most a day: a stamp can be replayed for as long as it is valid.
+    "fingerprint.max_age": (300.0, 86400.0),
 }
 SIZE_RANGES = {
     "memory.limit": (1 << 20, 1 << 64),
@@ -81,6 +84,13 @@ _CONFIG_DEFAULTS = (
     ("rules", ()),  # (rule id or code, action)
     ("exemptions", ()),  # ConfigExemption
     ("fingerprint_key", None),  # path of the fleet's HMAC key, or None: fingerprints unsigned
+    ("fingerprint_previous_key", None),  # path of a key the hook also accepts (a rotation), never signs with
+    # Seconds a signed stamp stays valid. Three of the collector service's default 10-minute
+    # intervals: it re-stamps every running guest each interval (at least every third of
+    # max_age), so a stamp is at most one interval old and two refreshes may fail (libvirt or
+    # the service restarting) before a guest's stamp expires; a replayed stamp is refused
+    # after half an hour.
+    ("fingerprint_max_age", 1800.0),
     ("plan_memory_reserve", 1 << 30),  # bytes a plan leaves free on each destination
     ("plan_vcpu_ratio", 4.0),  # vCPUs per host CPU a plan fills a destination to
     ("source", "built-in defaults"),
@@ -292,12 +302,18 @@ def _validated(data, reader, digest):
     fingerprint = data.get("fingerprint", {})
     if not isinstance(fingerprint, dict):
         raise reader.error("fingerprint", "must be a table ([fingerprint])")
-    reader.check_keys(fingerprint, {"key"}, "fingerprint")
-    key = fingerprint.get("key", "")
-    if not isinstance(key, str) or (key and not key.startswith("/")):
-        raise reader.error("fingerprint.key", "must be an absolute path, or \"\" for unsigned fingerprints",
-                           "fingerprint")
-    values["fingerprint_key"] = key or None
+    reader.check_keys(fingerprint, {"key", "previous_key", "max_age"}, "fingerprint")
+    for name in ("key", "previous_key"):
+        path = fingerprint.get(name, "")
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            raise reader.error("fingerprint." + name, "must be an absolute path, or \"\" for %s" % (
+                "unsigned fingerprints" if name == "key" else "none"), "fingerprint")
+        values["fingerprint_" + name] = path or None
+    if values["fingerprint_previous_key"] and not values["fingerprint_key"]:
+        raise reader.error("fingerprint.previous_key", "needs [fingerprint] key: stamps are signed with key, and "
+                           "previous_key is only also accepted", "fingerprint")
+    if "max_age" in fingerprint:
+        values["fingerprint_max_age"] = reader.duration(fingerprint, "max_age", "fingerprint")
     rules = data.get("rules", {})
     known = _known_rule_keys()
     table = []

@@ -158,11 +158,13 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform device_values"),
+        "hyperv backed storage listens resources platform device_values fingerprint_check"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM, ()))):
+                  (), NO_PLATFORM, (), None))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
-    fingerprint_problem saying why when it carries an unusable one); exemptions: the
+    fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
+    a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
+    signature, expired, key: guard.metadata.verify_domain), else None; exemptions: the
     guest's own (guard.metadata.Exemption), honoured only when the config opts in.
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
     hyperv: (mode, features switched on) of <features><hyperv>, or None."""
@@ -822,6 +824,7 @@ def domain_from_element(root):
         _resources(root, present),  # resources
         _platform(top.get("clock"), cpu, devices),  # platform
         _device_values(root, present),  # device_values
+        None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
     ))
 
 

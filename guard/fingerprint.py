@@ -10,7 +10,7 @@ from .facts.model import OPT_STR, STRS
 from .records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
 
 FINGERPRINT_VERSION = 1
-LATER_FIELDS = ("vgpu_driver",)
+LATER_FIELDS = ("vgpu_driver", "issued_at", "issued_by")
 
 # Kernel parameters that change what the CPU exposes to guests or how it is mitigated.
 CPU_CMDLINE_PARAMS = (
@@ -60,6 +60,11 @@ class Fingerprint(record("Fingerprint", (
         # sets one verifies only on guards that know it (fingerprint_for sets vgpu_driver for mdev
         # guests alone).
         ("vgpu_driver", OPT_STR, None),  # the NVIDIA vGPU host driver (NVIDIA requires the same on both)
+        # When the stamp was issued (whole epoch seconds) and by which host (its hostname): signed with
+        # the rest, so that a signed stamp cannot be replayed beyond [fingerprint] max_age, and so that the
+        # collector service can tell its own stamps from any other (guard.metadata.authenticate).
+        ("issued_at", optional(INT), None),
+        ("issued_by", OPT_STR, None),
         # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
         # ([fingerprint] key); guard.metadata signs and verifies it.
         ("signature", OPT_STR, None),

@@ -174,12 +174,11 @@ def _read_stdin(stream):
 
 def incoming_inputs(domain, config, now, **given):
     """The Inputs this host's hook decides an incoming guest by: the guest (its fingerprint
-    verified with the fleet key), this host's cached facts, its bypass, and what the probe
+    verified with the fleet key and its age), this host's cached facts, its bypass, and what the probe
     sees here now. `check --probe --batch` decides the pre-flight's guests with it, so
     that the pre-flight's answer is the hook's. given: the caller's own Inputs fields (the
     pre-flight's source fingerprint, source state, dirty rate)."""
-    if config.fingerprint_key:
-        domain = authenticated(domain, config.fingerprint_key)
+    domain = authenticated(domain, config, now)
     facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).

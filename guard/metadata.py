@@ -119,20 +119,101 @@ def signed(fingerprint, uuid, key):
     return fingerprint._replace(signature=signature_of(fingerprint, uuid, key))
 
 
-def verified(fingerprint, uuid, key, key_problem=None):
-    """(fingerprint or None, why it is not used or None). Pure: given the key's bytes, or
-    None with key_problem saying why there is none (then no fingerprint can be trusted)."""
+def issuer():
+    """The name a stamp gives for the host that issued it (issued_by)."""
+    import os
+    return os.uname().nodename
+
+
+def dated(fingerprint, now):
+    """The fingerprint as a stamp issued here at `now` (epoch seconds): issued_at and
+    issued_by are signed with the rest."""
+    return fingerprint._replace(issued_at=int(now), issued_by=issuer())
+
+
+def verified(fingerprint, uuid, keys, key_problem=None):
+    """(fingerprint or None, why it is not used or None), by its signature alone (see
+    authenticate for its age). Pure: given the keys' bytes (one key, or a sequence of keys,
+    any of which may have signed it), or none with key_problem saying why there is none
+    (then no fingerprint can be trusted)."""
     if fingerprint is None:
         return None, None
-    if key is None:
+    keys = (keys,) if isinstance(keys, bytes) else tuple(k for k in keys or () if k is not None)
+    if not keys:
         return None, "the source fingerprint cannot be verified (%s)" % key_problem
     if not fingerprint.signature:
         return None, "the source fingerprint is not signed, and a [fingerprint] key is configured"
     import hmac
-    if not hmac.compare_digest(signature_of(fingerprint, uuid, key), fingerprint.signature):
-        return None, ("the source fingerprint's signature does not match: altered, forged, copied from another "
-                      "guest or signed with another key")
+    if not any(hmac.compare_digest(signature_of(fingerprint, uuid, key), fingerprint.signature) for key in keys):
+        why = ("the source fingerprint's signature does not match: altered, forged, copied from another guest or "
+               "signed with another key")
+        return None, why + (" (%s)" % key_problem if key_problem else "")
     return fingerprint, None
+
+
+# How far ahead of this host's clock a stamp's issue time may be: hosts of a fleet keep time
+# with NTP, so more than this is a wrong clock, and a stamp dated ahead would outlive max_age.
+MAX_CLOCK_SKEW = 300.0
+
+
+def _span(seconds):
+    if seconds < 120:
+        return "%ds" % seconds
+    if seconds < 7200:
+        return "%dmin" % (seconds // 60)
+    if seconds < 2 * 86400:
+        return "%.1fh" % (seconds / 3600)
+    return "%dd" % (seconds // 86400)
+
+
+def stale(fingerprint, now, max_age):
+    """Why a signed stamp is too old to be trusted at epoch `now`, or None: undated (signed by
+    a guard from before issued_at), issued more than max_age seconds ago, or dated ahead of
+    this host's clock (beyond MAX_CLOCK_SKEW)."""
+    if fingerprint.issued_at is None:
+        return ("the source fingerprint is not dated (signed by a guard from before issued_at), so it could be a "
+                "replay of any age")
+    from .units import format_duration
+    age = now - fingerprint.issued_at
+    by = fingerprint.issued_by or "an unnamed host"
+    if age < -MAX_CLOCK_SKEW:
+        return "the source fingerprint was issued %s in the future by %s: a clock is wrong" % (_span(-age), by)
+    if age > max_age:
+        return ("the source fingerprint expired: issued %s ago by %s, max_age %s (is the collector service running "
+                "there, with this fleet key?)" % (_span(age), by, format_duration(max_age)))
+    return None
+
+
+# What went wrong, as the code source-fingerprint[...] reports it (guard.rules.source_fingerprint).
+MISSING, UNSIGNED, SIGNATURE, EXPIRED, KEY = "missing", "unsigned", "signature", "expired", "key"
+
+
+def authenticate(fingerprint, uuid, keys, now, max_age, key_problem=None):
+    """(fingerprint or None, why not or None, what went wrong or None): a fingerprint is
+    trusted only if one of `keys` signed it for the guest `uuid` and it was issued within
+    max_age seconds of `now`. An expired or undated stamp is treated like an unsigned one:
+    the signature binds the fingerprint and the guest, not the moment, so only its age
+    stops a replay. Pure."""
+    if fingerprint is None:
+        return None, None, MISSING
+    if not keys:
+        return None, "the source fingerprint cannot be verified (%s)" % key_problem, KEY
+    trusted, why = verified(fingerprint, uuid, keys, key_problem)
+    if trusted is None:
+        return None, why, UNSIGNED if not fingerprint.signature else SIGNATURE
+    why = stale(fingerprint, now, max_age)
+    if why is not None:
+        return None, why, EXPIRED
+    return fingerprint, None, None
+
+
+def verify_domain(domain, keys, now, max_age, key_problem=None):
+    """The domain with its fingerprint kept only if authenticate() trusts it; else dropped,
+    fingerprint_problem saying why and fingerprint_check what went wrong (a missing one
+    included): the code source-fingerprint[...] denies it, as a fleet key is configured."""
+    fingerprint, why, check = authenticate(domain.fingerprint, domain.uuid, keys, now, max_age, key_problem)
+    return domain._replace(fingerprint=fingerprint, fingerprint_problem=why or domain.fingerprint_problem,
+                           fingerprint_check=check)
 
 
 def guard_element(fingerprint, namespaced=True):

@@ -1,5 +1,12 @@
 """Stamping the source fingerprint into running domains' live XML (never the persistent
-definition), so that the destination hook can compare hosts."""
+definition), so that the destination hook can compare hosts.
+
+Whoever can edit a domain's live XML, its tenant included, can write its <metadata>. So a
+stamp is made from this host's facts, and the one field that facts cannot give once the
+guest runs, the QEMU version it started with, comes only from what this host itself knows:
+the collector service's own record of the start, or this host's own stamp, signed with the
+fleet key and still fresh. Nothing else the live XML says is ever re-signed."""
+import time
 
 import libvirt
 
@@ -7,7 +14,7 @@ from . import XMLNS, XMLNS_PREFIX
 from .domain import parse_domain
 from .errors import InputError
 from .fingerprint import fingerprint_for
-from .metadata import metadata_xml
+from .metadata import authenticate, dated, issuer, metadata_xml
 
 
 def _current(dom):
@@ -18,34 +25,39 @@ def _current(dom):
         return None
 
 
-_CONFIGURED = object()
+def own_qemu_version(current, facts, keys, now, max_age):
+    """The QEMU version in the domain's current stamp if this host issued it: signed with a
+    fleet key (`keys`), for this guest, by this host (hostname and host UUID), within max_age
+    seconds of `now` (an older one could be a replay of a stamp from before the guest's
+    QEMU restarted). Else None: without a key nothing in the live XML can be told from what
+    the tenant wrote."""
+    previous = current.fingerprint if current is not None else None
+    if previous is None or not keys or not previous.qemu_version:
+        return None
+    if facts.host_uuid is None or previous.host_uuid != facts.host_uuid or previous.issued_by != issuer():
+        return None
+    trusted, _why, _problem = authenticate(previous, current.uuid, keys, now, max_age)
+    return trusted.qemu_version if trusted is not None else None
 
 
-def configured_key():
-    """The fleet key of this host's config ([fingerprint] key), or None when unset.
-    Raises Untrusted (guard.trusted) when set but unusable: better no stamp than an
-    unsigned one every hook of the fleet would refuse to trust."""
-    from .config import load_config
-    from .trusted import read_key
-    path = load_config().fingerprint_key
-    return read_key(path) if path else None
-
-
-def stamp_domain(dom, facts, started_here=False, key=_CONFIGURED):
-    """Write this host's fingerprint into a running domain's live XML, signed with the
-    fleet key when the config names one (`key`: the key bytes, None for unsigned).
+def stamp_domain(dom, facts, started_here=False, keys=(), max_age=0.0, started_qemu=None, now=None):
+    """Write this host's fingerprint, dated now, into a running domain's live XML, signed
+    with the first of `keys` (the fleet's current key; none: unsigned). max_age: the
+    config's [fingerprint] max_age (0: no earlier stamp is fresh enough to keep anything).
 
     The QEMU version is the one the domain's QEMU process runs: the host's current version
-    when the domain was just started here, else the version already recorded (a package
-    update does not change a running QEMU). Returns the fingerprint written."""
-    if key is _CONFIGURED:
-        key = configured_key()
+    when the domain was just started here; else `started_qemu` (what the caller saw when it
+    started), else the version in this host's own fresh signed stamp (own_qemu_version), else
+    the host's current version (a package update does not change a running QEMU, so that one
+    may be newer than what runs: it errs towards refusing). Returns the fingerprint written."""
+    now = time.time() if now is None else now
     current = _current(dom)
-    fingerprint = fingerprint_for(facts, current)
+    fingerprint = dated(fingerprint_for(facts, current), now)
     if not started_here:
-        previous = current.fingerprint if current is not None else None
-        if previous is not None and previous.host_uuid == fingerprint.host_uuid and previous.qemu_version:
-            fingerprint = fingerprint._replace(qemu_version=previous.qemu_version)
-    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(fingerprint, dom.UUIDString(), key),
+        qemu = started_qemu or own_qemu_version(current, facts, keys, now, max_age)
+        if qemu:
+            fingerprint = fingerprint._replace(qemu_version=qemu)
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+                    metadata_xml(fingerprint, dom.UUIDString(), keys[0] if keys else None),
                     XMLNS_PREFIX, XMLNS, libvirt.VIR_DOMAIN_AFFECT_LIVE)
     return fingerprint

@@ -100,6 +100,57 @@ def check_bypass(config, now):
                                      (state.until - now) / 60, state.by, state.reason))
 
 
+def check_key_file(name, path, role):
+    """A fleet key file as the hook needs it: a regular file (no symlink), root's, mode 0600
+    or 0400, not empty (16 to 4096 bytes), in a folder only root can change. role: what is
+    lost when the hook cannot use it."""
+    from .trusted import MAX_KEY_BYTES, MIN_KEY_BYTES, Untrusted, read_key
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Check(name, FAIL, "%s is missing: %s" % (path, role))
+    except OSError as exc:
+        return Check(name, FAIL, "%s cannot be examined (%s): %s" % (path, exc.strerror or exc, role))
+    mode = stat.S_IMODE(st.st_mode)
+    if stat.S_ISLNK(st.st_mode):
+        problem = "is a symlink (the hook follows none)"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = "is not a regular file"
+    elif st.st_uid != 0:
+        problem = "is owned by uid %d, not root" % st.st_uid
+    elif mode & (stat.S_IRWXG | stat.S_IRWXO):
+        problem = "has mode %04o: others can read or change it, so it is no secret (chmod 0600)" % mode
+    elif st.st_size == 0:
+        problem = "is empty"
+    elif not MIN_KEY_BYTES <= st.st_size <= MAX_KEY_BYTES:
+        problem = "is %d bytes, not %d to %d" % (st.st_size, MIN_KEY_BYTES, MAX_KEY_BYTES)
+    else:
+        problem = None
+        if os.geteuid() == 0:  # what the hook itself checks (its folder too), as root reads it
+            try:
+                read_key(path)
+            except Untrusted as exc:
+                return Check(name, FAIL, "%s; %s" % (exc, role))
+    if problem:
+        return Check(name, FAIL, "%s %s: %s" % (path, problem, role))
+    if mode not in (0o600, 0o400):
+        return Check(name, WARN, "%s has mode %04o; a key file should be 0600 or 0400" % (path, mode))
+    return Check(name, PASS, "%s is root's, mode %04o, %d bytes" % (path, mode, st.st_size))
+
+
+def check_fingerprint_keys(config):
+    """The [fingerprint] key and previous_key files, when configured."""
+    if not config.fingerprint_key:
+        return []
+    checks = [check_key_file("fingerprint-key", config.fingerprint_key,
+                             "the hook can verify no fingerprint, so every incoming migration is refused "
+                             "(source-fingerprint[key]), and the collector service signs no stamp")]
+    if config.fingerprint_previous_key:
+        checks.append(check_key_file("fingerprint-previous-key", config.fingerprint_previous_key,
+                                     "fingerprints signed with it are refused (source-fingerprint[signature])"))
+    return checks
+
+
 def _enabled(unit):
     result = activation.systemctl("is-enabled", unit)
     if result is None:
@@ -132,5 +183,7 @@ def run_checks(config_file=None, hooks_dir=activation.HOOKS_DIR, marker=activati
     checks.append(Check("config", PASS, "%s is valid (mode %s, profile %s)" % (source, config.mode, config.profile)))
     if config.mode == "audit":
         checks.append(Check("mode", WARN, "mode = \"audit\": refusals are only logged as would-deny"))
-    checks += [check_facts(config, now), check_audit_log(config), check_bypass(config, now), check_collector()]
+    checks += [check_facts(config, now), check_audit_log(config), check_bypass(config, now)]
+    checks += check_fingerprint_keys(config)
+    checks.append(check_collector())
     return checks

@@ -127,16 +127,30 @@ def read_key(path):
     return key
 
 
-def authenticated(domain, key_path):
-    """The domain with its fingerprint kept only if signed with the fleet key at key_path;
-    else the fingerprint is unusable and says why (unverifiable[source-fingerprint]).
-    The hook and `check` both call this, so they verify alike."""
-    if domain.fingerprint is None:
-        return domain
-    from .metadata import verified
+def fleet_keys(config):
+    """(keys, problem) of the config's [fingerprint] key and previous_key: the current key
+    first (what stamps are signed with), then the previous one, which is only accepted.
+    No keys when the current one is unusable (problem says why: then nothing can be
+    verified or signed); an unusable previous key is left out, problem saying why."""
     try:
-        key, problem = read_key(key_path), None
+        current = read_key(config.fingerprint_key)
     except Untrusted as exc:
-        key, problem = None, str(exc)
-    fingerprint, why = verified(domain.fingerprint, domain.uuid, key, problem)
-    return domain._replace(fingerprint=fingerprint, fingerprint_problem=why)
+        return (), str(exc)
+    if not config.fingerprint_previous_key:
+        return (current,), None
+    try:
+        return (current, read_key(config.fingerprint_previous_key)), None
+    except Untrusted as exc:
+        return (current,), "previous_key unusable: %s" % exc
+
+
+def authenticated(domain, config, now):
+    """With a fleet key configured, the domain with its fingerprint kept only if signed with
+    the current or the previous key and issued within max_age of `now`; else dropped, and
+    why (guard.metadata.verify_domain): source-fingerprint[...] denies it. The hook and
+    `check` both call this, so they verify alike."""
+    if not config.fingerprint_key:
+        return domain
+    from .metadata import verify_domain
+    keys, problem = fleet_keys(config) if domain.fingerprint is not None else ((), None)
+    return verify_domain(domain, keys, now, config.fingerprint_max_age, problem)

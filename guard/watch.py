@@ -3,7 +3,12 @@ every running domain stamped with this host's fingerprint.
 
 Refreshes at start, every `interval`, when libvirt comes back after going away, and when
 the host's facts change; stamps domains as they start or migrate in (lifecycle events)
-and all of them after a facts change. Reconnects with backoff; stops on SIGTERM/SIGINT.
+and all of them after a facts change. With a fleet key ([fingerprint] key) stamps expire
+after max_age, so it re-stamps every running domain on each refresh, and refreshes at least
+every third of max_age. Reconnects with backoff; stops on SIGTERM/SIGINT.
+
+Everything comes from the config it was started with (`--config`, else the usual path):
+the key that signs is that config's, whatever the environment says.
 """
 import json
 import os
@@ -16,9 +21,11 @@ import libvirt
 
 from . import journal
 from .bundled import import_structlog
+from .config import Config
 from .facts.cache import facts_to_json, write_atomic
 from .facts.collect import collect, quiet_libvirt
 from .stamping import stamp_domain
+from .trusted import fleet_keys
 
 structlog = import_structlog()  # the system's, else the RPM's bundled copy
 log = structlog.get_logger("migration-guard.watch")
@@ -95,22 +102,40 @@ def _comparable(facts):
 
 
 class Watcher:
-    def __init__(self, uri, output, interval=600.0, max_backoff=60.0, after_refresh=None):
+    def __init__(self, uri, output, interval=600.0, max_backoff=60.0, after_refresh=None, config=None):
         self.uri, self.output, self.interval, self.max_backoff = uri, output, interval, max_backoff
         self.after_refresh = after_refresh  # () -> problem or None, e.g. the metrics file
+        self.config = config if config is not None else Config()
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
         self.facts = None
         self.conn = None
         self.lock = threading.Lock()
         self.memo = {}  # unchanged libvirt documents are not parsed again
+        # UUID -> the QEMU version of this host when the watch saw the domain start: what its
+        # QEMU runs, known without reading anything the tenant can write. Forgotten when
+        # libvirt goes away (a domain may have restarted unseen).
+        self.started = {}
+
+    @property
+    def signing(self):
+        return self.config.fingerprint_key is not None
+
+    @property
+    def period(self):
+        """Seconds between refreshes: the interval, and when signing at most a third of
+        max_age, so that each guest's stamp is renewed while two refreshes in a row fail."""
+        if not self.signing:
+            return self.interval
+        return min(self.interval, self.config.fingerprint_max_age / 3)
 
     def stop(self, *_args):
         self.stopping.set()
         self.wakeup.set()
 
     def refresh(self):
-        """Collect; write the cache; if the facts changed, restamp every running domain."""
+        """Collect; write the cache; if the facts changed, or stamps expire (a fleet key),
+        restamp every running domain."""
         facts = collect(self.uri, memo=self.memo)
         changed = self.facts is None or _comparable(facts) != _comparable(self.facts)
         write_atomic(self.output, facts_to_json(facts), mode=0o644)
@@ -120,27 +145,54 @@ class Watcher:
         problem = self.after_refresh() if self.after_refresh is not None else None
         if problem:
             log.warning("metrics not refreshed", error=problem)
-        if changed:
+        if changed or self.signing:
             self.stamp_all()
 
     def stamp_all(self):
+        keys = self._keys()
+        if keys is None:
+            return
         for dom in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-            self._stamp(dom, started_here=False)
+            self._stamp(dom, started_here=False, keys=keys)
 
-    def _stamp(self, dom, started_here):
+    def _keys(self):
+        """The fleet keys to sign with (the current one first), () unsigned, or None when
+        the key is unusable: then nothing is stamped, as an unsigned stamp would be refused
+        by every hook of the fleet. Read afresh each time: a replaced key file counts."""
+        if not self.signing:
+            return ()
+        keys, problem = fleet_keys(self.config)
+        if not keys:
+            log.warning("stamp failed", error="cannot sign: %s" % problem)
+            return None
+        return keys
+
+    def _stamp(self, dom, started_here, keys=None):
         with self.lock:
             facts = self.facts
         if facts is None:
             return
+        if keys is None:
+            keys = self._keys()
+            if keys is None:
+                return
         try:
-            stamp_domain(dom, facts, started_here)
-            log.info("stamped", domain=dom.name(), started_here=started_here)
+            uuid = dom.UUIDString().lower()
+            with self.lock:
+                if started_here:
+                    self.started[uuid] = facts.qemu_version
+                started_qemu = self.started.get(uuid)
+            stamp_domain(dom, facts, started_here, keys, self.config.fingerprint_max_age, started_qemu)
+            log.info("stamped", domain=dom.name(), started_here=started_here, signed=bool(keys))
         except libvirt.libvirtError as exc:
             log.warning("stamp failed", domain=dom.name(), error=exc.get_error_message())
 
     def _lifecycle(self, _conn, dom, event, _detail, _opaque):
         if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
             self._stamp(dom, started_here=event == libvirt.VIR_DOMAIN_EVENT_STARTED)
+        elif event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+            with self.lock:
+                self.started.pop(dom.UUIDString().lower(), None)
 
     def _closed(self, _conn, reason, _opaque):
         log.warning("libvirt connection closed", reason=reason)
@@ -161,9 +213,11 @@ class Watcher:
                 self.conn = self._connect()
                 backoff = 1.0
                 self.facts = None  # libvirt (re)started: collect anew and restamp everything
+                with self.lock:
+                    self.started.clear()
                 self.refresh()
                 while not self.stopping.is_set():
-                    self.wakeup.wait(self.interval)
+                    self.wakeup.wait(self.period)
                     self.wakeup.clear()
                     if self.stopping.is_set() or not self.conn.isAlive():
                         break
@@ -187,10 +241,14 @@ class Watcher:
         return 0
 
 
-def run_watch(uri, output, interval, after_refresh=None):
+def run_watch(uri, output, interval, after_refresh=None, config=None):
+    """The service with `config` (a guard.config.Config: its fleet key signs the stamps)."""
     # The journal natively under systemd (priorities, MESSAGE_IDs); else JSON lines on stderr.
     configure_logging()
-    watcher = Watcher(uri, output, interval, after_refresh=after_refresh)
+    watcher = Watcher(uri, output, interval, after_refresh=after_refresh, config=config)
+    if watcher.period < interval:
+        log.info("refresh period shortened", interval=interval, period=watcher.period,
+                 reason="stamps expire after [fingerprint] max_age; each is renewed every third of it")
     signal.signal(signal.SIGTERM, watcher.stop)
     signal.signal(signal.SIGINT, watcher.stop)
     return watcher.run()

@@ -114,6 +114,8 @@ EVERY_KEY = {
     "migration_guard_paths_bypass": "/srv/mg/bypass.json",
     "migration_guard_paths_metrics": "/var/lib/node_exporter/textfile_collector/migration_guard.prom",
     "migration_guard_fingerprint_key": "/etc/migration-guard/fleet.key",
+    "migration_guard_fingerprint_previous_key": "/etc/migration-guard/fleet.key.old",
+    "migration_guard_fingerprint_max_age": "15m",
     "migration_guard_memory_limit": "512 GiB", "migration_guard_memory_bandwidth": "1 GiB",
     "migration_guard_memory_max_downtime": "300ms",
     "migration_guard_plan_memory_reserve": "4 GiB", "migration_guard_plan_vcpu_ratio": 2.5,

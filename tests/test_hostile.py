@@ -472,14 +472,19 @@ def test_signed_fingerprint_is_used_and_a_forged_one_is_not(tmp_path):
 
 
 @needs_root
-def test_unsigned_fingerprint_is_a_warning_under_default(tmp_path):
+def test_unsigned_fingerprint_is_refused_under_default_with_a_fleet_key(tmp_path):
+    """Issue 21: a configured key means fingerprints are signed on this fleet, so an unsigned
+    one is refused whatever the profile (it was a warning under default: the tenant could
+    drop its fingerprint, or write its own, and choose which comparisons ran)."""
     host, key = keyed_host(str(tmp_path))
     unsigned = stamp_xml(minimal_guest(name="small"), fingerprint_of(debian12_facts()))
     result = host.run(xml=unsigned)
-    assert result.returncode == 0
+    assert result.returncode == 1 and b"[source-fingerprint[unsigned]]" in result.stderr
     record = the_record(host)
     assert record["fingerprint"] is False and "not signed" in record["fingerprint_problem"]
-    assert ("unverifiable[source-fingerprint]", "warn") in {(f["code"], f["action"]) for f in record["findings"]}
+    findings = {(f["code"], f["action"]) for f in record["findings"]}
+    assert ("source-fingerprint[unsigned]", "deny") in findings
+    assert ("unverifiable[source-fingerprint]", "warn") in findings  # what was not compared, as before
     os.chmod(key, 0o644)  # a key others can read is no secret: nothing can be verified
     host.run(xml=stamp(host, minimal_guest(name="small"), tmp_path, signed=False))
     assert "readable by group or others" in host.records()[-1]["fingerprint_problem"]

@@ -55,17 +55,18 @@ def run(args):
     if not args.domain_xml or not args.facts:
         raise InputError("check needs --domain-xml and --facts (or --probe --batch)")
     config = load_config(args.config)
+    now = time.time()
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
-    if config.fingerprint_key:  # verify a signed fingerprint as the hook does
+    if config.fingerprint_key:  # verify a signed fingerprint (and its age) as the hook does
         from ..trusted import authenticated
-        domain = authenticated(domain, config.fingerprint_key)
+        domain = authenticated(domain, config, now)
     dest = read_facts_file(args.facts)
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None
     probe = None
     if args.probe:
         from ..probe import gather
         probe = gather(domain, config.timeout)
-    outcome = decide(Inputs(domain, dest, config, time.time(), source=source, probe=probe))
+    outcome = decide(Inputs(domain, dest, config, now, source=source, probe=probe))
     if args.format == "json":
         print(dumps(decision_json(outcome)))
     else:

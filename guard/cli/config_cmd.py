@@ -69,7 +69,8 @@ def policy_dict(config, now):
         "allow_metadata_exemptions": config.allow_metadata_exemptions,
         "paths": {"facts": config.paths.facts, "audit_log": config.paths.audit_log,
                   "bypass": config.paths.bypass, "metrics": config.paths.metrics},
-        "fingerprint": {"key": config.fingerprint_key},
+        "fingerprint": {"key": config.fingerprint_key, "previous_key": config.fingerprint_previous_key,
+                        "max_age": config.fingerprint_max_age},
         "memory": {"limit": config.memory_limit, "bandwidth": config.bandwidth,
                    "max_downtime": config.max_downtime},
         "rules": {code: {"rule": rule, "action": action, "from": source}
@@ -94,7 +95,9 @@ def policy_text(config, now):
              "", "[paths]"]
     for key in ("facts", "audit_log", "bypass", "metrics"):
         lines.append("%s = %s" % (key, _q(getattr(config.paths, key))))
-    lines += ["", "[fingerprint]", "key = %s" % _q(config.fingerprint_key or "")]
+    lines += ["", "[fingerprint]", "key = %s" % _q(config.fingerprint_key or ""),
+              "previous_key = %s" % _q(config.fingerprint_previous_key or ""),
+              "max_age = %s" % _q(format_duration(config.fingerprint_max_age))]
     lines += ["", "[memory]", "limit = %s" % _q(_exact_size(config.memory_limit))]
     lines.append("bandwidth = %s  # per second" % _q(_exact_size(int(config.bandwidth)))
                  if config.bandwidth is not None else "# bandwidth: unset (no convergence estimate)")

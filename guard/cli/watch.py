@@ -1,7 +1,8 @@
 """`migration-guard facts watch`: the collector service."""
+from ..config import load_config
 from ..units import parse_duration
 from ..watch import run_watch
-from .facts_live import add_collector_arguments, output_path
+from .facts_live import add_collector_arguments
 from .metrics import refresh_after_collection
 
 
@@ -11,10 +12,14 @@ def register(facts_sub):
                                               "timer, when libvirt restarts and when facts change; stamp the "
                                               "source fingerprint into every running guest's live XML.")
     add_collector_arguments(parser)
-    parser.add_argument("--interval", default="10m", help="refresh period (default 10m)")
+    parser.add_argument("--interval", default="10m",
+                        help="refresh period (default 10m; with a [fingerprint] key at most a third of max_age)")
     parser.set_defaults(run=run)
 
 
 def run(args):
-    return run_watch(args.uri, output_path(args), parse_duration(args.interval, "--interval"),
-                     after_refresh=lambda: refresh_after_collection(args.config))
+    # One config for the whole service, --config's when given: its paths, and the fleet key
+    # that signs the stamps (never another config found through the environment).
+    config = load_config(args.config)
+    return run_watch(args.uri, args.output or config.paths.facts, parse_duration(args.interval, "--interval"),
+                     after_refresh=lambda: refresh_after_collection(args.config), config=config)

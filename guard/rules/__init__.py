@@ -11,6 +11,7 @@ from . import (
     numa,
     platform,
     session,
+    source_fingerprint,
     source_refusal,
     storage,
     unmigratable,
@@ -20,7 +21,7 @@ from . import (
 REGISTRY = (
     (session.RULE, source_refusal.RULE)
     + devices.RULES
-    + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE)
+    + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE, source_fingerprint.RULE)
     + host_identity.RULES
     + platform.RULES
     + network.RULES

@@ -11,6 +11,7 @@ import test_memory
 import test_network
 import test_numa
 import test_platform
+import test_source_fingerprint
 import test_source_refusal
 import test_storage
 import test_unmigratable
@@ -22,7 +23,8 @@ from guard.rules import REGISTRY, all_codes
 CASES = [case for module in (test_devices, test_numa, test_cpu, test_host_identity, test_platform, test_memory,
                              test_network, test_storage, test_unverifiable,
                              test_defined_guest, test_unmigratable, test_host_resource,
-                             test_device_support, test_source_refusal) for case in module.CASES]
+                             test_device_support, test_source_refusal, test_source_fingerprint)
+         for case in module.CASES]
 
 
 @pytest.mark.parametrize("code", sorted(all_codes()))
