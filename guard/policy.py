@@ -29,6 +29,10 @@ def _parse_until(text):
     return value if value.tzinfo else value.astimezone()
 
 
+# Rules a guest's own metadata exemption never waives: they judge what the tenant wrote.
+NOT_SELF_EXEMPT = ("source-fingerprint",)
+
+
 def _exemptions(config, domain, now):
     """(active exemptions as (rules, reason, origin), notes about ignored ones)."""
     import fnmatch  # only guests that may be exempted pay for it (and for datetime) on the hook's path
@@ -76,6 +80,8 @@ def apply(domain, findings, config, now_epoch):
             continue
         if action != INFO:
             for rules, reason, origin in exemptions:
+                if origin == "domain metadata" and found.rule in NOT_SELF_EXEMPT:
+                    continue  # the tenant writes the metadata: it cannot vouch for its own stamp
                 if _applies(rules, found):
                     found = found._replace(
                         message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason, action),

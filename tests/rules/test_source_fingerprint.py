@@ -78,3 +78,19 @@ def test_an_unverified_fingerprint_is_a_deny_under_either_profile_and_names_the_
         actions = {f.code: f.action for f in outcome.findings}
         assert outcome.decision == "deny" and actions["source-fingerprint[unsigned]"] == "deny"
         assert "unverifiable[source-fingerprint]" in actions  # what was not compared, as before
+
+
+def test_a_guests_own_metadata_exemption_cannot_waive_its_fingerprint():
+    """The tenant writes <metadata>: even where metadata exemptions are allowed, one naming
+    source-fingerprint (or "*") must not let an unsigned guest through. The config's own can."""
+    from guard.config import parse_config
+    from helpers import decide
+    meta = ("\n  <metadata><mguard:guard xmlns:mguard='https://migration-guard.dev/xmlns/1'>"
+            "<mguard:exemption rules='*' reason='trust me'/></mguard:guard></metadata>")
+    guest = as_hooked(lambda: minimal_guest(metadata=meta))()
+    config = parse_config('allow_metadata_exemptions = true\n[fingerprint]\nkey = "/k"\n')
+    outcome = decide(guest, debian12_facts(), config=config)
+    assert outcome.decision == "deny" and "source-fingerprint[missing]" in {f.code for f in outcome.denies}
+    by_config = parse_config('[fingerprint]\nkey = "/k"\n[[exemptions]]\ndomain = "guest"\n'
+                             'rules = ["source-fingerprint"]\nreason = "lab guest, CHG1"\n')
+    assert decide(guest, debian12_facts(), config=by_config).decision == "allow"
