@@ -17,6 +17,7 @@ from .errors import InputError
 from .metadata import read_metadata
 from .records import struct
 from .units import libvirt_bytes
+from .waiver import read_waivers
 from .xmlsafe import parse_xml, text_of
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
@@ -158,14 +159,15 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform device_values fingerprint_check"),
+        "hyperv backed storage listens resources platform device_values fingerprint_check waivers"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM, (), None))):
+                  (), NO_PLATFORM, (), None, ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
     signature, expired, key: guard.metadata.verify_domain), else None; exemptions: the
-    guest's own (guard.metadata.Exemption), honoured only when the config opts in.
+    guest's own (guard.metadata.Exemption), honoured only when the config opts in; waivers:
+    guard.waiver.Waiver, honoured only once verified with the fleet key (guard.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
     hyperv: (mode, features switched on) of <features><hyperv>, or None."""
 
@@ -789,7 +791,8 @@ def domain_from_element(root):
     os_parts = _children(os_el)
     os_type = os_parts.get("type")
     devices = _devices(top.get("devices"))
-    fingerprint, fingerprint_problem, exemptions = read_metadata(top.get("metadata"))
+    metadata = top.get("metadata")
+    fingerprint, fingerprint_problem, exemptions = read_metadata(metadata)
     launch = top.get("launchSecurity")
     firmware = _firmware(os_el, os_parts)
     present = devices.tags.union(top)  # what the guest has: <domain>'s and <devices>'s children
@@ -825,6 +828,7 @@ def domain_from_element(root):
         _platform(top.get("clock"), cpu, devices),  # platform
         _device_values(root, present),  # device_values
         None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
+        read_waivers(metadata) if metadata is not None else (),  # waivers, unverified until guard.trusted
     ))
 
 

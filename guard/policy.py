@@ -58,7 +58,20 @@ def _exemptions(config, domain, now):
                          % (", ".join(item.rules), item.until))
             continue
         active.append((item.rules, item.reason, "domain metadata"))
+    for waiver in domain.waivers:
+        if not waiver.verified:
+            notes.append("a waiver for %s was ignored: %s" % (
+                ",".join(waiver.codes), "not signed with the fleet key for this guest, or expired"
+                if config.fingerprint_key else "no [fingerprint] key is configured to verify it"))
+            continue
+        active.append((waiver.codes, "%s (by %s, until %s)" % (waiver.reason, waiver.by or "?", _utc(waiver.until)),
+                       "a signed waiver"))
     return active, notes
+
+
+def _utc(epoch):
+    from .units import format_time
+    return format_time(epoch)
 
 
 def _action(config, found):
@@ -70,7 +83,7 @@ def apply(domain, findings, config, now_epoch):
     """(verdict, kept findings, notes) for a domain's findings under a config at a time.
     verdict: allow | deny | would-deny (audit mode)."""
     exemptions, notes = [], []
-    if config.exemptions or domain.exemptions:
+    if config.exemptions or domain.exemptions or domain.waivers:
         import datetime
         exemptions, notes = _exemptions(config, domain, datetime.datetime.fromtimestamp(now_epoch, datetime.timezone.utc))
     kept = []

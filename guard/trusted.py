@@ -152,5 +152,9 @@ def authenticated(domain, config, now):
     if not config.fingerprint_key:
         return domain
     from .metadata import verify_domain
-    keys, problem = fleet_keys(config) if domain.fingerprint is not None else ((), None)
-    return verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
+    keys, problem = fleet_keys(config) if domain.fingerprint is not None or domain.waivers else ((), None)
+    domain = verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
+    if domain.waivers:  # guard.waiver: kept only if signed for this guest with the fleet key, in force
+        from .waiver import verify_waivers
+        domain = domain._replace(waivers=verify_waivers(domain.waivers, domain.uuid, keys, now))
+    return domain

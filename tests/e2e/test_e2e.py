@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
 from harness import LibvirtHost, guest_xml, migrate
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIMIT = '[memory]\nlimit = "100 MiB"\n'
 
 
@@ -330,3 +332,42 @@ def test_guest_on_a_network_the_destination_lacks_is_refused(env):
     finally:
         source.virsh("destroy", "e2e-net-guest", check=False)
         source.virsh("net-destroy", "e2e-net", check=False)
+
+
+def test_a_waiver_lets_one_guest_through_one_code_on_a_real_destination(env, tmp_path):
+    """Issue 22: `waive` on the source writes a signed waiver into one guest; B's hook lets
+    that guest through that code, audits the waiver, and still refuses a twin without one."""
+    source, dest, guard = env
+    key = os.path.join(guard.folder, "fleet.key")
+    with open(key, "wb") as handle:
+        handle.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    guard.write_config(LIMIT + '[fingerprint]\nkey = "%s"\n' % key)
+    source_config = tmp_path / "source.toml"
+    source_config.write_text('[paths]\naudit_log = "%s"\n[fingerprint]\nkey = "%s"\n' % (tmp_path / "a.log", key))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, text=True,
+                              cwd=REPO, env=dict(os.environ, MIGRATION_GUARD_CONFIG=str(source_config)))
+    facts = tmp_path / "A.json"
+    assert cli("facts", "collect", "--uri", source.uri, "--output", str(facts)).returncode == 0
+    for name in ("e2e-waived", "e2e-unwaived"):  # both over B's 100 MiB limit, both stamped and signed
+        plain = tmp_path / ("%s.xml" % name)
+        # A UUID of its own now: the signature binds it (libvirt would make one up at define).
+        plain.write_text(guest_xml(name, memory_mib=128).replace("</name>", "</name><uuid>%s</uuid>" % uuid.uuid4(), 1))
+        stamped = cli("stamp", "--domain-xml", str(plain), "--facts", str(facts))
+        assert stamped.returncode == 0, stamped.stderr
+        source.define_and_start(stamped.stdout)
+    waived = cli("waive", "e2e-waived", "--rule", "memory-size[limit]", "--for", "10m", "--reason", "CHG0042 HANA",
+                 "--uri", source.uri)
+    assert waived.returncode == 0, waived.stderr
+    result = migrate(source, dest, "e2e-waived")
+    assert result.returncode == 0, result.stderr
+    record = last_record(guard, "e2e-waived")
+    assert record["decision"] == "allow"
+    limit = [f for f in record["findings"] if f["code"] == "memory-size[limit]"]
+    assert limit and limit[0]["action"] == "info" and "signed waiver" in limit[0]["message"]
+    assert "CHG0042 HANA" in limit[0]["message"]
+    twin = migrate(source, dest, "e2e-unwaived")
+    assert twin.returncode != 0 and "[memory-size[limit]]" in twin.stderr
+    assert "e2e-unwaived" in source.running()
