@@ -4,6 +4,7 @@ import concurrent.futures
 import json
 import os
 import resource
+import shlex
 import shutil
 import stat
 import subprocess
@@ -77,8 +78,33 @@ def host(tmp_path):
     return Host(str(tmp_path))
 
 
-def installed_hook(folder, python=sys.executable):
-    """hooks/qemu as packaging installs it: its one PYTHON= line naming the interpreter."""
+# The interpreter the installed hook names by default: this test run's Python, importing
+# guard from this tree. Under -I the interpreter ignores the working directory and
+# PYTHONPATH and finds guard through the venv's editable install, which points at the
+# checkout that made the venv: from a second worktree the hook would run another tree's code.
+TREE_PYTHON = """#!/bin/sh
+[ "$1" = -I ] && [ "$2" = -c ] || exec %(python)s "$@"
+code=$3
+shift 3
+exec %(python)s -I -c 'import sys; sys.path.insert(0, sys.argv.pop(1)); exec(compile(sys.argv.pop(1), "<hook>", "exec"))' \\
+    %(repo)s "$code" "$@"
+"""
+
+
+def tree_python(folder):
+    """sys.executable, as the hook's front end runs it (-I -c CODE), importing guard from REPO."""
+    path = os.path.join(folder, "python-of-this-tree")
+    with open(path, "w") as handle:
+        handle.write(TREE_PYTHON % {"python": shlex.quote(sys.executable), "repo": shlex.quote(REPO)})
+    os.chmod(path, 0o755)
+    return path
+
+
+def installed_hook(folder, python=None):
+    """hooks/qemu as packaging installs it: its one PYTHON= line naming the interpreter
+    (by default this run's, importing this tree's guard: tree_python)."""
+    if python is None:
+        python = tree_python(folder)
     with open(HOOK) as handle:
         text = handle.read()
     path = os.path.join(folder, "50-migration-guard")
