@@ -24,7 +24,7 @@ from .config import Config, load_config
 from .core import Inputs, decide, failed
 from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
-from .facts.cache import load_cache
+from .facts.cache import boot_clock, facts_age, load_cache
 from .journal import send as journal_send
 from .probe import gather as gather_probe
 from .report import refusal_lines
@@ -188,12 +188,15 @@ def incoming_inputs(domain, config, now, **given):
     pre-flight's source fingerprint, source state, dirty rate)."""
     if config.fingerprint_key:
         domain = authenticated(domain, config.fingerprint_key)
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
+    # The facts' age by the boot they were collected in and its clock, not the wall clock.
+    boot = boot_clock()
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
     # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
     connection = "system" if os.geteuid() == 0 else "session"
     return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
-                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout), **given)
+                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout),
+                  facts_age=facts_age(facts, boot) if facts is not None else None, **given)
 
 
 def _gather(run, stdin):

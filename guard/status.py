@@ -13,7 +13,7 @@ from . import activation
 from .bypass import read_bypass
 from .config import load_config
 from .errors import GuardError
-from .facts.cache import load_cache
+from .facts.cache import boot_clock, facts_age, load_cache
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -62,15 +62,19 @@ def check_daemon(hooks_dir, marker):
                                  "is in progress" % (unit, why, unit))
 
 
-def check_facts(config, now):
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
+def check_facts(config):
+    boot = boot_clock()
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
     if problem is None:
-        age = "age unknown" if facts.collected_at is None else "collected %.0fs ago" % (now - facts.collected_at)
-        return Check("facts", PASS, "%s is trusted and fresh (%s)" % (config.paths.facts, age))
-    if config.profile == "strict":
-        return Check("facts", FAIL, "%s; under profile strict every migration is refused (unverifiable[facts])"
-                     % problem)
-    return Check("facts", WARN, "%s; the rules that need host facts report unverifiable[facts] warnings" % problem)
+        return Check("facts", PASS, "%s is trusted and fresh (collected %.0fs ago)"
+                     % (config.paths.facts, facts_age(facts, boot)))
+    # The hook makes unusable facts an error (guard.core): on_error decides every migration
+    # the rules that need no facts do not refuse.
+    if config.on_error != "allow":
+        return Check("facts", FAIL, "%s; every migration is refused until the collector writes fresh facts "
+                                    "(on_error = deny)" % problem)
+    return Check("facts", WARN, "%s; migrations are accepted without the checks that need host facts "
+                                "(on_error = allow)" % problem)
 
 
 def check_audit_log(config):
@@ -132,5 +136,5 @@ def run_checks(config_file=None, hooks_dir=activation.HOOKS_DIR, marker=activati
     checks.append(Check("config", PASS, "%s is valid (mode %s, profile %s)" % (source, config.mode, config.profile)))
     if config.mode == "audit":
         checks.append(Check("mode", WARN, "mode = \"audit\": refusals are only logged as would-deny"))
-    checks += [check_facts(config, now), check_audit_log(config), check_bypass(config, now), check_collector()]
+    checks += [check_facts(config), check_audit_log(config), check_bypass(config, now), check_collector()]
     return checks

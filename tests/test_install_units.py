@@ -119,11 +119,13 @@ def test_collector_check(tmp_path, monkeypatch, enabled, result):
         assert "disable --now migration-guard-collect.timer" in check.message
 
 
-@pytest.mark.parametrize("profile, result", [("default", "warn"), ("strict", "fail")])
-def test_missing_facts_fail_only_under_strict(tmp_path, profile, result):
+@pytest.mark.parametrize("on_error, result", [("deny", "fail"), ("allow", "warn")])
+def test_missing_facts_fail_unless_on_error_allows(tmp_path, on_error, result):
+    """The hook makes unusable facts an error: with on_error deny (the default) every
+    migration is refused until the collector runs."""
     from guard.config import parse_config
-    config = parse_config('profile = "%s"\n[paths]\nfacts = "%s/none.json"\n' % (profile, tmp_path))
-    check = status.check_facts(config, time.time())
+    config = parse_config('on_error = "%s"\n[paths]\nfacts = "%s/none.json"\n' % (on_error, tmp_path))
+    check = status.check_facts(config)
     assert check.result == result and "missing" in check.message
 
 
