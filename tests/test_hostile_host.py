@@ -4,13 +4,16 @@ one reproduction from the issue, run as libvirt runs the hook where the hook is 
 system, an audit record a guest can inflate, and a refusal that names root-only files."""
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from test_hook import Host, needs_root, the_record
 
 from guard.facts.cache import facts_to_json, load_cache
-from helpers import debian12_facts, minimal_guest
+from helpers import REPO, debian12_facts, minimal_guest
 
 # A machine type the Debian 12 host does not offer: refused only with the destination's facts.
 NEEDS_FACTS = minimal_guest(name="small", machine="pc-q35-rhel9.6.0")
@@ -116,3 +119,152 @@ def test_the_collector_records_its_boot_and_clock(tmp_path):
     facts = collect("test:///default", local_root=str(tmp_path))
     assert facts.boot_id == this_boot() and facts.boot_clock == "boottime"
     assert 0 <= time.clock_gettime(time.CLOCK_BOOTTIME) - facts.collected_boot_s < 60
+
+
+# --- 4. A hung file system ----------------------------------------------------------------
+
+# A FUSE file system whose server answers INIT and then reads every request and never
+# answers it: a stat below it waits in the kernel uninterruptibly (request_wait_answer,
+# "wait it out" once the server has the request), as on a hung FUSE or hard NFS mount. A
+# process with a thread there cannot finish exiting, so its descriptors (libvirt's stderr
+# pipe among them) stay open. Run in a private mount namespace: nothing else sees the mount.
+HUNG_FUSE = r'''
+import ctypes, json, os, select, struct, subprocess, sys, threading, time
+mountpoint, limit, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: whatever the hook leaves behind is reaped here
+fuse = os.open("/dev/fuse", os.O_RDWR)
+options = "fd=%d,rootmode=40000,user_id=0,group_id=0" % fuse
+if libc.mount(b"mg-hung", mountpoint.encode(), b"fuse", 6, options.encode()) != 0:  # MS_NOSUID | MS_NODEV
+    print(json.dumps({"skip": "cannot mount FUSE here: %s" % os.strerror(ctypes.get_errno())}))
+    sys.exit(0)
+held = []
+stop = threading.Event()
+
+
+def serve():
+    while not stop.is_set():
+        if not select.select([fuse], [], [], 0.05)[0]:
+            continue  # polled, so that the device can be closed once this thread has stopped
+        request = os.read(fuse, 1 << 20)
+        _length, opcode, unique = struct.unpack_from("<IIQ", request)
+        if opcode == 26:  # FUSE_INIT, answered: from now on requests reach this server
+            minor = struct.unpack_from("<I", request, 44)[0]
+            body = struct.pack("<IIIIHHII", 7, minor, 0, 0, 0, 0, 4096, 0).ljust(64, b"\0")  # max_write 4 KiB
+            os.write(fuse, struct.pack("<IiQ", 16 + len(body), 0, unique) + body)
+        else:
+            held.append(opcode)  # read, never answered
+
+
+server = threading.Thread(target=serve, daemon=True)
+server.start()
+xml = sys.stdin.buffer.read()
+started = time.monotonic()
+hook = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+hook.stdin.write(xml)
+hook.stdin.close()
+seen = {"eof": None, "stderr": b""}
+
+
+def drain():
+    seen["stderr"] = hook.stderr.read()
+    seen["eof"] = time.monotonic() - started
+
+
+threading.Thread(target=drain, daemon=True).start()
+try:
+    code = hook.wait(limit)
+    exited = time.monotonic() - started
+except subprocess.TimeoutExpired:
+    code = exited = None
+while seen["eof"] is None and time.monotonic() - started < limit:
+    time.sleep(0.01)  # a bounded poll: the drain thread ends at EOF
+print(json.dumps({"exited": exited, "eof": seen["eof"], "code": code, "held": len(held),
+                  "stderr": seen["stderr"].decode(errors="replace")}), flush=True)
+stop.set()
+server.join()
+os.close(fuse)  # the server goes away: the kernel aborts every request still waiting
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        if os.waitpid(-1, os.WNOHANG) == (0, 0):
+            time.sleep(0.01)
+    except ChildProcessError:
+        break
+'''
+
+
+@needs_root
+def test_a_stat_on_a_hung_fuse_mount_cannot_keep_the_hook_alive(tmp_path):
+    """A disk on a FUSE mount whose server never answers: the hook decides within its
+    timeout, and the process exits and its stderr reaches EOF by then too (libvirt waits
+    for both), although the stat never returns."""
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no /dev/fuse")
+    host = Host(str(tmp_path), 'timeout = "5s"')
+    mountpoint = tmp_path / "hung"
+    mountpoint.mkdir()
+    disk = "<disk type='file' device='disk'><source file='%s/disk.img'/><target dev='vda'/></disk>" % mountpoint
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
+                   "MIGRATION_GUARD_CONFIG": host.config}
+    result = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", HUNG_FUSE,
+                             str(mountpoint), "10", host.hook, "small", "migrate", "begin", "-"],
+                            input=minimal_guest(name="small", extra=disk).encode(), capture_output=True,
+                            env=environment, timeout=60)
+    seen = json.loads(result.stdout.decode().splitlines()[0])
+    if "skip" in seen:
+        pytest.skip(seen["skip"])
+    assert seen["held"] >= 1, "the stat never reached the hung server: nothing was reproduced"
+    assert seen["exited"] is not None and seen["exited"] < 5, seen
+    assert seen["eof"] is not None and seen["eof"] < 5, seen
+    assert seen["code"] == 0
+    record = the_record(host)
+    assert record["decision"] == "allow"
+    assert any(f["code"] == "unverifiable[storage]" for f in record["findings"])
+
+
+# What the stat of a path on a hung mount does to whoever makes it, simulated without a mount:
+# it never returns, and what its process holds stays open. The stand-in stat starts a process
+# that inherits the caller's descriptors (as a thread in uninterruptible sleep keeps them
+# all) and waits for it. Whoever reads the caller's stderr (libvirt) must still see EOF as
+# soon as the caller exits.
+SIMULATED_HANG = r'''
+import json, os, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from guard.probe import stat_paths
+
+
+def stat(path):
+    if not path.startswith("/hung/"):
+        return os.path.exists(path)
+    holder = subprocess.Popen(["sleep", "300"], close_fds=False)
+    with open(sys.argv[2], "w") as handle:
+        handle.write(str(holder.pid))
+    holder.wait()
+    return True
+
+
+sys.stdout.write(json.dumps(stat_paths(["/hung/disk.img", os.devnull], 0.5, stat)))
+'''
+
+
+def test_a_stat_that_never_returns_holds_none_of_the_callers_descriptors(tmp_path):
+    pidfile = tmp_path / "holder.pid"
+    process = subprocess.Popen([sys.executable, "-c", SIMULATED_HANG, REPO, str(pidfile)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        out, err = process.communicate(timeout=5)  # EOF on both pipes, and the exit
+        assert process.returncode == 0, err
+        assert json.loads(out) == {"/hung/disk.img": None, os.devnull: True}
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 5
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass

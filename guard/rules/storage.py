@@ -5,8 +5,8 @@ the destination (src/qemu/qemu_process.c qemuPrepareNVRAM); the template is firm
 check, and the directory it is made in host-resource's (docs/blockers.md schema-nvram-file).
 
 Checked by existence on the destination at decision time (guard.probe: a bounded stat in
-threads, so a dead NFS mount cannot hang the hook; a path whose stat did not answer is
-unverifiable). What libvirt does with a missing source (src/qemu/qemu_migration.c):
+a child process, so a hung NFS or FUSE mount cannot hang the hook; a path whose stat did
+not answer is unverifiable). What libvirt does with a missing source (src/qemu/qemu_migration.c):
 - with --copy-storage-all / --copy-storage-inc, qemuMigrationDstPrecreateStorage creates
   each missing disk before QEMU starts (qemuMigrationDstPrecreateDisk): a file in the
   storage pool whose target path is the file's directory (virStoragePoolLookupByTargetPath),
