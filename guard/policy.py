@@ -29,6 +29,22 @@ def _parse_until(text):
     return value if value.tzinfo else value.astimezone()
 
 
+# Notes about ignored exemptions: the domain's own are the guest's text (64 of them, any
+# length), so a note names a few rules, each clipped, and a few notes are written at most.
+MAX_EXEMPTION_NOTES = 8
+NOTE_RULES, NOTE_TEXT = 4, 80
+
+
+def _clipped(text, limit=NOTE_TEXT):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _rules_text(rules):
+    shown = ", ".join(_clipped(rule) for rule in rules[:NOTE_RULES])
+    return shown if len(rules) <= NOTE_RULES else "%s and %d more" % (shown, len(rules) - NOTE_RULES)
+
+
 def _exemptions(config, domain, now):
     """(active exemptions as (rules, reason, origin), notes about ignored ones)."""
     import fnmatch  # only guests that may be exempted pay for it (and for datetime) on the hook's path
@@ -40,20 +56,22 @@ def _exemptions(config, domain, now):
             continue
         if item.until is not None and item.until <= now:
             notes.append("exemption for %s (%s) expired at %s and was ignored"
-                         % (", ".join(item.rules), item.reason, item.until.isoformat()))
+                         % (_rules_text(item.rules), _clipped(item.reason), item.until.isoformat()))
             continue
         active.append((item.rules, item.reason, "config"))
     for item in domain.exemptions:
         if not config.allow_metadata_exemptions:
             notes.append("the domain's own exemption for %s was ignored (allow_metadata_exemptions = false)"
-                         % ", ".join(item.rules))
+                         % _rules_text(item.rules))
             continue
         until = _parse_until(item.until) if item.until else None
         if item.until and (until is None or until <= now):
             notes.append("the domain's own exemption for %s expired or has a bad date (%s) and was ignored"
-                         % (", ".join(item.rules), item.until))
+                         % (_rules_text(item.rules), _clipped(item.until)))
             continue
         active.append((item.rules, item.reason, "domain metadata"))
+    if len(notes) > MAX_EXEMPTION_NOTES:
+        notes[MAX_EXEMPTION_NOTES - 1:] = ["%d more exemptions were ignored" % (len(notes) - MAX_EXEMPTION_NOTES + 1)]
     return active, notes
 
 
@@ -77,6 +95,7 @@ def apply(domain, findings, config, now_epoch):
         if action != INFO:
             for rules, reason, origin in exemptions:
                 if _applies(rules, found):
+                    reason = _clipped(reason, 240)  # the guest's text, for an exemption it carries
                     found = found._replace(
                         message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason, action),
                         evidence=found.evidence + (("exempted", reason),))

@@ -12,7 +12,12 @@ import time
 import pytest
 from test_hook import Host, needs_root, the_record
 
+import guard.rules  # noqa: F401 - declares the rules' codes
+from guard.audit_record import decision_record, render_record
+from guard.config import Config
+from guard.core import Outcome
 from guard.facts.cache import facts_to_json, load_cache
+from guard.findings import finding
 from helpers import REPO, debian12_facts, minimal_guest
 
 # A machine type the Debian 12 host does not offer: refused only with the destination's facts.
@@ -268,3 +273,68 @@ def test_a_stat_that_never_returns_holds_none_of_the_callers_descriptors(tmp_pat
                 os.kill(int(pidfile.read_text()), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
+
+
+# --- 5. Audit records are bounded --------------------------------------------------------------
+
+MAX_RECORD = 64 * 1024
+# The caps docs/audit-record.md gives (`truncated`'s `limits`).
+LIMITS = {"record_bytes": MAX_RECORD, "notes": 16, "note_chars": 512, "findings": 256, "message_chars": 1024,
+          "text_chars": 1024}
+GUARD_NS = "https://migration-guard.dev/xmlns/1"
+HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+           "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>")
+
+
+def exemption_flood(count=64, width=64 * 1024):
+    """A guest with a PCI hostdev (a deny) and `count` exemptions in its own metadata, each
+    naming one `width`-character rule of quotes and backslashes (which JSON doubles):
+    ignored under the default allow_metadata_exemptions = false, so each would be a note."""
+    rule = ('"\\' * (width // 2))
+    exemptions = "".join("<exemption rules='%s%d' reason='r'/>" % (rule, i) for i in range(count))
+    metadata = "\n  <metadata><mguard:guard xmlns:mguard='%s'>%s</mguard:guard></metadata>" % (GUARD_NS, exemptions)
+    return minimal_guest(name="flood", metadata=metadata, extra=HOSTDEV)
+
+
+@needs_root
+def test_ignored_exemptions_cannot_inflate_the_audit_record(host):
+    """A 4 MiB XML of ignored exemptions: once about 8 MiB of audit log per attempt. The
+    record stays small (a few notes naming a few rules each, the rest counted), and the
+    decision stands."""
+    xml = exemption_flood()
+    assert len(xml) > 4 * 1024 * 1024
+    result = host.run(name="flood", xml=xml)
+    assert result.returncode == 1 and b"[device-passthrough[pci]]" in result.stderr
+    with open(host.audit, "rb") as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) == 1 and len(lines[0]) + 1 <= MAX_RECORD, len(lines[0])
+    record = json.loads(lines[0])
+    assert record["decision"] == "deny"
+    assert "device-passthrough[pci]" in {f["code"] for f in record["findings"]}
+    notes = [note for note in record["notes"] if "exemption" in note]
+    assert 1 <= len(notes) <= LIMITS["notes"] and all(len(note) <= LIMITS["note_chars"] for note in notes)
+    assert any("more exemptions were ignored" in note for note in notes)
+
+
+def test_every_record_is_bounded_and_says_so():
+    """Whatever the outcome holds (thousands of long findings and notes, a long name and
+    reason), its record renders within 64 KiB, as valid JSON that says what it left out;
+    an ordinary record says nothing was."""
+    long = '"\\' * 20000
+    findings = tuple(finding("device-passthrough", "pci", "deny", "%d %s" % (i, long)) for i in range(3000))
+    outcome = Outcome("error", 1, "enforce", "default", "n" + long, None, findings,
+                      tuple("note %d %s" % (i, long) for i in range(500)), None, None, long, long, None, long)
+
+    def rendered(outcome):
+        line = render_record(decision_record(outcome, time.time(), "host", "migrate begin", 0, "1", Config(), 1.0))
+        assert len(line.encode()) + 1 <= MAX_RECORD
+        return json.loads(line)
+    record = rendered(outcome)
+    assert record["truncated"]["findings"] > 0 and record["truncated"]["notes"] > 0
+    assert record["truncated"]["limits"] == LIMITS
+    assert len(record["notes"]) <= LIMITS["notes"] and all(len(n) <= LIMITS["note_chars"] for n in record["notes"])
+    assert all(len(f["message"]) <= LIMITS["message_chars"] for f in record["findings"])
+    assert record["findings"][0]["code"] == "device-passthrough[pci]" and record["decision"] == "error"
+    ordinary = outcome._replace(domain_name="n", findings=(findings[0]._replace(message="short"),), notes=(),
+                                fingerprint_problem=None, facts_problem=None, reason="r")
+    assert rendered(ordinary)["truncated"] is None
