@@ -25,6 +25,7 @@ from .core import Inputs, decide, failed
 from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
 from .facts.cache import boot_clock, facts_age, load_cache
+from .findings import public
 from .journal import send as journal_send
 from .probe import gather as gather_probe
 from .report import refusal_lines
@@ -121,7 +122,8 @@ class _Run:
         return outcome.exit_code
 
     def _write(self, outcome):
-        for line in refusal_lines(outcome):
+        # virsh's error counts the host paths a finding names; the audit record names them.
+        for line in refusal_lines(outcome._replace(findings=public(outcome.findings))):
             self.say(line)
         record = decision_record(outcome, time.time(), os.uname().nodename, self.op, os.geteuid(), __version__,
                                  self.config, round((time.monotonic() - self.started) * 1000, 1))

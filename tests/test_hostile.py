@@ -375,8 +375,8 @@ def test_the_hook_caps_a_bypass_like_the_cli():
 
 @needs_root
 def test_a_newline_in_a_guest_value_cannot_forge_a_line(host):
-    xml = minimal_guest(name="evil&#10;decision allow").replace(
-        "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu&#10;migration-guard: [fake] all is well")
+    # The machine type reaches the refusal (a missing emulator's path no longer does: issue 21).
+    xml = minimal_guest(name="evil&#10;decision allow", machine="pc-q35-9&#10;migration-guard: [fake] all is well")
     result = host.run(name="evil", xml=xml)
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()
