@@ -17,9 +17,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests"))
+# This tree's guard, not whichever checkout the venv's editable install points at.
+sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
 
-from guard.facts.cache import facts_to_json  # noqa: E402
+from guard.facts.cache import as_collected, facts_to_json  # noqa: E402
 from helpers import debian12_facts, minimal_guest  # noqa: E402
 
 RUNS = 30
@@ -128,7 +129,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         facts = os.path.join(tmp, "facts.json")
         with open(facts, "w") as handle:
-            handle.write(facts_to_json(debian12_facts()))
+            handle.write(facts_to_json(as_collected(debian12_facts())))  # fresh: the usual decision
         config = os.path.join(tmp, "config.toml")
         with open(config, "w") as handle:
             handle.write('[paths]\nfacts = "%s"\naudit_log = "%s/audit.log"\nbypass = "%s/bypass"\n'

@@ -31,6 +31,9 @@ HOOKS_DIR = "/etc/libvirt/hooks"
 HOOK_NAME = "50-migration-guard"
 DAEMONS = ("virtqemud", "libvirtd")  # modular daemon first; libvirtd on hosts still monolithic
 MARKER = "/run/migration-guard/hook-live.json"
+# The sh front end (hooks/qemu) truncates this file on every call libvirt makes to it: the
+# proof that the running daemon runs the hook (guard.status).
+CALLED = "/run/migration-guard/hook-called"
 SYSTEMCTL_TIMEOUT = 60.0
 LIBVIRT_TIMEOUT = 30.0
 
@@ -88,24 +91,6 @@ def process_start(pid):
 
 # -- does the daemon run the hook? ---------------------------------------------------------
 
-def _other_hooks(hooks_dir, ours):
-    """Executable QEMU hooks other than ours: what else makes libvirt register qemu hooks."""
-    found = []
-    main = os.path.join(hooks_dir, "qemu")
-    if os.path.isfile(main) and os.access(main, os.X_OK):
-        found.append(main)
-    folder = os.path.join(hooks_dir, "qemu.d")
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        names = []
-    for name in names:
-        path = os.path.join(folder, name)
-        if path != ours and os.path.isfile(path) and os.access(path, os.X_OK):
-            found.append(path)
-    return found
-
-
 def read_marker(path=MARKER):
     try:
         data = json.loads(read_trusted(path, 4096).decode("utf-8", "replace"))
@@ -122,27 +107,49 @@ def write_marker(pid, started, how, path=MARKER):
         pass  # only an optimisation of later answers; never fails an install
 
 
-def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER):
-    """(True or False, why) for the daemon with this pid that started at `started`."""
+def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER, called=None):
+    """(True or False, why) for the daemon with this pid that started at `started`.
+
+    libvirt registers the QEMU driver's hooks once, when its daemon starts, if hooks/qemu or
+    an executable in hooks/qemu.d exists then; registered, it lists qemu.d afresh at every
+    call. So the question is what was there at the daemon's start, and the evidence, best
+    first: libvirt ran our hook since then (the sh front end stamps CALLED on every call,
+    reconnects included); nothing was added to or removed from qemu.d since before the start
+    (the folder's mtime: a chmod, touch or restorecon of the hook does not change it, unlike
+    the hook's own ctime); hooks/qemu was there before the start (the hooks folder's mtime);
+    or a marker written when this very daemon was seen running the hook (an upgrade, which
+    replaces the hook file)."""
     ours = hook_path(hooks_dir)
-    try:
-        ctime = os.stat(ours).st_ctime
-    except OSError:
+    if not os.path.exists(ours):
         return False, "the hook %s is missing" % ours
-    if started > ctime:
-        return True, "the daemon (pid %d) started %s, after the hook appeared (%s)" % (pid, _iso(started), _iso(ctime))
-    for other in _other_hooks(hooks_dir, ours):
-        try:
-            if os.stat(other).st_ctime < started:
-                return True, ("libvirt found %s when the daemon (pid %d) started, so it lists qemu.d at every "
-                              "call and runs the hook" % (other, pid))
-        except OSError:
-            continue
+    called = called or os.path.join(os.path.dirname(marker), os.path.basename(CALLED))  # beside the marker
+    try:
+        ran = os.stat(called).st_mtime
+        if ran >= started:
+            return True, "libvirt ran the hook at %s, after the daemon (pid %d) started" % (_iso(ran), pid)
+    except OSError:
+        pass
+    qemu_d = os.path.dirname(ours)
+    try:
+        changed = os.stat(qemu_d).st_mtime
+    except OSError:
+        changed = None
+    if changed is not None and changed <= started:
+        return True, ("the hook was in %s when the daemon (pid %d) started %s (nothing added or removed there "
+                      "since %s)" % (qemu_d, pid, _iso(started), _iso(changed)))
+    foreign = os.path.join(hooks_dir, "qemu")
+    try:
+        if os.path.isfile(foreign) and os.stat(hooks_dir).st_mtime <= started:
+            return True, ("libvirt found %s when the daemon (pid %d) started, so it lists qemu.d at every call and "
+                          "runs the hook" % (foreign, pid))
+    except OSError:
+        pass
     known = read_marker(marker)
     if known and known[0] == pid and abs(known[1] - started) < 1.0:
         return True, "the daemon (pid %d) was seen running the hook before it was replaced (%s)" % (pid, known[2])
-    return False, ("the daemon (pid %d) started %s, before the hook appeared (%s): libvirt runs it only after "
-                   "the daemon restarts" % (pid, _iso(started), _iso(ctime)))
+    return False, ("the daemon (pid %d) started %s, before the hook appeared in %s (changed %s), and libvirt has not "
+                   "run it since: libvirt runs it only after the daemon restarts"
+                   % (pid, _iso(started), qemu_d, _iso(changed) if changed is not None else "?"))
 
 
 def _iso(epoch):

@@ -8,6 +8,21 @@ from .escaping import dumps
 
 SCHEMA = 1
 
+# What one decision may write, whatever the guest's XML holds (issue 21: a 4 MiB XML of
+# ignored exemptions once wrote 8 MiB of audit log per attempt). Each free text is clipped,
+# notes and findings are kept up to a count (denies first), and then whatever still does not
+# fit in one record of MAX_RECORD_BYTES (its newline included) is left out, notes first. The
+# record's `truncated` says what was cut, and these limits.
+MAX_RECORD_BYTES = 64 * 1024
+MAX_NOTES = 16
+MAX_NOTE_CHARS = 512
+MAX_FINDINGS = 256
+MAX_MESSAGE_CHARS = 1024
+MAX_TEXT_CHARS = 1024  # every other text from the outcome: name, reason, problems, bypass
+LIMITS = {"record_bytes": MAX_RECORD_BYTES, "notes": MAX_NOTES, "note_chars": MAX_NOTE_CHARS,
+          "findings": MAX_FINDINGS, "message_chars": MAX_MESSAGE_CHARS, "text_chars": MAX_TEXT_CHARS}
+_RANK = {"deny": 0, "warn": 1}  # which findings a record keeps first; info last
+
 
 def iso_time(epoch):
     """RFC 3339 UTC with microseconds, e.g. 2026-11-29T18:16:54.123456Z."""
@@ -16,7 +31,7 @@ def iso_time(epoch):
 
 
 def decision_record(outcome, when, host, op, uid, guard_version, config, duration_ms):
-    """The record of one hook run's Outcome (decided or failed)."""
+    """The record of one hook run's Outcome (decided or failed), within MAX_RECORD_BYTES."""
     record = {
         "schema": SCHEMA,
         "time": iso_time(when),
@@ -46,6 +61,53 @@ def decision_record(outcome, when, host, op, uid, guard_version, config, duratio
     if outcome.decision == "error":
         record["reason"] = outcome.reason
         record["outcome"] = "refused" if outcome.exit_code else "accepted"
+    return _bounded(record)
+
+
+def _clip(text, limit, cut):
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    cut["clipped"] += 1
+    return text[:limit - 1] + "\u2026"
+
+
+def _size(value):
+    # As render_record writes it: unsafe characters escaped, so as long as they will be.
+    return len(dumps(value, readable=True, sort_keys=True, separators=(", ", ": ")).encode("utf-8"))
+
+
+def _bounded(record):
+    """record within the limits, with `truncated`: None when nothing was cut, else the
+    limits and how many findings and notes were left out and texts clipped."""
+    cut = {"findings": 0, "notes": 0, "clipped": 0}
+    for key in ("domain", "reason", "fingerprint_problem", "facts_problem", "host", "op", "config"):
+        if key in record:
+            record[key] = _clip(record[key], MAX_TEXT_CHARS, cut)
+    if record.get("bypass"):
+        record["bypass"] = dict(record["bypass"], reason=_clip(record["bypass"]["reason"], MAX_TEXT_CHARS, cut),
+                                by=_clip(record["bypass"]["by"], MAX_TEXT_CHARS, cut))
+    findings = record["findings"]
+    # Denies first, then warnings, then the rest, each in the order found.
+    order = sorted(range(len(findings)), key=lambda i: _RANK.get(findings[i]["action"], 2))[:MAX_FINDINGS]
+    cut["findings"] += len(findings) - len(order)
+    findings = [(i, dict(findings[i], message=_clip(findings[i]["message"], MAX_MESSAGE_CHARS, cut))) for i in order]
+    notes = record["notes"]
+    cut["notes"] += max(0, len(notes) - MAX_NOTES)
+    notes = [(i, _clip(note, MAX_NOTE_CHARS, cut)) for i, note in enumerate(notes[:MAX_NOTES])]
+    record["findings"], record["notes"] = [], []
+    record["truncated"] = {"limits": LIMITS, "findings": 1 << 30, "notes": 1 << 30, "clipped": 1 << 30}
+    room = MAX_RECORD_BYTES - 1 - len(render_record(record).encode("utf-8"))  # the widest `truncated` reserved
+    # Then what fits: the findings (in that order of importance), then the notes.
+    for key, items in (("findings", findings), ("notes", notes)):
+        kept = []
+        for index, item in items:
+            size = _size(item) + 2  # and its ", "
+            if size <= room:
+                kept.append((index, item))
+                room -= size
+        cut[key] += len(items) - len(kept)
+        record[key] = [item for _index, item in sorted(kept, key=lambda pair: pair[0])]
+    record["truncated"] = dict(cut, limits=LIMITS) if any(cut.values()) else None
     return record
 
 

@@ -21,10 +21,12 @@ EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 # destination itself said at decision time (guard.facts.model.Probe, gathered by guard.probe),
 # None where nobody could look (preflight, check without --probe); source_state: what libvirt
 # refuses on the source before it asks the destination (guard.rules.source_refusal.SourceState),
-# which only the pre-flight, run on the source, knows.
+# which only the pre-flight, run on the source, knows; facts_age: seconds since dest was
+# collected, by the clock of the boot it was collected in (the hook), else from now and its
+# wall-clock collection time.
 Inputs = struct("Inputs", "domain dest config now facts_problem source connection source_connection "
-                              "dirty_rate bypass bypass_note probe source_state",
-                    defaults=(None, None, None, None, None, None, None, None, None))
+                              "dirty_rate bypass bypass_note probe source_state facts_age",
+                    defaults=(None, None, None, None, None, None, None, None, None, None))
 
 
 class Outcome(struct("Outcome", "decision exit_code mode profile domain_name domain_uuid findings notes "
@@ -68,20 +70,36 @@ def decide(inputs):
     verdict, kept, notes = policy.apply(domain, findings, config, inputs.now)
     if inputs.bypass_note:
         notes.append(inputs.bypass_note)
+    if dest is None and inputs.facts_problem is not None and verdict != "deny":
+        # Facts that cannot be trusted (missing, refused, malformed, stale): the rules that
+        # need them did not run, so an allow here would be a guess that turns their denies
+        # into warnings. An error, decided by on_error like any other failure to decide. A
+        # deny of the rules that need no facts stands (refused whatever the facts say).
+        return _failed_with(config, "destination facts unusable: %s; run `migration-guard facts collect` "
+                                    "(the collector service keeps them fresh)" % inputs.facts_problem,
+                            domain.name, domain.uuid, kept, notes, origin, source_problem, inputs.facts_problem)
     bypass = None
     if policy.bypassed(verdict, inputs.bypass):
         verdict, bypass = "bypassed", inputs.bypass
-    facts_age = None
-    if dest is not None and dest.collected_at is not None:
-        facts_age = round(inputs.now - dest.collected_at, 1)
+    facts_age = inputs.facts_age
+    if facts_age is None and dest is not None and dest.collected_at is not None:
+        facts_age = inputs.now - dest.collected_at
     return Outcome.from_tuple((verdict, EXIT_REFUSE if verdict == "deny" else EXIT_ACCEPT, config.mode,
                                config.profile, domain.name, domain.uuid, kept, tuple(notes), bypass, origin,
-                               source_problem, inputs.facts_problem, facts_age, None))
+                               source_problem, inputs.facts_problem,
+                               round(facts_age, 1) if facts_age is not None else None, None))
 
 
 def failed(config, reason, domain_name=None, domain_uuid=None):
     """The Outcome when no decision could be made (bad config or XML, a timeout, a bug, a
     signal): on_error says whether the migration goes ahead."""
+    return _failed_with(config, reason, domain_name, domain_uuid)
+
+
+def _failed_with(config, reason, domain_name, domain_uuid, findings=(), notes=(), fingerprint=None,
+                 fingerprint_problem=None, facts_problem=None):
+    """An error Outcome, with what was found before it was one (findings, notes)."""
     refuse = config.on_error != "allow"
     return Outcome("error", EXIT_REFUSE if refuse else EXIT_ACCEPT, config.mode, config.profile, domain_name,
-                   domain_uuid, (), (), None, None, None, None, None, reason)
+                   domain_uuid, tuple(findings), tuple(notes), None, fingerprint, fingerprint_problem, facts_problem,
+                   None, reason)

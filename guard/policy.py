@@ -33,6 +33,22 @@ def _parse_until(text):
 NOT_SELF_EXEMPT = ("source-fingerprint",)
 
 
+# Notes about ignored exemptions: the domain's own are the guest's text (64 of them, any
+# length), so a note names a few rules, each clipped, and a few notes are written at most.
+MAX_EXEMPTION_NOTES = 8
+NOTE_RULES, NOTE_TEXT = 4, 80
+
+
+def _clipped(text, limit=NOTE_TEXT):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _rules_text(rules):
+    shown = ", ".join(_clipped(rule) for rule in rules[:NOTE_RULES])
+    return shown if len(rules) <= NOTE_RULES else "%s and %d more" % (shown, len(rules) - NOTE_RULES)
+
+
 def _exemptions(config, domain, now):
     """(active exemptions as (rules, reason, origin), notes about ignored ones)."""
     import fnmatch  # only guests that may be exempted pay for it (and for datetime) on the hook's path
@@ -44,28 +60,30 @@ def _exemptions(config, domain, now):
             continue
         if item.until is not None and item.until <= now:
             notes.append("exemption for %s (%s) expired at %s and was ignored"
-                         % (", ".join(item.rules), item.reason, item.until.isoformat()))
+                         % (_rules_text(item.rules), _clipped(item.reason), item.until.isoformat()))
             continue
         active.append((item.rules, item.reason, "config"))
     for item in domain.exemptions:
         if not config.allow_metadata_exemptions:
             notes.append("the domain's own exemption for %s was ignored (allow_metadata_exemptions = false)"
-                         % ", ".join(item.rules))
+                         % _rules_text(item.rules))
             continue
         until = _parse_until(item.until) if item.until else None
         if item.until and (until is None or until <= now):
             notes.append("the domain's own exemption for %s expired or has a bad date (%s) and was ignored"
-                         % (", ".join(item.rules), item.until))
+                         % (_rules_text(item.rules), _clipped(item.until)))
             continue
         active.append((item.rules, item.reason, "domain metadata"))
     for waiver in domain.waivers:
         if not waiver.verified:
             notes.append("a waiver for %s was ignored: %s" % (
-                ",".join(waiver.codes), "not signed with the fleet key for this guest, or expired"
+                _rules_text(waiver.codes), "not signed with the fleet key for this guest, or expired"
                 if config.fingerprint_key else "no [fingerprint] key is configured to verify it"))
             continue
         active.append((waiver.codes, "%s (by %s, until %s)" % (waiver.reason, waiver.by or "?", _utc(waiver.until)),
                        "a signed waiver"))
+    if len(notes) > MAX_EXEMPTION_NOTES:
+        notes[MAX_EXEMPTION_NOTES - 1:] = ["%d more exemptions were ignored" % (len(notes) - MAX_EXEMPTION_NOTES + 1)]
     return active, notes
 
 
@@ -96,6 +114,7 @@ def apply(domain, findings, config, now_epoch):
                 if origin == "domain metadata" and found.rule in NOT_SELF_EXEMPT:
                     continue  # the tenant writes the metadata: it cannot vouch for its own stamp
                 if _applies(rules, found):
+                    reason = _clipped(reason, 240)  # the guest's text, for an exemption it carries
                     found = found._replace(
                         message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason, action),
                         evidence=found.evidence + (("exempted", reason),))

@@ -5,9 +5,11 @@ host it runs on); the result, a guard.facts.model.Probe, goes into Inputs. It lo
 at what this guest needs, reads only local files (/proc, /sys, the guest's paths) and
 never libvirt:
 - paths (disks, filesystems, NVRAM, loader, NVRAM template, emulator, vhost-user and
-  virtiofs sockets): stat'ed in a few daemon threads, within a budget well inside the
-  hook's timeout. A stat on a dead NFS mount can block forever; a path whose stat did not
-  answer in time is None ("undecided"), which the rules report as unverifiable.
+  virtiofs sockets): stat'ed by a few threads of a child process that holds none of the
+  hook's descriptors, within a budget well inside the hook's timeout. A stat on a hung
+  FUSE or NFS mount can block forever, uninterruptibly: the child is abandoned at the
+  deadline, and a path whose stat did not answer in time is None ("undecided"), which the
+  rules report as unverifiable.
 - network devices the guest's bridge/direct interfaces and its other host resources name:
   by their index and driver in the hook's own network namespace, as libvirt asks.
 - every other host resource the blocker catalogue's libvirt-schema entries find in the XML
@@ -19,8 +21,11 @@ never libvirt:
   (/proc/mounts) and the default huge page size (/proc/meminfo).
 The collector (guard.facts.local) records the same host facts with these readers.
 """
+# _signal, not signal: the signal module builds enums of every signal at import (guard.hook).
+import _signal as signal
 import errno
 import os
+import time
 
 from .addresses import is_wildcard_or_loopback
 from .bounded import map_within
@@ -66,14 +71,118 @@ def _stat(path):
 
 def stat_paths(paths, budget_s, stat=_stat):
     """{path: True | False | None} for each path, within budget_s seconds whatever the
-    file systems do: a few daemon threads share the list; a path not answered by the
-    deadline is None. A thread stuck in the kernel is left behind (it cannot be killed),
-    and does not keep the process alive."""
+    file systems do; a path not answered by the deadline is None. The stats run in a
+    child process that holds none of this process's descriptors (_stat_in_child): a stat
+    stuck in the kernel (a hung FUSE or hard NFS mount waits uninterruptibly, and SIGKILL
+    does not end it) would keep a thread of this process, and a process with such a thread
+    cannot finish exiting: its stderr pipe stays open, and libvirt waits for it for ever."""
     pending = list(dict.fromkeys(p for p in paths if p))
     if not pending:
         return {}
-    results = map_within(stat, pending, min(MAX_STAT_THREADS, len(pending)), budget_s)
-    return {path: results.get(path) for path in pending}
+    answers = _stat_in_child(stat, pending, budget_s)
+    return {path: answers.get(index) for index, path in enumerate(pending)}
+
+
+_ANSWERS = {b"1": True, b"0": False}  # the child's "-", or no line at all: None
+
+
+def _stat_in_child(stat, paths, budget_s):
+    """{index: True | False | None} for the paths a forked child answered by the deadline.
+    The child is reaped if it is done by then, else killed and abandoned (never waited for
+    beyond the deadline: one stuck in the kernel dies when its call returns, and whoever
+    inherits it reaps it)."""
+    deadline = time.monotonic() + budget_s
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return {}  # no process to stat in: every path undecided
+    if pid == 0:
+        _stat_child(stat, paths, budget_s, write_end)  # never returns
+    os.close(write_end)
+    answers = None
+    try:
+        answers = _read_answers(read_end, deadline)
+    finally:
+        os.close(read_end)
+        _leave(pid, deadline if answers is not None else 0.0)  # interrupted (a signal): at once
+    return answers
+
+
+def _stat_child(stat, paths, budget_s, out):
+    """The forked child: nothing of the parent's open but `out`, then one line "INDEX
+    ANSWER" on it for each path as its stat answers, and exit. Never returns."""
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
+            signal.signal(signum, signal.SIG_DFL)  # the hook's handlers would raise into its decision
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # libvirt's stdin, and its stdout and stderr pipes above all
+            os.dup2(null, fd)
+        _close_all_but(out)
+
+        def answer(index):
+            found = stat(paths[index])
+            os.write(out, b"%d %s\n" % (index, b"1" if found is True else b"0" if found is False else b"-"))
+        map_within(answer, range(len(paths)), min(MAX_STAT_THREADS, len(paths)), budget_s)
+    finally:
+        os._exit(0)
+
+
+def _close_all_but(keep):
+    """Close every descriptor above 2 but `keep` (listed in /proc: a loop up to the
+    descriptor limit could be a million calls)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        fds = range(3, 65536)
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _read_answers(fd, deadline):
+    """{index: answer} read from the child until it closes its end or the deadline."""
+    import select  # the hook's only use of it; poll, not select: no FD_SETSIZE limit
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    answers, partial = {}, b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not poller.poll(left * 1000):
+            return answers
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return answers  # the child is done (or gone)
+        lines = (partial + chunk).split(b"\n")
+        partial = lines.pop()
+        for line in lines:
+            index, _sep, found = line.partition(b" ")
+            if index.isdigit():
+                answers[int(index)] = _ANSWERS.get(found)
+
+
+def _leave(pid, deadline):
+    """Reap the child once it has exited, waiting no later than the deadline; then kill it
+    and leave it."""
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.0001)  # it closed its end: exiting now
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, os.WNOHANG)  # reaped already if it died at once
+    except OSError:
+        pass
 
 
 def netdev_kind(name, root="/"):

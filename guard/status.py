@@ -13,7 +13,8 @@ from . import activation
 from .bypass import read_bypass
 from .config import load_config
 from .errors import GuardError
-from .facts.cache import load_cache
+from .facts.cache import boot_clock, facts_age, load_cache
+from .units import format_time
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -47,9 +48,9 @@ def check_daemon(hooks_dir, marker):
         daemon = activation.running_daemon()
     except LookupError as exc:
         return Check("daemon", WARN, "cannot tell which libvirt daemon runs (%s)" % exc)
-    if daemon is None:
-        return Check("daemon", WARN, "no libvirt daemon (virtqemud or libvirtd) is running: enforcement starts "
-                                     "when it starts")
+    if daemon is None:  # nothing can migrate here now; the daemon registers the hook when it starts
+        return Check("daemon", PASS, "no libvirt daemon (virtqemud or libvirtd) is running: it runs the hook when "
+                                     "it starts")
     unit, pid = daemon
     try:
         started = activation.process_start(pid)
@@ -62,15 +63,19 @@ def check_daemon(hooks_dir, marker):
                                  "is in progress" % (unit, why, unit))
 
 
-def check_facts(config, now):
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, now)
+def check_facts(config):
+    boot = boot_clock()
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
     if problem is None:
-        age = "age unknown" if facts.collected_at is None else "collected %.0fs ago" % (now - facts.collected_at)
-        return Check("facts", PASS, "%s is trusted and fresh (%s)" % (config.paths.facts, age))
-    if config.profile == "strict":
-        return Check("facts", FAIL, "%s; under profile strict every migration is refused (unverifiable[facts])"
-                     % problem)
-    return Check("facts", WARN, "%s; the rules that need host facts report unverifiable[facts] warnings" % problem)
+        return Check("facts", PASS, "%s is trusted and fresh (collected %.0fs ago)"
+                     % (config.paths.facts, facts_age(facts, boot)))
+    # The hook makes unusable facts an error (guard.core): on_error decides every migration
+    # the rules that need no facts do not refuse.
+    if config.on_error != "allow":
+        return Check("facts", FAIL, "%s; every migration is refused until the collector writes fresh facts "
+                                    "(on_error = deny)" % problem)
+    return Check("facts", WARN, "%s; migrations are accepted without the checks that need host facts "
+                                "(on_error = allow)" % problem)
 
 
 def check_audit_log(config):
@@ -96,7 +101,7 @@ def check_bypass(config, now):
         return Check("bypass", PASS, "no bypass active" + (" (%s)" % note if note else ""))
     return Check("bypass", WARN, "bypass active until %s (%.0f min left), set by %s: %s; refusals are only audited. "
                                  "End it: migration-guard bypass --clear" % (
-                                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.until)),
+                                     format_time(state.until),
                                      (state.until - now) / 60, state.by, state.reason))
 
 
@@ -171,6 +176,28 @@ def check_collector():
                                     "systemctl enable --now %s" % (WATCH, TIMER, WATCH))
 
 
+ENFORCING, NOT_ENFORCING, UNKNOWN = "ENFORCING", "NOT ENFORCING", "UNKNOWN"
+EXIT_CODES = {ENFORCING: 0, NOT_ENFORCING: 1, UNKNOWN: 2}
+
+
+def verdict(checks):
+    """(ENFORCING | NOT ENFORCING | UNKNOWN, why): is every incoming migration decided by the
+    hook as configured, refusals refused? Not when a check fails, in audit mode, or while a
+    bypass is active; unknown when whether the daemon runs the hook cannot be told."""
+    by_name = {c.name: c for c in checks}
+    failed = [c.name for c in checks if c.result == FAIL]
+    if failed:
+        return NOT_ENFORCING, "failing: %s" % ", ".join(failed)
+    if "mode" in by_name:
+        return NOT_ENFORCING, "audit mode: refusals are only logged"
+    if by_name.get("bypass") is not None and by_name["bypass"].result == WARN:
+        return NOT_ENFORCING, "a bypass is active"
+    daemon = by_name.get("daemon")
+    if daemon is not None and daemon.result == WARN:
+        return UNKNOWN, "whether libvirt runs the hook cannot be told"
+    return ENFORCING, "the hook decides every incoming migration, refusals refused"
+
+
 def run_checks(config_file=None, hooks_dir=activation.HOOKS_DIR, marker=activation.MARKER, now=None):
     now = time.time() if now is None else now
     checks = [check_hook(hooks_dir), check_daemon(hooks_dir, marker)]
@@ -183,7 +210,7 @@ def run_checks(config_file=None, hooks_dir=activation.HOOKS_DIR, marker=activati
     checks.append(Check("config", PASS, "%s is valid (mode %s, profile %s)" % (source, config.mode, config.profile)))
     if config.mode == "audit":
         checks.append(Check("mode", WARN, "mode = \"audit\": refusals are only logged as would-deny"))
-    checks += [check_facts(config, now), check_audit_log(config), check_bypass(config, now)]
+    checks += [check_facts(config), check_audit_log(config), check_bypass(config, now)]
     checks += check_fingerprint_keys(config)
     checks.append(check_collector())
     return checks

@@ -98,7 +98,7 @@ def _start_event_loop():
 
 
 def _comparable(facts):
-    return facts._replace(collected_at=None)
+    return facts._replace(collected_at=None, boot_id=None, boot_clock=None, collected_boot_s=None)
 
 
 class Watcher:

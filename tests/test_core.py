@@ -15,7 +15,7 @@ from guard.cli import main as cli_main
 from guard.config import Config
 from guard.domain import parse_domain
 from guard.errors import InputError
-from guard.facts.cache import facts_to_json
+from guard.facts.cache import as_collected, facts_to_json
 from guard.fingerprint import fingerprint_of
 from guard.metadata import stamp_xml
 from helpers import corpus_file, debian12_facts, minimal_guest
@@ -47,7 +47,7 @@ class Paths:
     def __init__(self, folder, facts):
         self.facts = os.path.join(folder, "facts.json")
         with open(self.facts, "w") as handle:
-            handle.write(facts_to_json(facts._replace(collected_at=time.time())))
+            handle.write(facts_to_json(as_collected(facts)))
         self.audit = os.path.join(folder, "audit.log")
         self.config = os.path.join(folder, "config.toml")
         with open(self.config, "w") as handle:

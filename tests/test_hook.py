@@ -4,6 +4,7 @@ import concurrent.futures
 import json
 import os
 import resource
+import shlex
 import shutil
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.facts.cache import facts_to_json
+from guard.facts.cache import as_collected, facts_to_json
 from guard.fingerprint import fingerprint_of
 from guard.metadata import stamp_xml
 from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
@@ -52,7 +53,7 @@ class Host:
 
     def write_facts(self, facts, mode=0o644):
         with open(self.facts, "w") as handle:
-            handle.write(facts_to_json(facts._replace(collected_at=time.time())))
+            handle.write(facts_to_json(as_collected(facts)))  # now, as the collector records it
         os.chmod(self.facts, mode)
 
     def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=(), python_only=None):
@@ -77,8 +78,33 @@ def host(tmp_path):
     return Host(str(tmp_path))
 
 
-def installed_hook(folder, python=sys.executable):
-    """hooks/qemu as packaging installs it: its one PYTHON= line naming the interpreter."""
+# The interpreter the installed hook names by default: this test run's Python, importing
+# guard from this tree. Under -I the interpreter ignores the working directory and
+# PYTHONPATH and finds guard through the venv's editable install, which points at the
+# checkout that made the venv: from a second worktree the hook would run another tree's code.
+TREE_PYTHON = """#!/bin/sh
+[ "$1" = -I ] && [ "$2" = -c ] || exec %(python)s "$@"
+code=$3
+shift 3
+exec %(python)s -I -c 'import sys; sys.path.insert(0, sys.argv.pop(1)); exec(compile(sys.argv.pop(1), "<hook>", "exec"))' \\
+    %(repo)s "$code" "$@"
+"""
+
+
+def tree_python(folder):
+    """sys.executable, as the hook's front end runs it (-I -c CODE), importing guard from REPO."""
+    path = os.path.join(folder, "python-of-this-tree")
+    with open(path, "w") as handle:
+        handle.write(TREE_PYTHON % {"python": shlex.quote(sys.executable), "repo": shlex.quote(REPO)})
+    os.chmod(path, 0o755)
+    return path
+
+
+def installed_hook(folder, python=None):
+    """hooks/qemu as packaging installs it: its one PYTHON= line naming the interpreter
+    (by default this run's, importing this tree's guard: tree_python)."""
+    if python is None:
+        python = tree_python(folder)
     with open(HOOK) as handle:
         text = handle.read()
     path = os.path.join(folder, "50-migration-guard")
@@ -286,7 +312,10 @@ def test_full_audit_filesystem_keeps_the_decision(host):
 
 @needs_root
 @pytest.mark.parametrize("problem", ["world-writable", "foreign-owned", "missing", "corrupt", "stale", "schema"])
-def test_unusable_facts_make_facts_rules_unverifiable(host, problem):
+def test_unusable_facts_are_an_error_and_xml_only_rules_still_refuse(host, problem):
+    """Without usable facts the rules that need them cannot run: an error, which on_error
+    (deny by default) decides, naming why; the rules that need only the XML still refuse
+    with their own codes."""
     if problem == "world-writable":
         os.chmod(host.facts, 0o666)
     elif problem == "foreign-owned":
@@ -298,16 +327,17 @@ def test_unusable_facts_make_facts_rules_unverifiable(host, problem):
             handle.write('{"schema": 1, "cpu": ')
     elif problem == "stale":
         with open(host.facts, "w") as handle:
-            handle.write(facts_to_json(debian12_facts()._replace(collected_at=time.time() - 90000)))
+            collected = as_collected(debian12_facts())
+            handle.write(facts_to_json(collected._replace(collected_boot_s=collected.collected_boot_s - 90000)))
     elif problem == "schema":
         with open(host.facts, "w") as handle:
             handle.write('{"schema": 99}')
     ordinary = host.run()
-    assert ordinary.returncode == 0, ordinary.stderr
+    assert ordinary.returncode == 1 and b"[error] destination facts unusable" in ordinary.stderr, ordinary.stderr
     record = host.records()[-1]
     expected = {"world-writable": "writable", "foreign-owned": "owned by uid 65534", "missing": "missing",
                 "corrupt": "not valid JSON", "stale": "stale", "schema": "schema version"}[problem]
-    assert expected in record["facts_problem"]
+    assert record["decision"] == "error" and expected in record["facts_problem"] and expected in record["reason"]
     assert any(f["code"] == "unverifiable[facts]" and expected in f["message"] for f in record["findings"])
     # XML-only rules still refuse what they can see without facts.
     usb = host.run(name="QEMUGuest1", xml=corpus_domain_xml("hostdev-usb-address"))

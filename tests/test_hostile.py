@@ -18,7 +18,7 @@ from test_hook import BIG, SMALL, Host, needs_root, the_record
 from guard.bypass import MAX_BYPASS_SECONDS, login_user, parse_bypass
 from guard.config import Config, parse_config
 from guard.errors import ConfigError
-from guard.facts.cache import facts_to_json, load_cache
+from guard.facts.cache import as_collected, facts_to_json, load_cache
 from guard.fingerprint import fingerprint_of
 from guard.metadata import stamp_xml
 from helpers import REPO, codes, debian12_facts, decide, minimal_guest
@@ -234,7 +234,8 @@ def test_fifo_at_a_read_path_is_refused_without_blocking(host, what):
     os.mkfifo(path)
     started = time.monotonic()
     result = host.run()
-    assert time.monotonic() - started < 3 and result.returncode == 0
+    # Facts it cannot read are an error (on_error deny refuses); an unreadable bypass is a note.
+    assert time.monotonic() - started < 3 and result.returncode == (1 if what == "facts" else 0)
     record = the_record(host)
     problem = record["facts_problem"] if what == "facts" else " ".join(record["notes"])
     assert "not a regular file" in problem
@@ -246,10 +247,10 @@ def test_facts_in_a_folder_others_can_write_are_refused(host, tmp_path):
     shared.mkdir()
     os.chmod(str(shared), 0o777)
     facts = shared / "facts.json"
-    facts.write_text(facts_to_json(debian12_facts()._replace(collected_at=time.time())))
+    facts.write_text(facts_to_json(as_collected(debian12_facts())))
     host.facts = str(facts)
     host.write_config()
-    assert host.run().returncode == 0
+    assert host.run().returncode == 1  # unusable facts: an error, on_error (deny) decides
     assert "another user could replace it" in the_record(host)["facts_problem"]
     os.chmod(str(shared), 0o1777)  # sticky: others cannot replace root's file
     host.run()
@@ -278,14 +279,19 @@ def test_config_that_would_hang_or_grow_is_refused_under_the_deadline(host, conf
 
 # --- 6. Time ------------------------------------------------------------------------------
 
-def test_facts_from_the_future_or_without_a_time_are_stale(tmp_path):
+def test_facts_aged_by_the_boot_clock_or_without_a_time_are_judged(tmp_path):
+    """The facts' age is judged by the boot they were collected in and its clock (issue 21):
+    an hour ahead by the wall clock (a clock stepped back since) is fresh."""
     now = time.time()
-    for collected_at, expected in ((now + 3600, "in the future"), (None, "no collection time"),
-                                   (now - 2 * 86400, "stale"), (now - 60, None)):
+    collected = as_collected(debian12_facts())
+    for written, expected in ((collected._replace(collected_at=now + 3600), None),
+                              (collected._replace(boot_id=None, collected_boot_s=None), "no collection time"),
+                              (collected._replace(collected_boot_s=collected.collected_boot_s - 2 * 86400), "stale"),
+                              (collected._replace(collected_boot_s=collected.collected_boot_s - 60), None)):
         path = tmp_path / "facts.json"
-        path.write_text(facts_to_json(debian12_facts()._replace(collected_at=collected_at)))
+        path.write_text(facts_to_json(written))
         os.chmod(str(path), 0o644)
-        facts, problem = load_cache(str(path), 86400, now, trusted_uid=os.geteuid())
+        facts, problem = load_cache(str(path), 86400, trusted_uid=os.geteuid())
         if expected is None:
             assert facts is not None and problem is None
         else:
@@ -369,8 +375,8 @@ def test_the_hook_caps_a_bypass_like_the_cli():
 
 @needs_root
 def test_a_newline_in_a_guest_value_cannot_forge_a_line(host):
-    xml = minimal_guest(name="evil&#10;decision allow").replace(
-        "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu&#10;migration-guard: [fake] all is well")
+    # The machine type reaches the refusal (a missing emulator's path no longer does: issue 21).
+    xml = minimal_guest(name="evil&#10;decision allow", machine="pc-q35-9&#10;migration-guard: [fake] all is well")
     result = host.run(name="evil", xml=xml)
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()

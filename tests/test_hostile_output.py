@@ -65,9 +65,10 @@ def raw_controls(text):
 
 
 def hostile_guest(name=NAME):
-    """A guest whose name and emulator path (quoted by the emulator rules' messages) carry
-    controls."""
-    return minimal_guest(name=refs(name)).replace(EMULATOR, "/usr/bin/qemu" + refs(PAYLOAD))
+    """A guest whose name, emulator path (in the audit record's messages) and machine type
+    (quoted in the refusal itself, which counts paths instead of naming them) carry controls."""
+    return minimal_guest(name=refs(name), machine="pc-q35-evil" + refs(PAYLOAD)).replace(
+        EMULATOR, "/usr/bin/qemu" + refs(PAYLOAD))
 
 
 def guard_cli(*args, env=None):
@@ -98,7 +99,7 @@ def test_c1_and_bidi_controls_reach_neither_virsh_nor_the_audit_log_raw(host):
     assert result.returncode == 1
     stderr = result.stderr.decode("utf-8")
     assert raw_controls(stderr) == []
-    assert "/usr/bin/qemu\\x9b1A\\u202e\\u200f\\u061c" in stderr  # shown, escaped
+    assert "pc-q35-evil\\x9b1A\\u202e\\u200f\\u061c" in stderr  # shown, escaped
     with open(host.audit, encoding="utf-8") as handle:
         line = handle.read()
     assert line.endswith("\n") and raw_controls(line[:-1]) == []
@@ -162,7 +163,8 @@ def test_cli_errors_and_status_escape_controls(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(status, "run_checks", lambda *_a, **_k: [Check("bypass", WARN, "set by x: " + NAME)])
     status.run(SimpleNamespace(config=None, hooks_dir=None, marker=None, format="text"))
     out = capsys.readouterr().out
-    assert raw_controls(out) == [] and len(out.splitlines()) == 1
+    # The verdict line, then the one check: the newline in the guest's text made no third line.
+    assert raw_controls(out) == [] and len(out.splitlines()) == 2 and out.startswith("NOT ENFORCING")
     status.run(SimpleNamespace(config=None, hooks_dir=None, marker=None, format="json"))
     out = capsys.readouterr().out
     assert raw_controls(out) == [] and json.loads(out)["checks"][0]["message"] == "set by x: " + NAME

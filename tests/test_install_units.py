@@ -143,11 +143,13 @@ def test_collector_check(tmp_path, monkeypatch, enabled, result):
         assert "disable --now migration-guard-collect.timer" in check.message
 
 
-@pytest.mark.parametrize("profile, result", [("default", "warn"), ("strict", "fail")])
-def test_missing_facts_fail_only_under_strict(tmp_path, profile, result):
+@pytest.mark.parametrize("on_error, result", [("deny", "fail"), ("allow", "warn")])
+def test_missing_facts_fail_unless_on_error_allows(tmp_path, on_error, result):
+    """The hook makes unusable facts an error: with on_error deny (the default) every
+    migration is refused until the collector runs."""
     from guard.config import parse_config
-    config = parse_config('profile = "%s"\n[paths]\nfacts = "%s/none.json"\n' % (profile, tmp_path))
-    check = status.check_facts(config, time.time())
+    config = parse_config('on_error = "%s"\n[paths]\nfacts = "%s/none.json"\n' % (on_error, tmp_path))
+    check = status.check_facts(config)
     assert check.result == result and "missing" in check.message
 
 
@@ -177,3 +179,43 @@ def test_status_json_shape_and_exit_code(tmp_path, monkeypatch):
     by_name = {c["name"]: c["result"] for c in checks}
     assert by_name["hook"] == "fail" and result.returncode == 1
     assert {"hook", "daemon", "config", "facts", "audit-log", "bypass", "collector"} <= set(by_name)
+
+
+def test_status_says_enforcing_not_enforcing_or_unknown_first_with_its_exit(tmp_path, monkeypatch):
+    """Issue 22: one verdict line, `enforcing` in JSON, exit 0/1/2. This process plays a
+    daemon that started before the hook appeared; libvirt having run the hook since
+    (hook-called, beside the marker) makes it live, whatever the hook's ctime says."""
+    from guard.facts.cache import as_collected, facts_to_json
+    from helpers import debian12_facts
+    hooks = tmp_path / "hooks"
+    (hooks / "qemu.d").mkdir(parents=True)
+    (hooks / "qemu.d" / activation.HOOK_NAME).write_text("#!/bin/sh\nexit 0\n")
+    (hooks / "qemu.d" / activation.HOOK_NAME).chmod(0o755)
+    facts = tmp_path / "f.json"
+    facts.write_text(facts_to_json(as_collected(debian12_facts())))
+    config = tmp_path / "config.toml"
+    config.write_text('[paths]\nfacts = "%s"\naudit_log = "%s/a.log"\nbypass = "%s/b.json"\n'
+                      % (facts, tmp_path, tmp_path))
+
+    def status(*extra):
+        result = subprocess.run([sys.executable, "-m", "guard", "status", "--config", str(config), "--hooks-dir",
+                                 str(hooks), "--marker", str(tmp_path / "m")] + list(extra),
+                                capture_output=True, text=True, cwd=REPO)
+        return result.returncode, result.stdout
+    stand_in_systemctl(tmp_path, monkeypatch, show="ActiveState=active\\nMainPID=%d" % os.getpid(),
+                       enabled=("migration-guard-watch.service",))
+    code, out = status()
+    assert code == 1 and out.startswith("NOT ENFORCING: failing: daemon")
+    (tmp_path / "hook-called").write_text("")  # what hooks/qemu does on every call libvirt makes
+    code, out = status()
+    assert code == 0 and out.startswith("ENFORCING: ") and "libvirt ran the hook" in out
+    code, out = status("--format", "json")
+    assert code == 0 and json.loads(out)["enforcing"] is True
+    config.write_text('mode = "audit"\n' + config.read_text())
+    code, out = status()
+    assert code == 1 and out.startswith("NOT ENFORCING: audit mode")
+    config.write_text(config.read_text().replace('mode = "audit"\n', ""))
+    monkeypatch.setenv("PATH", "/nonexistent")  # no systemctl: which daemon runs cannot be told
+    code, out = status("--format", "json")
+    assert code == 2 and json.loads(out)["enforcing"] is None and json.loads(out)["verdict"] == "UNKNOWN"
+

@@ -1,10 +1,9 @@
 """`migration-guard facts build` (from libvirt documents) and, when present, collect/watch."""
 import sys
-import time
 
 from ..errors import InputError
 from ..facts.build import build_facts
-from ..facts.cache import facts_to_json
+from ..facts.cache import as_collected, facts_to_json
 
 
 def register(sub):
@@ -47,7 +46,8 @@ def register(sub):
     build.add_argument("--kernel-release", metavar="R", help="the host's uname -r")
     build.add_argument("--hostname", metavar="NAME", help="the host's name")
     build.add_argument("--collected-now", action="store_true",
-                       help="record the current time as the collection time (else none: age unknown)")
+                       help="record now as the collection time, by the wall clock and by this host's boot and its "
+                            "clock, as the collector does (else none: the hook cannot judge its age)")
     build.set_defaults(run=run_build)
     for module in _live_modules():
         module.register(facts_sub)
@@ -125,8 +125,9 @@ def run_build(args):
         pools,
         qemu_version=args.qemu_version, libvirt_version=args.libvirt_version,
         kernel_release=args.kernel_release, hostname=args.hostname,
-        collected_at=time.time() if args.collected_now else None,
     )
     facts = facts._replace(local=_local(args))
+    if args.collected_now:
+        facts = as_collected(facts)
     sys.stdout.write(facts_to_json(facts))
     return 0

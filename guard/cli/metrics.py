@@ -38,9 +38,9 @@ def hook_live():
 def snapshot(config, now, live=hook_live):
     """The metrics text for a config's paths, at epoch `now`."""
     counts = count_decisions(record for _line, record in read_records(config.paths.audit_log, Filter()))
-    # No age limit: a cache that is merely old is still present, and its age is the metric.
-    # One the hook can never use (untrusted, malformed, no or a future collection time) is not.
-    facts, _problem = load_cache(config.paths.facts, float("inf"), now)
+    # Its age not judged: a cache that is merely old (or of an earlier boot) is still present,
+    # and its age is the metric. One the hook can never use (untrusted, malformed) is not.
+    facts, _problem = load_cache(config.paths.facts, None)
     bypass, _note = read_bypass(config.paths.bypass, now)
     return render(counts, facts is not None, facts.collected_at if facts is not None else None,
                   bypass is not None, now, info=(__version__, config.mode, config.profile, config.digest or "defaults"),

@@ -3,7 +3,7 @@ import argparse
 
 from .. import escaping
 from ..activation import HOOKS_DIR, MARKER
-from ..status import FAIL, run_checks
+from ..status import ENFORCING, EXIT_CODES, UNKNOWN, run_checks, verdict
 
 
 def register(sub):
@@ -12,7 +12,9 @@ def register(sub):
                                         "libvirt daemon runs it, that the facts cache is present, trusted and "
                                         "fresh, that the config is valid and the audit log writable, whether "
                                         "a bypass is active, and that the collector service or timer (not "
-                                        "both) is enabled. Exit 1 if any check fails.")
+                                        "both) is enabled. The first line says ENFORCING, NOT ENFORCING (a check "
+                                        "fails, audit mode, or a bypass) or UNKNOWN (whether libvirt runs the hook "
+                                        "cannot be told); exit 0, 1 or 2 respectively.")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--config", metavar="FILE",
                         help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
@@ -24,10 +26,13 @@ def register(sub):
 
 def run(args):
     checks = run_checks(args.config, hooks_dir=args.hooks_dir, marker=args.marker)
+    state, why = verdict(checks)
     if args.format == "json":
-        print(escaping.dumps({"checks": [c._asdict() for c in checks]}, indent=2, sort_keys=True))
+        print(escaping.dumps({"enforcing": None if state == UNKNOWN else state == ENFORCING, "verdict": state,
+                              "why": why, "checks": [c._asdict() for c in checks]}, indent=2, sort_keys=True))
     else:
+        print("%s: %s" % (state, why))
         width = max(len(c.name) for c in checks)
         for check in checks:
             print(escaping.text("%-*s : %-4s  %s" % (width, check.name, check.result.upper(), check.message)))
-    return 1 if any(c.result == FAIL for c in checks) else 0
+    return EXIT_CODES[state]

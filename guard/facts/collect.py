@@ -12,6 +12,7 @@ import libvirt
 
 from ..errors import GuardError, InputError
 from .build import build_facts, facts_from_capabilities
+from .cache import as_collected
 from .local import bios_from_dmi, read_local
 
 MACHINE_FAMILIES = {"x86_64": ("pc", "q35"), "i686": ("pc", "q35")}
@@ -151,7 +152,9 @@ def collect(uri="qemu:///system", conn=None, local_root="/", memo=None):
         if memo is not None:
             memo.clear()
             memo[digest] = facts
-    facts = facts._replace(collected_at=time.time())
+    # Now, by the wall clock; for this host's own facts also by its boot and that boot's clock,
+    # by which its hook judges their age (another host's boot is not this one's).
+    facts = as_collected(facts) if local else facts._replace(collected_at=time.time())
     if facts.memory_bytes is None and docs.get("node_memory"):
         facts = facts._replace(memory_bytes=docs["node_memory"])
     if local:

@@ -9,6 +9,8 @@ hashes by value. Loading validates every field's type: a facts file that says
 from ..errors import InputError
 from ..records import BOOL, INT, NUMBER, REQUIRED, STR, derived, optional, record, seq, struct, tup
 
+# A field added with a default keeps the version: an older cache loads with it unset (and the
+# hook says what that cache lacks), an older guard ignores it. A changed or removed one raises it.
 SCHEMA_VERSION = 1
 
 OPT_STR = optional(STR)
@@ -177,6 +179,13 @@ class HostFacts(record("HostFacts", (
         ("hostname", OPT_STR, None),
         ("host_uuid", OPT_STR, None),
         ("collected_at", optional(NUMBER), None),  # seconds since the epoch
+        # When it was collected by a clock no one steps: the boot (/proc/sys/kernel/random/boot_id)
+        # and that boot's clock ("boottime": CLOCK_BOOTTIME, which counts suspend; else
+        # "monotonic") with its reading then. The hook judges the facts' age by these
+        # (guard.facts.cache.staleness); None: not recorded (a collector before issue 21).
+        ("boot_id", OPT_STR, None),
+        ("boot_clock", OPT_STR, None),
+        ("collected_boot_s", optional(NUMBER), None),
         ("libvirt_version", OPT_STR, None),
         ("qemu_version", OPT_STR, None),
         ("kernel_release", OPT_STR, None),

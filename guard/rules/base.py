@@ -101,9 +101,9 @@ FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect
                 "fingerprint (`migration-guard stamp`)")
 
 
-def unverifiable(rule_id, message, remedy=FACTS_REMEDY, **evidence):
+def unverifiable(rule_id, message, remedy=FACTS_REMEDY, public=None, **evidence):
     """A check that could not run for lack of facts: reported, never guessed."""
-    return finding("unverifiable", rule_id, WARN, message, remedy, **evidence)
+    return finding("unverifiable", rule_id, WARN, message, remedy, public, **evidence)
 
 
 def listing(items, limit=4):

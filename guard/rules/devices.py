@@ -131,15 +131,20 @@ def _sockets(ctx):
             missing.setdefault(variant, []).append(what)
         elif state is None:
             undecided.append(what)
+    # The messages name the sockets' paths (for the audit record); the refusal counts them.
     for variant, whats in missing.items():
-        yield finding(PASSTHROUGH, variant, DENY,
-                      "%s: no such socket on the destination; QEMU cannot connect to its backend there"
-                      % listing(whats),
+        text = "%s: no such socket on the destination; QEMU cannot connect to its backend there"
+        yield finding(PASSTHROUGH, variant, DENY, text % listing(whats),
                       "start the backend (vhost-user daemon, ivshmem-server, virtiofsd) on the destination first",
-                      devices=len(whats))
+                      text % _counted(len(whats)), devices=len(whats))
     if undecided:
-        yield unverifiable(PASSTHROUGH, "backend socket of %s not checked on the destination" % listing(undecided),
-                           "run the hook or `check --probe` on the destination")
+        text = "backend socket of %s not checked on the destination"
+        yield unverifiable(PASSTHROUGH, text % listing(undecided), "run the hook or `check --probe` on the destination",
+                           text % _counted(len(undecided)))
+
+
+def _counted(number):
+    return "%s (named in the audit record)" % count(number, "device")
 
 
 def check_sriov(ctx):

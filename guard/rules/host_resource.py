@@ -111,8 +111,10 @@ def check(ctx):
         message, remedy = _MISSING[variant]
         shown = ["%s (%s)" % (_describe(i), i.checked_path[:SHOWN_CHARS]) if variant == "directory"
                  else _describe(i) for i in items]
+        # The paths for the audit record; the refusal counts them. A tap's name is no path.
+        counted = None if variant == "netdev" else "%s: %s" % (_counted(len(items)), message)
         yield finding(ID, variant, WARN if variant == "backing" else DENY, "%s: %s" % (listing(shown), message),
-                      remedy, resources=len(items))
+                      remedy, counted, resources=len(items))
     foreign, unknown = _addresses(ctx, binds)
     if foreign:
         yield finding(ID, "address", DENY,
@@ -127,7 +129,11 @@ def check(ctx):
             "the hook checks them on the destination; run `migration-guard check --probe` there to see the same"
             if ctx.probe is None else
             "check the destination's mounts (a hung NFS mount shows this way), or run `check --probe` there",
-            resources=len(undecided))
+            "%s not checked on the destination" % _counted(len(undecided)), resources=len(undecided))
+
+
+def _counted(number):
+    return "%s (named in the audit record)" % count(number, "host resource")
 
 
 RULE = Rule(

@@ -51,18 +51,20 @@ def check_emulator(ctx):
     # QEMU's x86_64 binary runs i686 guests too: any emulator the host lists counts as present.
     emulators = derived(ctx.dest, "emulators", _emulators)
     present = ctx.path_exists(domain.emulator, emulators)
+    # The message names the path (for the audit record); the refusal does not (guard.findings.Finding).
     if present is False:
         yield finding(EMULATOR, "binary", DENY,
                       "<emulator>%s</emulator> does not exist on the destination" % domain.emulator,
                       "migrate with `virsh migrate --xml` naming the destination's emulator (%s)"
                       % (", ".join(emulators) or "see `virsh capabilities` there"),
+                      "the guest's <emulator> (named in the audit record) does not exist on the destination",
                       guest=domain.emulator, dest=emulators)
     elif present is None:
-        yield unverifiable(EMULATOR, "<emulator>%s</emulator> is not among the destination's listed emulators (%s); "
-                                     "whether it exists there was not checked"
-                           % (domain.emulator, ", ".join(emulators) or "none"),
+        rest = ("is not among the destination's listed emulators (%s); whether it exists there was not checked"
+                % (", ".join(emulators) or "none"))
+        yield unverifiable(EMULATOR, "<emulator>%s</emulator> %s" % (domain.emulator, rest),
                            "run `migration-guard check --probe` on the destination (the hook checks it itself)",
-                           path=domain.emulator)
+                           "the guest's <emulator> (named in the audit record) %s" % rest, path=domain.emulator)
 
 
 def supported(facts, arch, virt_type):
@@ -129,17 +131,19 @@ def check_firmware(ctx):
         if not path:
             continue
         present = ctx.path_exists(path, known)
+        # The message names the file (for the audit record); the refusal, its remedy included, does not.
+        counted = "the guest's %s (named in the audit record)" % label
         if present is False:
             yield finding(FIRMWARE, "file", DENY,
                           "%s %s does not exist on the destination" % (label, path),
-                          "install the package that ships %s on the destination (edk2-ovmf, seabios-bin), or "
-                          "migrate with `virsh migrate --xml` naming a firmware file it has" % path.rsplit("/", 1)[-1],
-                          path=path)
+                          "install the firmware package that ships it on the destination (edk2-ovmf, seabios-bin), or "
+                          "migrate with `virsh migrate --xml` naming a firmware file it has",
+                          "%s does not exist on the destination" % counted, path=path)
         elif present is None:
-            yield unverifiable(FIRMWARE, "%s %s is not in the destination's firmware listings; whether it exists "
-                                         "there was not checked" % (label, path),
+            text = "%s is not in the destination's firmware listings; whether it exists there was not checked"
+            yield unverifiable(FIRMWARE, text % ("%s %s" % (label, path)),
                                "run `migration-guard check --probe` on the destination (the hook checks it itself)",
-                               path=path)
+                               text % counted, path=path)
 
 
 def check_confidential(ctx):

@@ -5,8 +5,8 @@ the destination (src/qemu/qemu_process.c qemuPrepareNVRAM); the template is firm
 check, and the directory it is made in host-resource's (docs/blockers.md schema-nvram-file).
 
 Checked by existence on the destination at decision time (guard.probe: a bounded stat in
-threads, so a dead NFS mount cannot hang the hook; a path whose stat did not answer is
-unverifiable). What libvirt does with a missing source (src/qemu/qemu_migration.c):
+a child process, so a hung NFS or FUSE mount cannot hang the hook; a path whose stat did
+not answer is unverifiable). What libvirt does with a missing source (src/qemu/qemu_migration.c):
 - with --copy-storage-all / --copy-storage-inc, qemuMigrationDstPrecreateStorage creates
   each missing disk before QEMU starts (qemuMigrationDstPrecreateDisk): a file in the
   storage pool whose target path is the file's directory (virStoragePoolLookupByTargetPath),
@@ -65,30 +65,35 @@ def check(ctx):
                 no_pool.append("%s (no active pool has target %s)" % (item.path, posixpath.dirname(item.path)))
             else:
                 missing.append("<%s> %s" % (item.kind, item.path))
+    # Each message names the paths (for the audit record); the refusal only counts them.
     if uncopyable:
-        yield finding(ID, "uncopyable", DENY,
-                      "%s missing on the destination; no migration creates these (block devices, directories and "
-                      "read-only images are not copied)" % listing(uncopyable),
+        text = ("%s missing on the destination; no migration creates these (block devices, directories and read-only "
+                "images are not copied)")
+        yield finding(ID, "uncopyable", DENY, text % listing(uncopyable),
                       "make the storage reachable from the destination (shared storage, the same device) before "
-                      "migrating", sources=len(uncopyable))
+                      "migrating", _sources(uncopyable, text), sources=len(uncopyable))
     if no_pool:
-        yield finding(ID, "pool", DENY,
-                      "%s: the destination has no active storage pool to create it in, so even "
-                      "--copy-storage-all fails" % listing(no_pool),
+        text = "%s: the destination has no active storage pool to create it in, so even --copy-storage-all fails"
+        yield finding(ID, "pool", DENY, text % listing(no_pool),
                       "define and start the storage pool on the destination (`virsh pool-define`, `pool-start`)",
-                      sources=len(no_pool))
+                      _sources(no_pool, text), sources=len(no_pool))
     if missing:
-        yield finding(ID, "missing", WARN,
-                      "%s missing on the destination: only a --copy-storage-all migration (which creates it) "
-                      "can succeed" % listing(missing),
+        text = "%s missing on the destination: only a --copy-storage-all migration (which creates it) can succeed"
+        yield finding(ID, "missing", WARN, text % listing(missing),
                       "use `virsh migrate --copy-storage-all`, or make the storage shared; sites on shared storage "
-                      "only set [rules.\"storage[missing]\"] action = \"deny\"", sources=len(missing))
+                      "only set [rules.\"storage[missing]\"] action = \"deny\"", _sources(missing, text),
+                      sources=len(missing))
     if undecided:
-        yield unverifiable(ID, "%s not checked on the destination (%s)"
-                           % (count(len(undecided), "storage source"), listing(undecided, 3)),
+        text = "%s not checked on the destination" % count(len(undecided), "storage source")
+        yield unverifiable(ID, "%s (%s)" % (text, listing(undecided, 3)),
                            PROBE_REMEDY if ctx.probe is not None else
                            "the hook checks them on the destination; run `check --probe` there to see the same",
-                           sources=len(undecided))
+                           "%s (named in the audit record)" % text, sources=len(undecided))
+
+
+def _sources(items, text):
+    """The refusal's text: how many, not which (named in the audit record)."""
+    return text % ("%s (named in the audit record)" % count(len(items), "storage source"))
 
 
 RULE = Rule(

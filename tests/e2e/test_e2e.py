@@ -151,13 +151,17 @@ def test_lifecycle_ops_and_reconnect_are_unaffected(env):
     assert len(guard.records()) == before  # only migrate decisions are audited
 
 
-def test_destination_without_facts_still_refuses_xml_only_violations(env):
+def test_destination_without_facts_refuses_as_an_error_and_names_xml_only_violations(env):
+    """Without facts the rules that need them cannot run: an error, which on_error (deny by
+    default) decides; a guest the XML alone refuses is refused with that rule's code."""
     source, dest, guard = env
     os.unlink(guard.facts)
     source.define_and_start(guest_xml("e2e-nofacts"))
-    assert migrate(source, dest, "e2e-nofacts").returncode == 0
+    result = migrate(source, dest, "e2e-nofacts")
+    assert result.returncode != 0 and "[error] destination facts unusable" in result.stderr
+    assert "e2e-nofacts" in source.running() and "e2e-nofacts" not in dest.running()
     record = last_record(guard, "e2e-nofacts")
-    assert record["decision"] == "allow" and "missing" in record["facts_problem"]
+    assert record["decision"] == "error" and record["outcome"] == "refused" and "missing" in record["facts_problem"]
     assert any(f["code"] == "unverifiable[facts]" and f["action"] == "warn" for f in record["findings"])
     source.define_and_start(guest_xml("e2e-nofacts-big", memory_mib=128))
     refused = migrate(source, dest, "e2e-nofacts-big")

@@ -168,25 +168,35 @@ def test_install_restarts_nothing_and_activate_only_when_no_migration_job_is_act
     source.restart_libvirtd()  # what systemctl would do
     code, checks = status()
     assert checks["daemon"]["result"] == "pass", checks["daemon"]
-    assert "after the hook appeared" in checks["daemon"]["message"]
+    assert ("libvirt ran the hook" in checks["daemon"]["message"]
+            or "when the daemon" in checks["daemon"]["message"]), checks["daemon"]
     assert checks["hook"]["result"] == "pass" and checks["config"]["result"] == "pass"
     # Already live: a second run (a reinstall) restarts nothing.
     said = activate(expect=(0,))
     assert restarts() == ["restart libvirtd.service"] and "enforcement is live" in said
 
 
-def test_status_sees_a_hook_added_beside_a_foreign_one_as_live(hosts, tmp_path):
-    """B started with the administrator's hooks/qemu: libvirt registered QEMU hooks then
-    and lists qemu.d at every call, so a hook added there later runs with no restart."""
+def test_status_judges_the_hook_live_by_what_libvirt_registered_not_its_ctime(hosts, tmp_path):
+    """Issue 22: a chmod, touch or restorecon of the hook once read as "not live". What
+    counts is what was in qemu.d when the daemon started, and hooks/qemu (B started with the
+    administrator's): libvirt then lists qemu.d at every call."""
     source, dest, guard = hosts
     from guard import activation
     pid = dest.pid("libvirtd")
     started = activation.process_start(pid)
     ours = dest.path("etc", "hooks", "qemu.d", "50-migration-guard")
-    os.utime(ours)  # its ctime is now after the daemon's start, as after an upgrade replaced it
+    os.utime(ours)  # a touch: the hook's mtime and ctime are now after the daemon's start
+    os.chmod(ours, 0o755)
     assert os.stat(ours).st_ctime > started
     live, why = activation.daemon_runs_hook(pid, started, dest.path("etc", "hooks"), str(tmp_path / "none"))
+    assert live and "when the daemon" in why, why
+    # Something added to qemu.d since the start: then hooks/qemu, there before it, is the proof.
+    extra = dest.path("etc", "hooks", "qemu.d", "99-added-later")
+    with open(extra, "w") as handle:
+        handle.write("#!/bin/sh\nexit 0\n")
+    os.unlink(extra)
+    live, why = activation.daemon_runs_hook(pid, started, dest.path("etc", "hooks"), str(tmp_path / "none"))
     assert live and "lists qemu.d at every call" in why, why
-    # Without the foreign hook to show it, the same state would be "not live".
+    # No hook at all: not live.
     live, why = activation.daemon_runs_hook(pid, started, str(tmp_path / "no-hooks"), str(tmp_path / "none"))
     assert not live
