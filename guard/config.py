@@ -91,6 +91,10 @@ _CONFIG_DEFAULTS = (
     # the service restarting) before a guest's stamp expires; a replayed stamp is refused
     # after half an hour.
     ("fingerprint_max_age", 1800.0),
+    # [maintenance] until: while a declared window lasts, microcode and BIOS differences are
+    # warnings (audited as such), not refusals: a rolling firmware update. None: no window.
+    ("maintenance_until", None),
+    ("maintenance_reason", None),
     ("plan_memory_reserve", 1 << 30),  # bytes a plan leaves free on each destination
     ("plan_vcpu_ratio", 4.0),  # vCPUs per host CPU a plan fills a destination to
     ("source", "built-in defaults"),
@@ -185,19 +189,18 @@ def _known_rule_keys():
     return _RULE_KEYS[0]
 
 
-def _until(reader, value, index):
+def _until(reader, value, index, key=None, table="exemptions"):
     import datetime  # tomllib has it loaded already; the compiled config's reader does not need it
+    key = key or "exemptions[%d].until" % index
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         value = datetime.datetime.combine(value, datetime.time())
     if not isinstance(value, datetime.datetime):
-        raise reader.error("exemptions[%d].until" % index, "must be a TOML date or datetime, not %r" % (value,),
-                           "exemptions")
+        raise reader.error(key, "must be a TOML date or datetime, not %r" % (value,), table)
     try:
         # Local time (no offset) is the host's: out of range near year 1 or 9999 in some zones.
         return value if value.tzinfo else value.astimezone()
     except (ValueError, OverflowError, OSError) as exc:
-        raise reader.error("exemptions[%d].until" % index, "%s is out of range here (%s)" % (value, exc),
-                           "exemptions")
+        raise reader.error(key, "%s is out of range here (%s)" % (value, exc), table)
 
 
 def _exemptions(reader, items):
@@ -254,7 +257,7 @@ def _validated(data, reader, digest):
     the line and the key. The compiled form runs through here too."""
     reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
                              "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions",
-                             "fingerprint", "plan"})
+                             "fingerprint", "plan", "maintenance"})
     values = {
         "mode": reader.choice(data, "mode", MODES, "enforce"),
         "profile": reader.choice(data, "profile", PROFILES, "default"),
@@ -270,7 +273,7 @@ def _validated(data, reader, digest):
         if not isinstance(data["allow_metadata_exemptions"], bool):
             raise reader.error("allow_metadata_exemptions", "must be true or false")
         values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
-    for table in ("paths", "memory", "rules", "plan"):
+    for table in ("paths", "memory", "rules", "plan", "maintenance"):
         if not isinstance(data.get(table, {}), dict):
             raise reader.error(table, "must be a table ([%s])" % table)
     paths = data.get("paths", {})
@@ -299,6 +302,14 @@ def _validated(data, reader, digest):
             raise reader.error("plan.vcpu_ratio", "must be a number from %g to %g (vCPUs per host CPU)" % (low, high),
                                "plan")
         values["plan_vcpu_ratio"] = float(ratio)
+    maintenance = data.get("maintenance", {})
+    reader.check_keys(maintenance, {"until", "reason"}, "maintenance")
+    if maintenance:
+        if "until" not in maintenance or not isinstance(maintenance.get("reason"), str) or not maintenance["reason"]:
+            raise reader.error("maintenance", "needs until (a TOML date or datetime) and reason (say why)",
+                               "maintenance")
+        values["maintenance_until"] = _until(reader, maintenance["until"], 0, "maintenance.until", "maintenance")
+        values["maintenance_reason"] = maintenance["reason"]
     fingerprint = data.get("fingerprint", {})
     if not isinstance(fingerprint, dict):
         raise reader.error("fingerprint", "must be a table ([fingerprint])")

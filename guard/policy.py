@@ -1,7 +1,7 @@
 """Enforcement, separate from detection: which source fingerprint counts, then profile,
 per-rule actions, exemptions, mode and the emergency bypass turn the rules' findings into
 a verdict (OPA Gatekeeper's deny / warn / dryrun, and a documented break-glass)."""
-from .findings import DENY, INFO, OFF
+from .findings import DENY, INFO, OFF, WARN
 
 NO_FINGERPRINT = "the guest carries no source fingerprint"
 
@@ -92,6 +92,24 @@ def _utc(epoch):
     return format_time(epoch)
 
 
+# What a declared maintenance window ([maintenance] until) turns into warnings: the host
+# firmware differences a rolling BIOS or microcode update makes for a while.
+MAINTENANCE_RULES = ("microcode", "bios")
+
+
+def _in_window(found, config, now_epoch, notes):
+    """(finding, action) under the maintenance window: a warning saying so while it lasts."""
+    until = config.maintenance_until.timestamp()
+    if until <= now_epoch:
+        note = "the maintenance window ended at %s: firmware differences are refused again" % _utc(until)
+        if note not in notes:
+            notes.append(note)
+        return found, DENY
+    return found._replace(message="%s [maintenance window until %s: %s; would be deny]" % (
+        found.message, _utc(until), config.maintenance_reason),
+        evidence=found.evidence + (("maintenance", config.maintenance_reason),)), WARN
+
+
 def _action(config, found):
     action = found.strict if config.profile == "strict" else found.action
     return config.rule_action(found.code, found.rule) or action
@@ -120,6 +138,8 @@ def apply(domain, findings, config, now_epoch):
                         evidence=found.evidence + (("exempted", reason),))
                     action = INFO
                     break
+        if action == DENY and found.rule in MAINTENANCE_RULES and config.maintenance_until is not None:
+            found, action = _in_window(found, config, now_epoch, notes)
         kept.append(found if action == found.action else found._replace(action=action))
     if not any(f.action == DENY for f in kept):
         verdict = "allow"

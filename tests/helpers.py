@@ -71,9 +71,9 @@ def source_like(facts, **changes):
     return fingerprint_of(facts)._replace(**changes)
 
 
-def decide(xml, dest, source=None, config=None, **kwargs):
+def decide(xml, dest, source=None, config=None, now=NOW, **kwargs):
     domain = parse_domain(xml) if isinstance(xml, (str, bytes)) else xml
-    return core_decide(Inputs(domain, dest, config or Config(), NOW, source=source, **kwargs))
+    return core_decide(Inputs(domain, dest, config or Config(), now, source=source, **kwargs))
 
 
 def codes(decision, action=None):

@@ -119,6 +119,7 @@ EVERY_KEY = {
     "migration_guard_memory_limit": "512 GiB", "migration_guard_memory_bandwidth": "1 GiB",
     "migration_guard_memory_max_downtime": "300ms",
     "migration_guard_plan_memory_reserve": "4 GiB", "migration_guard_plan_vcpu_ratio": 2.5,
+    "migration_guard_maintenance_until": "2027-01-15T06:00:00Z", "migration_guard_maintenance_reason": "CHG7 BIOS",
     "migration_guard_rules": {"host-cpu": "deny", "mediated-device[present]": "warn"},
     "migration_guard_exemptions": [
         {"domain": "hana-*", "rules": ["memory-size"], "reason": 'validated "big" guests, CHG0012345',

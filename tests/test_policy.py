@@ -130,3 +130,29 @@ def test_unverifiable_codes_are_configurable():
     assert "unverifiable[source-fingerprint]" not in codes(decision)
     with pytest.raises(ConfigError):
         parse_config('[rules."unverifiable[<rule>]"]\naction = "off"\n')
+
+
+def test_a_maintenance_window_makes_firmware_differences_warnings_until_it_ends():
+    """Issue 22: microcode and BIOS differences are refused as the seed says; a site that
+    accepts the risk during a declared window gets warnings, audited with its reason."""
+    import datetime
+
+    from rulecase import with_local
+    xml = minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>")
+    dest = with_local(debian12_facts)()
+    source = source_like(dest, microcode="0x2b000603", bios_version="2.18")
+    until = datetime.datetime.fromtimestamp(NOW + 3600, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    window = parse_config('[maintenance]\nuntil = %s\nreason = "CHG0042 BIOS rollout"\n' % until)
+    refused = decide(xml, dest, source)
+    assert refused.decision == "deny" and {"microcode"} <= {f.code for f in refused.denies}
+    during = decide(xml, dest, source, config=window)
+    assert during.decision == "allow"
+    micro = [f for f in during.findings if f.code == "microcode"][0]
+    assert micro.action == "warn" and "maintenance window until" in micro.message and "CHG0042" in micro.message
+    after = decide(xml, dest, source, config=window, now=NOW + 7200)
+    assert after.decision == "deny" and any("maintenance window ended" in n for n in after.notes)
+    # Only firmware: other denies stand during the window.
+    other = decide(minimal_guest(virt_type="kvm", memory="2 TiB"), dest, source, config=window)
+    assert other.decision == "deny"
+    with pytest.raises(ConfigError, match="needs until"):
+        parse_config('[maintenance]\nuntil = 2026-12-05\n')

@@ -73,6 +73,9 @@ def policy_dict(config, now):
                         "max_age": config.fingerprint_max_age},
         "memory": {"limit": config.memory_limit, "bandwidth": config.bandwidth,
                    "max_downtime": config.max_downtime},
+        "plan": {"memory_reserve": config.plan_memory_reserve, "vcpu_ratio": config.plan_vcpu_ratio},
+        "maintenance": {"until": config.maintenance_until.isoformat() if config.maintenance_until else None,
+                        "reason": config.maintenance_reason},
         "rules": {code: {"rule": rule, "action": action, "from": source}
                   for code, rule, action, source in rule_actions(config)},
         "exemptions": [{"domain": e.domain, "uuid": e.uuid, "rules": list(e.rules), "reason": e.reason,
@@ -103,6 +106,12 @@ def policy_text(config, now):
                  if config.bandwidth is not None else "# bandwidth: unset (no convergence estimate)")
     lines.append("max_downtime = %s" % _q(format_duration(config.max_downtime))
                  if config.max_downtime is not None else "# max_downtime: unset")
+    lines += ["", "[plan]", "memory_reserve = %s" % _q(_exact_size(config.plan_memory_reserve)),
+              "vcpu_ratio = %g" % config.plan_vcpu_ratio]
+    if config.maintenance_until is not None:
+        lines += ["", "[maintenance]", "until = %s%s" % (config.maintenance_until.isoformat(), "  # ended" if
+                                                          config.maintenance_until <= now else ""),
+                  "reason = %s" % _q(config.maintenance_reason)]
     lines += ["", "# Every rule code's action: a [rules] entry for the code, else for its rule, else the",
               "# code's declared action under the profile (\"deny|warn\": the rule decides per finding).", "[rules]"]
     for code, _rule, action, source in rule_actions(config):
