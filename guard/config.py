@@ -152,7 +152,10 @@ class _Reader:
         for key in data:
             if key not in allowed:
                 prefix = "%s." % table if table else ""
-                raise self.error(prefix + key, "unknown key (allowed: %s)" % ", ".join(sorted(allowed)), table)
+                import difflib  # the error path only
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                raise self.error(prefix + key, "unknown key%s (allowed: %s)" % (
+                    " (did you mean %s?)" % close[0] if close else "", ", ".join(sorted(allowed))), table)
 
     def size(self, data, key, table):
         name = "%s.%s" % (table, key)
@@ -187,6 +190,11 @@ def _known_rule_keys():
         from .rules import BY_ID, all_codes
         _RULE_KEYS.append(frozenset(BY_ID) | all_codes())
     return _RULE_KEYS[0]
+
+
+def _suggestion(name):
+    from .rules import suggestion  # the error path only
+    return suggestion(name)
 
 
 def _until(reader, value, index, key=None, table="exemptions"):
@@ -224,8 +232,8 @@ def _exemptions(reader, items):
                                "exemptions")
         for rule in rules:
             if rule != "*" and rule not in _known_rule_keys():
-                raise reader.error("exemptions[%d].rules" % index, "unknown rule %r (see `migration-guard "
-                                   "rules`)" % rule, "exemptions")
+                raise reader.error("exemptions[%d].rules" % index, "unknown rule %r%s (see `migration-guard "
+                                   "rules`)" % (rule, _suggestion(rule)), "exemptions")
         until = _until(reader, item["until"], index) if "until" in item else None
         result.append(ConfigExemption(item["reason"], tuple(rules), item.get("domain"), item.get("uuid"), until))
     return tuple(result)
@@ -330,7 +338,8 @@ def _validated(data, reader, digest):
     table = []
     for key, body in rules.items():
         if key not in known:
-            raise reader.error("rules." + key, "unknown rule or code (see `migration-guard rules`)", "rules")
+            raise reader.error("rules." + key, "unknown rule or code%s (see `migration-guard rules`)"
+                               % _suggestion(key), "rules")
         if not isinstance(body, dict):
             raise reader.error("rules." + key, "must be a table with action = ...", "rules")
         reader.check_keys(body, {"action"}, "rules.%s" % key)

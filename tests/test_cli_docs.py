@@ -132,3 +132,20 @@ def test_preflight_exit_codes_read_the_same_in_help_man_page_and_readme():
         assert ".IP %d %s" % (code, _words(text)) in man, code
         assert "- %d: %s." % (code, _words(text)) in readme, code
     assert "1 any denied" not in man
+
+
+def test_every_option_and_argument_has_help_text():
+    """Issue 22: options without help text. Hidden ones say so (argparse.SUPPRESS)."""
+    import argparse
+    from guard.cli import build_parser
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, path + [name])
+            elif action.help is None:
+                missing.append("%s %s" % (" ".join(path), action.option_strings or action.dest))
+    walk(build_parser(), [])
+    assert not missing, missing

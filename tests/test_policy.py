@@ -1,5 +1,7 @@
 """Policy: profiles, per-rule actions, exemptions, audit mode, and the config file."""
 
+import re
+
 import pytest
 
 from guard.config import Config, load_config, parse_config
@@ -156,3 +158,13 @@ def test_a_maintenance_window_makes_firmware_differences_warnings_until_it_ends(
     assert other.decision == "deny"
     with pytest.raises(ConfigError, match="needs until"):
         parse_config('[maintenance]\nuntil = 2026-12-05\n')
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[rules."numa-pining"]\naction = "warn"\n', "did you mean numa-pinning"),
+    ('profle = "strict"\n', "unknown key (did you mean profile?)"),
+    ('[[exemptions]]\ndomain = "x"\nrules = ["microcod"]\nreason = "r"\n', "did you mean microcode"),
+])
+def test_misspelt_names_in_the_config_get_a_suggestion(text, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        parse_config(text)
