@@ -137,6 +137,7 @@ def test_preflight_exit_codes_read_the_same_in_help_man_page_and_readme():
 def test_every_option_and_argument_has_help_text():
     """Issue 22: options without help text. Hidden ones say so (argparse.SUPPRESS)."""
     import argparse
+
     from guard.cli import build_parser
     missing = []
 
