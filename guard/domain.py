@@ -96,8 +96,8 @@ Listen = struct("Listen", "graphics address network", defaults=(None, None))
 # host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>;
 # unmigratable: (kind, element) of devices QEMU cannot migrate, kind from a fixed list (virgl,
 # virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU.
-Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu",
-                  defaults=(None, None, (), (), False))
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu spice_tls",
+                  defaults=(None, None, (), (), False, False))
 NO_PLATFORM = Platform()
 
 
@@ -508,10 +508,31 @@ def _memory_device(mem, found):
     ))
 
 
+def _spice_needs_tls(graphics):
+    """Whether libvirt will want a TLS port for this SPICE display on the destination, where
+    the incoming definition is parsed as inactive (autoport ports reset): qemu_process.c
+    qemuProcessSPICEAllocatePorts wants one for defaultMode='secure' or a channel
+    mode='secure' ("Auto allocation of spice TLS port requested but spice TLS is disabled in
+    qemu.conf"), qemu_validate.c refuses a fixed tlsPort ("spice TLS port set in XML
+    configuration, but TLS is disabled in qemu.conf"). Not for socket or 'none' listens."""
+    if any(listen.get("type") in ("socket", "none") for listen in _each(graphics, "listen")):
+        return False
+    try:
+        tls_port = int(graphics.get("tlsPort") or 0)
+    except ValueError:
+        tls_port = 0
+    autoport = graphics.get("autoport") == "yes" or graphics.get("port") in (None, "-1")
+    secure = graphics.get("defaultMode") == "secure" or any(
+        channel.get("mode") == "secure" for channel in _each(graphics, "channel"))
+    return (autoport and secure) or (not autoport and tls_port > 0) or tls_port == -1
+
+
 def _graphics(graphics, found):
     gtype = graphics.get("type")
     if gtype not in ("vnc", "spice"):
         return
+    if gtype == "spice" and _spice_needs_tls(graphics):
+        found.spice_tls = True
     listens = found.listens
     attr = graphics.get("listen")
     if attr is not None:
@@ -590,13 +611,14 @@ class _Devices:
     """What one pass over <devices> collects."""
 
     __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags",
-                 "unmigratable")
+                 "unmigratable", "spice_tls")
 
     def __init__(self):
         self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
         self.transient, self.unmigratable = [], []
         self.tags = set()
         self.emulator = None
+        self.spice_tls = False
 
 
 # Each <devices> child the rules need, and its reader. One pass over <devices> dispatching
@@ -754,10 +776,11 @@ def _platform(clock, cpu, devices):
                 raise InputError("<timer name='tsc' frequency>: %r is not a whole number" % timer.get("frequency"))
     migratable = _yes(cpu.get("migratable")) if cpu is not None else None
     iommu = "iommu" in devices.tags
-    if frequency is None and migratable is None and not devices.transient and not devices.unmigratable and not iommu:
+    if (frequency is None and migratable is None and not devices.transient and not devices.unmigratable and not iommu
+            and not devices.spice_tls):
         return NO_PLATFORM
     return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)),
-                    iommu)
+                    iommu, devices.spice_tls)
 
 
 def domain_element(root):

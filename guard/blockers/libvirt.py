@@ -401,7 +401,7 @@ BLOCKERS = (
                     "destination whose qemu.conf leaves spice_tls = 0: \"Auto allocation of spice TLS port requested "
                     "but spice TLS is disabled in qemu.conf\" (qemuValidateDomainDeviceDefSPICEGraphics for an "
                     "explicit tlsPort)",
-            reason="not caught yet: the destination's qemu.conf spice_tls is not in the facts", since="8.0"),
+            rule="graphics-listen[spice-tls]", since="8.0"),
     Blocker(id="libvirt-dst-graphics-port", component="libvirt", where=PROCESS + ": qemuProcessGraphicsReservePorts",
             trigger="<graphics autoport='no' port='P'> (or tlsPort) that another guest on the destination already "
                     "holds: \"Failed to reserve port P\" (a port another program holds fails in QEMU's bind)",

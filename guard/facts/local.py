@@ -5,6 +5,7 @@ import os
 
 from .. import probe
 from .model import Bios, LocalFacts
+from .qemu_conf import read_qemu_conf
 
 FIRMWARE_GLOBS = ("usr/share/OVMF/*", "usr/share/edk2/*/*", "usr/share/edk2/*", "usr/share/qemu/*.fd",
                   "usr/share/qemu/*.bin", "usr/share/seabios/*")
@@ -46,6 +47,7 @@ def read_local(root="/"):
             if os.path.isfile(path):
                 firmware.add("/" + os.path.relpath(path, root))
     netdevs, bridges = probe.list_netdevs(root)
+    conf = read_qemu_conf(root)  # root-only (0600): the collector runs as root
     default_page = probe.default_hugepage_bytes(root)
     return LocalFacts(
         kernel_cmdline=_read(root, "proc/cmdline"),
@@ -63,6 +65,9 @@ def read_local(root="/"):
         free_pages=probe.free_pages(root),
         default_hugepage_bytes=default_page,
         vgpu_driver=_read(root, "sys/module/nvidia/version"),
+        spice_tls=bool(conf.get("spice_tls", 0)) if conf is not None else None,
+        vnc_tls=bool(conf.get("vnc_tls", 0)) if conf is not None else None,
+        migrate_tls_force=bool(conf.get("migrate_tls_force", 0)) if conf is not None else None,
     )
 
 

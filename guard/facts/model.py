@@ -160,6 +160,10 @@ LocalFacts = record("LocalFacts", (
     ("free_pages", optional(seq(tup(INT, INT, INT))), None),  # (node, page size, free pages)
     ("default_hugepage_bytes", optional(INT), None),  # /proc/meminfo Hugepagesize
     ("vgpu_driver", OPT_STR, None),  # the NVIDIA host driver's version (/sys/module/nvidia/version), if loaded
+    # /etc/libvirt/qemu.conf (guard.facts.qemu_conf): None when it could not be read.
+    ("spice_tls", optional(BOOL), None),
+    ("vnc_tls", optional(BOOL), None),
+    ("migrate_tls_force", optional(BOOL), None),
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 

@@ -101,6 +101,8 @@ def _address(listen):
 
 
 def check_listen(ctx):
+    if ctx.domain.platform.spice_tls:
+        yield from _spice_tls(ctx)
     if not ctx.domain.listens:
         return
     explicit = explicit_binds([listen for listen in ctx.domain.listens if listen.address is not None], _address)
@@ -125,6 +127,23 @@ def check_listen(ctx):
                       "a destination address", listens=len(foreign))
 
 
+def _spice_tls(ctx):
+    """A SPICE display that needs a TLS port (guard.domain._spice_needs_tls) on a destination
+    whose qemu.conf has spice_tls off: libvirt refuses to start it there."""
+    enabled = ctx.host("spice_tls")
+    if enabled is None:
+        yield unverifiable(LISTEN, "the guest's SPICE display needs a TLS port; whether the destination's qemu.conf "
+                                   "enables spice_tls is not known", "collect the destination's facts on the "
+                                                                     "destination itself (it reads qemu.conf as root)")
+    elif not enabled:
+        yield finding(LISTEN, "spice-tls", DENY,
+                      "the guest's SPICE display needs a TLS port (defaultMode or a channel 'secure', or a fixed "
+                      "tlsPort), and the destination's qemu.conf has spice_tls off: libvirt refuses to start it "
+                      "(\"Auto allocation of spice TLS port requested but spice TLS is disabled in qemu.conf\")",
+                      "set spice_tls = 1 (with certificates in spice_tls_x509_cert_dir) in the destination's "
+                      "/etc/libvirt/qemu.conf and restart its daemon, or drop the guest's secure SPICE channels")
+
+
 RULES = (
     Rule(id=NETWORK, title="Guest networks", limitation="the guest's network must exist where it lands (libvirt "
                                                          "fails late otherwise)",
@@ -137,7 +156,9 @@ RULES = (
          needs_dest=True),
     Rule(id=LISTEN, title="Graphics listen address", limitation="QEMU cannot bind a source-host address",
          checks="VNC/SPICE listen addresses (attribute or <listen type='address'>) that are not a wildcard, not "
-                "loopback and not an address of the destination.",
-         remedy="Listen on a wildcard address, or give the destination's address with `virsh migrate --xml`.",
-         codes=codes(LISTEN, DENY, "address"), check=check_listen, needs_dest=True),
+                "loopback and not an address of the destination; a SPICE display that needs a TLS port against "
+                "the destination's qemu.conf spice_tls.",
+         remedy="Listen on a wildcard address, or give the destination's address with `virsh migrate --xml`; enable "
+                "spice_tls on the destination for secure SPICE channels.",
+         codes=codes(LISTEN, DENY, "address", "spice-tls"), check=check_listen, needs_dest=True),
 )

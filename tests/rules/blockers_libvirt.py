@@ -39,6 +39,9 @@ def source(**state):
 
 
 CASES = {
+    "libvirt-dst-spice-tls": Case("graphics-listen", "SPICE with a fixed tlsPort, spice_tls off (corpus graphics-spice)",
+                                  corpus("graphics-spice"), dest=host(spice_tls=False),
+                                  expect="graphics-listen[spice-tls]"),
     # refused on the source: the pre-flight, run there, knows the source's state
     "libvirt-snapshots": Case("source-refusal", "snapshot metadata on the source (minimal XML)", minimal(),
                               expect="source-refusal[snapshots]", kwargs=source(snapshots=1)),
