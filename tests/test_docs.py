@@ -1,6 +1,6 @@
 """The README's rule reference is the registry's, and the README's commands exist; the
-generated documents match their sources; the design cited is the repository's own
-docs/design.md, section by section."""
+generated documents match their sources; docs/architecture.md names every module, and the
+design cited is the repository's own docs/design.md, section by section."""
 import os
 import re
 
@@ -38,6 +38,19 @@ def test_accuracy_report_gives_the_catalogues_coverage_as_it_is():
     from guard.blockers import coverage_markdown
     with open(os.path.join(REPO, "docs", "accuracy.md")) as handle:
         assert coverage_markdown() in handle.read(), "regenerate with: make docs"
+
+
+def test_architecture_names_every_module_of_the_package():
+    """docs/architecture.md names each module under guard/ by its path: a module added
+    without a line there fails here."""
+    with open(os.path.join(REPO, "docs", "architecture.md")) as handle:
+        text = handle.read()
+    modules = sorted(os.path.relpath(os.path.join(folder, name), REPO)
+                     for folder, dirs, files in os.walk(os.path.join(REPO, "guard"))
+                     for name in files if name.endswith(".py") and "__pycache__" not in folder)
+    assert modules
+    missing = [module for module in modules if "`%s`" % module not in text]
+    assert not missing, "name these in docs/architecture.md: %s" % ", ".join(missing)
 
 
 # Where the repository's own text lives: what cites the design, and what must not cite an
