@@ -42,7 +42,7 @@ class Outcome(struct("Outcome", "decision exit_code mode profile domain_name dom
         return tuple(f for f in self.findings if f.action == DENY)
 
     def to_dict(self):
-        """The JSON decision of `check --format json` and preflight (DESIGN.md 7)."""
+        """The JSON decision of `check --format json` and preflight (docs/design.md section 6)."""
         data = {"decision": self.decision, "mode": self.mode, "profile": self.profile,
                 "domain": {"name": self.domain_name, "uuid": self.domain_uuid},
                 "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes)}

@@ -185,7 +185,7 @@ def incoming_inputs(domain, config, now, **given):
     boot = boot_clock()
     facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
     bypass, bypass_note = read_bypass(config.paths.bypass, now)
-    # A hook run by a non-root daemon serves a session connection (DESIGN.md 1).
+    # A hook run by a non-root daemon serves a session connection (docs/design.md section 1).
     connection = "system" if os.geteuid() == 0 else "session"
     return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
                   bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout),

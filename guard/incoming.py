@@ -11,8 +11,8 @@ destination and writes one request to its stdin:
 The destination decides each guest with the Inputs its hook would build (guard.hook.
 incoming_inputs: its config, its cached facts, its bypass, the probe run there, now),
 plus the source's facts and state the pre-flight read on the source, and prints one JSON
-decision a line (DESIGN.md 7), in the request's order. A guest whose XML is unusable is an
-`error` line of its own. The pre-flight reads the lines back into Outcomes (outcome_from_dict).
+decision a line (docs/design.md section 6), in the request's order. A guest whose XML is
+unusable is an `error` line of its own. The pre-flight reads the lines back into Outcomes (outcome_from_dict).
 """
 import json
 

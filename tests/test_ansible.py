@@ -2,8 +2,8 @@
 real runs against localhost (-c local) with the config deployed into a temporary directory:
 check mode with --diff, a real run, idempotence, validation before the file is put in place,
 the status report, and the evacuation plan. `migration-guard status` and `preflight` are
-stand-ins here that print what the documented interfaces print (DESIGN.md 7); the real
-pre-flight is tested against real daemons in tests/e2e."""
+stand-ins here that print what the documented interfaces print (docs/design.md section 6);
+the real pre-flight is tested against real daemons in tests/e2e."""
 import datetime
 import grp
 import json

@@ -1,10 +1,10 @@
 """The blocker catalogue: every place QEMU or libvirt refuses or breaks a migration, and
 every host resource a domain XML can name, each tied to the rule code that catches it or
-to the reason none does. Read from the sources (DESIGN principle "derive, don't collect"),
-not learnt one incident at a time; `migration-guard rules --blockers` serves it and
-docs/blockers.md is rendered from it (`make docs`). tests/test_blockers.py holds it and the
-rules together: an entry with a rule has a failing fixture that reports that code, and every
-rule code a domain XML can trigger has an entry.
+to the reason none does. Read from the sources (docs/design.md section 8, "derive, don't
+collect"), not learnt one incident at a time; `migration-guard rules --blockers` serves it
+and docs/blockers.md is rendered from it (`make docs`). tests/rules/test_blockers.py holds
+it and the rules together: an entry with a rule has a failing fixture that reports that
+code, and every rule code a domain XML can trigger has an entry.
 
 Three families, one record:
 - qemu (guard.blockers.qemu): migrate_add_blocker* call sites and unmigratable vmstate;

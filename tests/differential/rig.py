@@ -1,5 +1,5 @@
 """The differential rig: two real libvirt hosts on one machine, the destination B differing
-from the source A in every way one machine allows (DESIGN.md section 9, "A destination
+from the source A in every way one machine allows (docs/design.md section 7, "A destination
 that differs from the source").
 
 Each host is the e2e harness's LibvirtHost (its own mount namespace, /etc/libvirt,

@@ -1,4 +1,4 @@
-"""Real libvirt "hosts" on one machine, for end-to-end tests and the demo (DESIGN.md section 9).
+"""Real libvirt "hosts" on one machine, for end-to-end tests and the demo (docs/design.md section 7).
 
 Each host is a libvirtd + virtlogd pair in its own mount namespace, with its own
 /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt

@@ -203,9 +203,9 @@ def test_removing_the_hook_leaves_libvirt_working(env):
         os.rename(saved, hook)
 
 
-# --- A destination in its own network namespace (DESIGN.md 9): bridges, macvtap devices and
-# addresses then exist on one side only, and the refusals below are what libvirt or QEMU on
-# the destination would otherwise fail with after the hook said yes.
+# --- A destination in its own network namespace (docs/design.md section 7): bridges, macvtap
+# devices and addresses then exist on one side only, and the refusals below are what libvirt
+# or QEMU on the destination would otherwise fail with after the hook said yes.
 
 VETH_A, VETH_C = "mgvethA", "mgvethC"
 ADDR_A, ADDR_C = "169.254.77.1", "169.254.77.2"  # link-local, on the veth pair this test creates
