@@ -82,6 +82,7 @@ def guard_trees(draw, depth=0):
     return element
 
 
+@pytest.mark.slow  # 200 random trees through the whole decision: over 4 s on a 2-core machine
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(guard_trees(), max_size=5), st.booleans())
 def test_random_metadata_shapes_never_stop_the_other_rules(children, opted_in):
