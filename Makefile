@@ -1,5 +1,9 @@
-# The README's two commands: `make demo` (the main job) and `make test`.
-.PHONY: demo test bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
+# The README's two commands: `make demo` (the main job) and `make test`. `make check` is the
+# fast inner loop: lint and the tests not marked slow, with bootstrap's .venv (VENV=DIR for
+# another), in under a minute; `make test` (CI) runs everything.
+.PHONY: demo test check bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
+
+VENV ?= .venv
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -15,6 +19,11 @@ test: bootstrap
 		echo "== differential: real migrations between two differing libvirt hosts (docs/accuracy.md) =="; \
 		MG_DIFFERENTIAL=1 MG_ACCURACY_DOC= .venv/bin/python -m pytest -q tests/differential; \
 	else echo "not root: skipped the differential suite (it starts libvirt daemons in namespaces)"; fi
+
+check:
+	@[ -x $(VENV)/bin/python ] || { echo "no $(VENV)/bin/python: run make bootstrap (or make check VENV=DIR)" >&2; exit 2; }
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q -m "not slow" tests
 
 accuracy: bootstrap
 	MG_DIFFERENTIAL=1 .venv/bin/python -m pytest -q tests/differential

@@ -252,5 +252,3 @@ def run_watch(uri, output, interval, after_refresh=None, config=None):
     signal.signal(signal.SIGTERM, watcher.stop)
     signal.signal(signal.SIGINT, watcher.stop)
     return watcher.run()
-
-

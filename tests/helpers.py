@@ -2,6 +2,7 @@
 import datetime
 import functools
 import os
+import time
 
 import pytest
 
@@ -36,6 +37,17 @@ def corpus_file(*parts):
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def wait_until(condition, what, timeout=30.0, interval=0.01):
+    """Poll condition() until it is true; fail naming `what` after `timeout` seconds. For
+    waiting on another process: a fixed sleep is either too short on a loaded machine or
+    wasted on an idle one."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("gave up after %gs waiting for %s" % (timeout, what))
+        time.sleep(interval)
 
 
 def corpus_domain_xml(name):

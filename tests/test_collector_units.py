@@ -8,9 +8,9 @@ import time
 import pytest
 
 from guard.convergence import estimate
-from guard.facts.cache import read_facts_file
+from guard.facts.cache import facts_to_json, read_facts_file, write_atomic
 from guard.facts.local import bios_from_dmi, microcode_from_cpuinfo, read_local
-from helpers import REPO
+from helpers import REPO, debian12_facts
 
 
 def write(root, path, text):
@@ -47,37 +47,57 @@ def test_local_facts_from_a_host_tree(tmp_path):
 
 WRITER = """
 import sys
-sys.path.insert(0, %r)
-from helpers import debian12_facts
-from guard.facts.cache import facts_to_json, write_atomic
-texts = [facts_to_json(debian12_facts()._replace(hostname="h" * n)) for n in (1, 5000)]
+from guard.facts.cache import write_atomic
+texts = [open(name).read() for name in sys.argv[2:]]
 write_atomic(sys.argv[1], texts[0])
 print("writing", flush=True)  # the test kills from here on, however slow the start was
 i = 1
 while True:
-    write_atomic(sys.argv[1], texts[i %% 2])
+    write_atomic(sys.argv[1], texts[i % 2])
     i += 1
 """
 
 
 def test_killing_the_writer_never_leaves_a_torn_cache(tmp_path):
-    path = str(tmp_path / "facts.json")
-    script = WRITER % os.path.join(REPO, "tests")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    path = str(folder / "facts.json")
+    texts, sources = [], []
+    for n in (1, 5000):  # a short cache and a long one: a torn write of either is neither
+        texts.append(facts_to_json(debian12_facts()._replace(hostname="h" * n)))
+        sources.append(str(tmp_path / ("text-%d" % n)))
+        with open(sources[-1], "w") as handle:
+            handle.write(texts[-1])
+
+    def temp_files():
+        return {n for n in os.listdir(str(folder)) if n != "facts.json"}
+
     for round_number in range(25):
-        writer = subprocess.Popen([sys.executable, "-c", script, path], cwd=REPO, stdout=subprocess.PIPE)
+        before = temp_files()
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, path] + sources, cwd=REPO, stdout=subprocess.PIPE)
         # Killed at a different moment of its write loop each round, counted from its first
         # whole write, not from its start: a loaded machine takes longer than that to start.
         assert writer.stdout.readline() == b"writing\n"
-        time.sleep((round_number % 5) * 0.013)
+        time.sleep((round_number % 5) * 0.013)  # where in the loop it dies, not a wait for anything
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         writer.stdout.close()
-        if os.path.exists(path):
-            facts = read_facts_file(path)  # raises on a torn or partial file
-            assert facts.hostname in ("h", "h" * 5000)
-    assert os.path.exists(path)
-    leftovers = [n for n in os.listdir(str(tmp_path)) if n.startswith(".facts-")]
-    assert len(leftovers) <= 25  # temp files of killed writers, never the cache itself
+        # The cache is always one whole write, byte for byte, and reads as facts.
+        with open(path) as handle:
+            assert handle.read() in texts, "round %d: torn cache" % round_number
+        assert read_facts_file(path).hostname in ("h", "h" * 5000)
+        # A killed writer leaves at most the one temp file it was writing, never more.
+        added = temp_files() - before
+        assert len(added) <= 1 and all(n.startswith(".facts-") for n in added), (round_number, sorted(added))
+    # A write that completes leaves no temp file; one that fails leaves none and the old cache.
+    before = temp_files()
+    write_atomic(path, texts[0])
+    assert temp_files() == before
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(path, texts[1] + "\udc80")  # a lone surrogate: fails once the temp file exists
+    assert temp_files() == before
+    with open(path) as handle:
+        assert handle.read() == texts[0]
 
 
 @pytest.mark.parametrize("memory_gib, dirty_mib, bandwidth_mib, downtime, converges", [

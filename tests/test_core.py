@@ -93,6 +93,7 @@ def dest(tmp_path):
     return Paths(str(tmp_path), debian12_facts())
 
 
+@pytest.mark.slow  # every corpus guest three ways: 25 s on a 2-core machine
 def test_every_corpus_guest_is_decided_alike_by_hook_check_and_preflight(dest, tmp_path, capsys, monkeypatch):
     source = debian12_facts()._replace(kernel_release="6.1.0-99-amd64", qemu_version="8.0.0")
     compared = 0

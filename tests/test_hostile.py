@@ -1,12 +1,15 @@
 """Issue 11: the hook against hostile guests, broken hosts and a careless operator. Each
 test is one reproduction from the issue, run as libvirt runs the hook (the installed sh
 front end, libvirt's environment) where the hook is involved."""
+import fcntl
 import gzip
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -21,7 +24,7 @@ from guard.errors import ConfigError
 from guard.facts.cache import as_collected, facts_to_json, load_cache
 from guard.fingerprint import fingerprint_of
 from guard.metadata import stamp_xml
-from helpers import REPO, codes, debian12_facts, decide, minimal_guest
+from helpers import REPO, codes, debian12_facts, decide, minimal_guest, wait_until
 
 HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
            "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>")
@@ -31,6 +34,11 @@ GUARD_NS = "https://migration-guard.dev/xmlns/1"
 @pytest.fixture
 def host(tmp_path):
     return Host(str(tmp_path))
+
+
+def unread(pipe):
+    """How many bytes written to a pipe its reader has yet to read."""
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def guarded_guest(guard_children, name="guest"):
@@ -82,6 +90,7 @@ def guard_trees(draw, depth=0):
     return element
 
 
+@pytest.mark.slow  # 200 random trees through the whole decision: over 4 s on a 2-core machine
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(guard_trees(), max_size=5), st.booleans())
 def test_random_metadata_shapes_never_stop_the_other_rules(children, opted_in):
@@ -399,7 +408,11 @@ def test_a_signal_mid_decision_is_an_audited_error(host, signum, on_error, code)
     try:
         process.stdin.write(SMALL.encode()[:50])  # the XML never ends: the hook is mid-decision
         process.stdin.flush()
-        time.sleep(1.0)
+        # Mid-decision once it has read those bytes (its handlers are set before it reads):
+        # waited for, not slept on, since a loaded machine can take longer than any fixed
+        # sleep to start Python.
+        wait_until(lambda: process.poll() is not None or unread(process.stdin) == 0, "the hook to read its stdin")
+        assert process.poll() is None, process.communicate()
         process.send_signal(signum)
         out, err = process.communicate(timeout=10)
     finally:
@@ -598,7 +611,11 @@ def test_ci_leftover_check_fails_with_a_process_of_that_name(tmp_path):
         dummy = tmp_path / name
         dummy.write_bytes(open("/bin/sleep", "rb").read())
         dummy.chmod(0o755)
-        script = '"$1" 30 & sleep 0.3; "$2"; echo "rc=$?"; kill $!'
+        # The check runs once the dummy has exec'd (before, the forked shell has the shell's
+        # name): polled, for at most 10 s, not a fixed sleep.
+        script = ('"$1" 30 & tries=0; until [ "$(readlink /proc/$!/exe)" = "$1" ]; do '
+                  'tries=$((tries + 1)); [ $tries -le 1000 ] || { echo "no exec" >&2; exit 3; }; sleep 0.01; done; '
+                  '"$2"; echo "rc=$?"; kill $!')
         found = subprocess.run(["unshare", "-pf", "--mount-proc", "sh", "-c", script, "sh", str(dummy), check],
                                capture_output=True, text=True, timeout=30)
         assert "rc=1" in found.stdout and str(dummy) in found.stderr, (found.stdout, found.stderr)

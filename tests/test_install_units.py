@@ -218,4 +218,3 @@ def test_status_says_enforcing_not_enforcing_or_unknown_first_with_its_exit(tmp_
     monkeypatch.setenv("PATH", "/nonexistent")  # no systemctl: which daemon runs cannot be told
     code, out = status("--format", "json")
     assert code == 2 and json.loads(out)["enforcing"] is None and json.loads(out)["verdict"] == "UNKNOWN"
-

@@ -16,7 +16,7 @@ from guard.facts.build import (
 )
 from guard.units import libvirt_bytes, parse_duration, parse_size
 from guard.xmlsafe import parse_xml
-from helpers import DEBIAN12, corpus_domain_xml, corpus_file, corpus_tests, debian12_facts, read
+from helpers import DEBIAN12, corpus_domain_xml, corpus_file, corpus_tests, debian12_facts, minimal_guest, read
 
 DOMAIN_FOLDERS = ("qemuxmlconfdata", "qemuxmlactive2xmldata", "qemustatusxml2xmldata", "qemuhotplugtestdomains",
                   "qemumemlockdata")
@@ -119,19 +119,141 @@ def test_dropping_blank_text_changes_no_parsed_domain():
     assert compared > 900
 
 
-def test_records_built_positionally_equal_records_built_by_name():
-    from guard.core import Inputs
-    from guard.domain import Domain, Firmware, Pin
+# Corpus guests that between them give every field the parser fills positionally a value
+# other than its default, so that a value built into the wrong position shows; the metadata
+# fields get theirs from metadata_guests().
+POSITIONAL_GUESTS = ("hugepages-memaccess", "q35-pcie-autoadd", "channel-qemu-vdagent-features",
+                     "disk-hostdev-scsi-address-conflict", "firmware-auto-efi-enrolled-keys-no-secboot", "hyperv-off",
+                     "launch-security-sev-direct", "firmware-manual-efi-secboot", "firmware-manual-efi-nvram-file")
 
-    assert Inputs(1, 2, 3, 4) == Inputs(domain=1, dest=2, config=3, now=4)
-    assert Inputs(1, 2, 3, 4).probe is None and Inputs(1, 2, 3, 4, "why").facts_problem == "why"
+
+def metadata_guests():
+    """A guest with a fingerprint, an exemption and a waiver in its <metadata>, and one whose
+    fingerprint is unusable (fingerprint_problem)."""
+    from guard.fingerprint import fingerprint_of
+    from guard.metadata import stamp_xml
+    from guard.waiver import WAIVER_XMLNS, Waiver, waivers_xml
+    holder = waivers_xml([Waiver(("cpu-model",), 2000, 1000, "alice", "CHG1")])
+    holder = holder.replace("<waivers>", "<w:waivers xmlns:w='%s'>" % WAIVER_XMLNS, 1).replace("</waivers>", "</w:waivers>")
+    exemption = "<mg:guard xmlns:mg='https://migration-guard.dev/xmlns/1'><exemption rules='sriov' reason='why'/>%s</mg:guard>"
+    stamped = stamp_xml(minimal_guest(name="stamped", metadata="<metadata>%s%s</metadata>" % (exemption % "", holder)),
+                        fingerprint_of(debian12_facts()))
+    unusable = minimal_guest(name="unusable", metadata="<metadata>%s</metadata>" % (exemption % "<fingerprint>7</fingerprint>"))
+    return {"stamped": stamped, "unusable": unusable}
+
+
+def independently(root):
+    """{field: what the XML says}, read with lxml alone, for the Domain fields that are plain
+    values, and for the Firmware's."""
+    os_type, loader, nvram = root.find("os/type"), root.find("os/loader"), root.find("os/nvram")
+    memory = root.find("memory")
+    nvram_source = nvram.find("source") if nvram is not None else None
+    vcpu, pins = root.find("vcpu"), []
+    if vcpu is not None and vcpu.get("cpuset") and vcpu.get("placement") != "auto":
+        pins.append(("vcpu cpuset", vcpu.get("cpuset")))
+    for pin in root.findall("cputune/*[@cpuset]"):
+        what = {"vcpupin": "vcpupin " + str(pin.get("vcpu")), "iothreadpin": "iothreadpin " + str(pin.get("iothread")),
+                "emulatorpin": "emulatorpin"}.get(pin.tag)
+        if what:
+            pins.append((what, pin.get("cpuset")))
+    return {
+        "pins": tuple((what, cpuset, parse_idset(cpuset)) for what, cpuset in pins),
+        "name": root.findtext("name").strip(),
+        "uuid": root.findtext("uuid").strip(),
+        "virt_type": root.get("type"),
+        "arch": os_type.get("arch"),
+        "machine": os_type.get("machine"),
+        "os_type": os_type.text.strip(),
+        "emulator": root.findtext("devices/emulator").strip(),
+        "memory_bytes": libvirt_bytes(memory.text.strip(), memory.get("unit"), "KiB"),
+        "launch_security": root.find("launchSecurity").get("type") if root.find("launchSecurity") is not None else None,
+        "fingerprint_check": None,  # the parser leaves it to guard.metadata.verify_domain
+        "firmware.firmware": root.find("os").get("firmware"),
+        "firmware.loader_path": (loader.text or "").strip() or None if loader is not None else None,
+        "firmware.loader_type": loader.get("type") if loader is not None else None,
+        "firmware.loader_secure": {None: None, "yes": True, "no": False}[loader.get("secure")] if loader is not None
+        else None,
+        "firmware.nvram_template": nvram.get("template") if nvram is not None else None,
+        "firmware.nvram_path": ((nvram.text or "").strip() or (nvram_source.get("file") if nvram_source is not None
+                                                                else None)) if nvram is not None else None,
+        "firmware.features": tuple((f.get("name"), f.get("enabled") == "yes") for f in root.findall("os/firmware/feature")),
+    }
+
+
+def test_records_built_positionally_put_each_value_in_its_field():
+    """parse_domain builds Domain and Firmware with from_tuple (every field, in order, and no
+    check): a value one position off lands in another field. Each field is compared with the
+    XML read independently, or, for a field holding records, checked to hold records of its
+    own type; the guests give every field a value other than its default."""
+    from guard.domain import (
+        CpuFeature,
+        Domain,
+        Firmware,
+        GuestCell,
+        GuestCpu,
+        HostBacked,
+        HostDev,
+        HostResource,
+        HugePage,
+        Interface,
+        Listen,
+        MemoryDevice,
+        NodeBinding,
+        Pin,
+        Platform,
+        StoragePath,
+    )
+    from guard.fingerprint import Fingerprint, fingerprint_of
+    from guard.metadata import Exemption
+    from guard.waiver import Waiver
+
+    holds = {"pins": Pin, "node_bindings": NodeBinding, "hugepages": HugePage, "cells": GuestCell, "hostdevs": HostDev,
+             "interfaces": Interface, "exemptions": Exemption, "memory_devices": MemoryDevice, "backed": HostBacked,
+             "storage": StoragePath, "listens": Listen, "resources": HostResource, "waivers": Waiver}
+    is_a = {"cpu": GuestCpu, "firmware": Firmware, "platform": Platform, "fingerprint": Fingerprint,
+            "fingerprint_problem": str, "hyperv": tuple, "device_values": tuple}
+    documents = {name: corpus_domain_xml(name) for name in POSITIONAL_GUESTS}
+    documents.update(metadata_guests())
+    not_default, firmware_not_default = set(), set()
+    assert set(Domain._fields) == set(independently(parse_xml(documents["stamped"]))) - {
+        "firmware." + f for f in Firmware._fields} | set(holds) | set(is_a), "a field nobody checks"
+    for name, xml in documents.items():
+        guest = parse_domain(xml)
+        assert type(guest) is Domain and len(guest) == len(Domain._fields), name
+        assert len(guest.firmware) == len(Firmware._fields), name
+        expected = independently(parse_xml(xml, name, drop_blanks=True))
+        for field in Domain._fields:
+            value = getattr(guest, field)
+            if value != Domain._field_defaults.get(field, None):
+                not_default.add(field)
+            if field in expected:
+                assert value == expected[field], (name, field, value)
+            if field in holds:
+                assert isinstance(value, tuple) and all(type(v) is holds[field] for v in value), (name, field, value)
+            elif field in is_a and value is not None:
+                assert isinstance(value, is_a[field]), (name, field, value)
+        for field in Firmware._fields:
+            assert getattr(guest.firmware, field) == expected["firmware." + field], (name, field)
+            if getattr(guest.firmware, field) != Firmware._field_defaults[field]:
+                firmware_not_default.add(field)
+        assert all(type(f) is CpuFeature for f in (guest.cpu.features if guest.cpu else ())), name
+        assert all(len(v) == 3 and all(isinstance(part, str) for part in v) for v in guest.device_values), name
+    # Every field held something other than its default in some guest, so a swap could not
+    # hide (os_type's default "hvm", what every guest here has, is no other field's value; the
+    # parser leaves fingerprint_check None).
+    assert not_default == set(Domain._fields) - {"fingerprint_check", "os_type"}
+    assert firmware_not_default == set(Firmware._fields)
+    assert parse_domain(documents["stamped"]).fingerprint == fingerprint_of(debian12_facts())
+    # A record built with the wrong number of positional values is refused, not padded or cut.
+    guest = parse_domain(documents["hugepages-memaccess"])
     with pytest.raises(TypeError):
-        Inputs(1, 2)
-    assert Pin.from_tuple(("vcpupin 0", "1-2", None)) == Pin(what="vcpupin 0", cpuset="1-2", cpus=None)
-    firmware = Firmware(*range(7))
-    assert Firmware.from_tuple(tuple(range(7))) == firmware and type(firmware) is Firmware
-    guest = parse_domain(corpus_domain_xml("firmware-manual-efi-secboot"))
-    assert Domain(**guest._asdict()) == guest
+        Domain(*guest, None)
+    with pytest.raises(TypeError):
+        Domain._make(tuple(guest)[:-1])
+    with pytest.raises(TypeError):
+        Firmware(*range(8))
+    with pytest.raises(TypeError):
+        Pin("vcpupin 0", "1-2")
 
 
 def test_status_wrapper_is_accepted():

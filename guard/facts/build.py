@@ -293,4 +293,3 @@ def build_facts(capabilities, domcapabilities=(), sysinfo=None, networks=(), nod
         mdevs=tuple(mdevs),
         **{k: v for k, v in versions.items() if v is not None}
     )
-

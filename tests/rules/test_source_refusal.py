@@ -62,4 +62,3 @@ def test_silent_in_the_hook():
     """The hook passes no source state: nothing to say, not even unverifiable."""
     outcome = decide(minimal_guest(), None)
     assert not {c for c in codes(outcome) if "source-refusal" in c}
-
