@@ -1,7 +1,5 @@
 """The audit trail on disk: one JSON object per decision, one line, one O_APPEND write;
 and the reading side of `migration-guard audit`. Records are built by guard.audit_record."""
-import datetime
-import fnmatch
 import json
 import os
 
@@ -60,6 +58,7 @@ def parse_time(text):
     """An aware datetime from ISO 8601 text ("Z" allowed); ValueError otherwise."""
     if not isinstance(text, str):
         raise ValueError("not a time: %r" % (text,))
+    import datetime  # reading the log only: the hook, which only appends, does not load it
     value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     return value if value.tzinfo else value.astimezone()
 
@@ -80,7 +79,7 @@ class Filter:
     def matches(self, record):
         if self.decision and record.get("decision") != self.decision:
             return False
-        if self.domain and not fnmatch.fnmatchcase(str(record.get("domain") or ""), self.domain):
+        if self.domain and not _fnmatch(str(record.get("domain") or ""), self.domain):
             return False
         if self.rule and not any(self.rule in (f.get("rule"), f.get("code")) for f in findings_of(record)):
             return False
@@ -126,3 +125,8 @@ def read_records(path, record_filter, counts=None):
                         yield line.rstrip("\n"), record
         except (OSError, EOFError, zlib.error) as exc:
             counts.unreadable.append("%s (%s)" % (name, getattr(exc, "strerror", None) or exc))
+
+
+def _fnmatch(name, pattern):
+    import fnmatch  # reading the log only
+    return fnmatch.fnmatchcase(name, pattern)

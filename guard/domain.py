@@ -17,7 +17,6 @@ from .errors import InputError
 from .metadata import read_metadata
 from .records import struct
 from .units import libvirt_bytes
-from .waiver import read_waivers
 from .xmlsafe import parse_xml, text_of
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
@@ -783,6 +782,17 @@ def _platform(clock, cpu, devices):
                     iommu, devices.spice_tls)
 
 
+# guard.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.
+_WAIVERS = "{https://migration-guard.dev/xmlns/waiver/1}waivers"
+
+
+def _waivers(metadata):
+    if metadata is None or metadata.find(_WAIVERS) is None:
+        return ()
+    from .waiver import read_waivers
+    return read_waivers(metadata)
+
+
 def domain_element(root):
     """The <domain> element of a domain document or a <domstatus> status file."""
     if root.tag == "domstatus":
@@ -851,7 +861,7 @@ def domain_from_element(root):
         _platform(top.get("clock"), cpu, devices),  # platform
         _device_values(root, present),  # device_values
         None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
-        read_waivers(metadata) if metadata is not None else (),  # waivers, unverified until guard.trusted
+        _waivers(metadata),  # waivers, unverified until guard.trusted
     ))
 
 

@@ -93,3 +93,8 @@ def test_waive_writes_a_signed_waiver_into_the_guest_and_refuses_without_a_key(t
         assert "waivers must be signed" in capsys.readouterr().err
     finally:
         conn.close()
+
+
+def test_the_domain_parser_knows_the_waiver_namespace():
+    from guard import domain, waiver
+    assert domain._WAIVERS == "{%s}waivers" % waiver.WAIVER_XMLNS
