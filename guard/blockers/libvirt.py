@@ -152,9 +152,7 @@ BLOCKERS = (
     Blocker(id="libvirt-tls-force", component="libvirt", where=MIGRATION + ": qemuMigrationDstPrepareAny",
             trigger="the destination's qemu.conf has migrate_tls_force = 1 and the migration is neither --tls nor "
                     "--tunnelled: \"this libvirtd instance allows migration only with VIR_MIGRATE_TLS flag\"",
-            reason="only without flag --tls, which the hook cannot see; not caught yet for the pre-flight: the "
-                   "destination's migrate_tls_force is not in the facts",
-            since="8.0"),
+            rule="migration-flags[tls-required]", since="8.0"),
     # --- the destination's prepare: parsing the incoming XML, the cookie, the domain list -----------
     Blocker(id="libvirt-dst-emulator-missing", component="libvirt",
             where="src/qemu/qemu_capabilities.c: virQEMUCapsNewForBinaryInternal",

@@ -7,6 +7,7 @@ from . import (
     host_identity,
     host_resource,
     memory,
+    migration_flags,
     network,
     numa,
     platform,
@@ -19,7 +20,7 @@ from . import (
 )
 
 REGISTRY = (
-    (session.RULE, source_refusal.RULE)
+    (session.RULE, source_refusal.RULE, migration_flags.RULE)
     + devices.RULES
     + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE, source_fingerprint.RULE)
     + host_identity.RULES

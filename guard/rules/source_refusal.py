@@ -23,7 +23,8 @@ ID = "source-refusal"
 
 # Flags of `virsh migrate` that change the source's answer.
 UNSAFE, OFFLINE, COPY_ALL, COPY_INC = "unsafe", "offline", "copy-storage-all", "copy-storage-inc"
-MIGRATE_FLAGS = (UNSAFE, OFFLINE, COPY_ALL, COPY_INC)
+TLS, TUNNELLED = "tls", "tunnelled"  # judged by guard.rules.migration_flags
+MIGRATE_FLAGS = (UNSAFE, OFFLINE, COPY_ALL, COPY_INC, TLS, TUNNELLED)
 
 # Where a disk's data lives, as qemuMigrationSrcIsSafe sorts it: local (a file on a file
 # system other nodes cannot see), shared / cluster (a file on one they can), network

@@ -39,6 +39,9 @@ def source(**state):
 
 
 CASES = {
+    "libvirt-tls-force": Case("migration-flags", "destination's qemu.conf forces TLS, no --tls (minimal XML)",
+                              minimal(), dest=host(migrate_tls_force=True), expect="migration-flags[tls-required]",
+                              kwargs=source()),
     "libvirt-dst-spice-tls": Case("graphics-listen", "SPICE with a fixed tlsPort, spice_tls off (corpus graphics-spice)",
                                   corpus("graphics-spice"), dest=host(spice_tls=False),
                                   expect="graphics-listen[spice-tls]"),

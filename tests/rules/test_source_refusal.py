@@ -17,6 +17,7 @@ from guard.rules.source_refusal import (
 )
 from helpers import codes, decide, minimal_guest
 from rulecase import Case, minimal, run_case
+from rulehosts import host
 
 CODES = ("source-refusal[unsafe-storage]", "source-refusal[snapshots]")
 ROOT_DISK = SourceDisk("vda", "/var/lib/libvirt/images/guest.qcow2", LOCAL, "xfs")
@@ -62,3 +63,26 @@ def test_silent_in_the_hook():
     """The hook passes no source state: nothing to say, not even unverifiable."""
     outcome = decide(minimal_guest(), None)
     assert not {c for c in codes(outcome) if "source-refusal" in c}
+
+
+# migration-flags: the destination's migrate_tls_force against the flags the pre-flight is given.
+TLS_CODES = ("migration-flags[tls-required]",)
+FORCED = host(migrate_tls_force=True)
+FLAG_CASES = [
+    Case("migration-flags", "destination forces TLS, no --tls (minimal XML)", minimal(), dest=FORCED,
+         expect="migration-flags[tls-required]", kwargs=state(), message_has=("migrate_tls_force",)),
+    Case("migration-flags", "destination forces TLS, --tls given (minimal XML)", minimal(), dest=FORCED,
+         near=TLS_CODES, kwargs=state(flags=["tls"])),
+    Case("migration-flags", "destination forces TLS, --tunnelled (minimal XML)", minimal(), dest=FORCED,
+         near=TLS_CODES, kwargs=state(flags=["tunnelled"])),
+    Case("migration-flags", "destination does not force TLS (minimal XML)", minimal(),
+         dest=host(migrate_tls_force=False), near=TLS_CODES, kwargs=state()),
+    Case("migration-flags", "the hook: no flags known, nothing said (minimal XML)", minimal(), dest=FORCED,
+         near=TLS_CODES),
+]
+CASES += FLAG_CASES
+
+
+@pytest.mark.parametrize("case", FLAG_CASES, ids=str)
+def test_flag_fixture(case):
+    run_case(case)
