@@ -26,6 +26,7 @@ import time
 
 from . import journal
 from .facts.cache import Untrusted, read_trusted, write_atomic
+from .units import format_time
 
 HOOKS_DIR = "/etc/libvirt/hooks"
 HOOK_NAME = "50-migration-guard"
@@ -126,7 +127,7 @@ def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER, called=No
     try:
         ran = os.stat(called).st_mtime
         if ran >= started:
-            return True, "libvirt ran the hook at %s, after the daemon (pid %d) started" % (_iso(ran), pid)
+            return True, "libvirt ran the hook at %s, after the daemon (pid %d) started" % (format_time(ran), pid)
     except OSError:
         pass
     qemu_d = os.path.dirname(ours)
@@ -136,7 +137,7 @@ def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER, called=No
         changed = None
     if changed is not None and changed <= started:
         return True, ("the hook was in %s when the daemon (pid %d) started %s (nothing added or removed there "
-                      "since %s)" % (qemu_d, pid, _iso(started), _iso(changed)))
+                      "since %s)" % (qemu_d, pid, format_time(started), format_time(changed)))
     foreign = os.path.join(hooks_dir, "qemu")
     try:
         if os.path.isfile(foreign) and os.stat(hooks_dir).st_mtime <= started:
@@ -149,12 +150,7 @@ def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER, called=No
         return True, "the daemon (pid %d) was seen running the hook before it was replaced (%s)" % (pid, known[2])
     return False, ("the daemon (pid %d) started %s, before the hook appeared in %s (changed %s), and libvirt has not "
                    "run it since: libvirt runs it only after the daemon restarts"
-                   % (pid, _iso(started), qemu_d, _iso(changed) if changed is not None else "?"))
-
-
-def _iso(epoch):
-    from .units import format_time  # the one time format (guard.units)
-    return format_time(epoch)
+                   % (pid, format_time(started), qemu_d, format_time(changed) if changed is not None else "?"))
 
 
 # -- jobs ----------------------------------------------------------------------------------

@@ -25,6 +25,23 @@ def append_record(path, line):
         os.close(fd)
 
 
+def record_action(path, record, summary, **journal_fields):
+    """An administrator's action (setting or clearing a bypass or a waiver): its audit
+    record (guard.audit_record) and a journal entry. A log that cannot be written is said on
+    stderr; the action stands."""
+    import sys
+
+    from .audit_record import render_record
+    from .journal import send
+    from .trusted import Untrusted
+    try:
+        append_record(path, render_record(record))
+    except (OSError, ValueError, Untrusted) as exc:
+        sys.stderr.write("migration-guard: audit log %s not written (%s)\n" % (path, getattr(exc, "strerror", None)
+                                                                               or exc))
+    send(summary, priority=4, MG_EVENT=record["event"], MG_BY=record["by"], **journal_fields)
+
+
 def log_files(path):
     """The audit log and its rotations, oldest first, in every naming logrotate uses:
     path.N[.gz] (highest N oldest), then path-YYYYMMDD[.gz] (dateext, RHEL's default;

@@ -117,18 +117,33 @@ def render_record(record):
     return dumps(record, readable=True, sort_keys=True, separators=(", ", ": "))
 
 
-def bypass_record(event, when, host, uid, by, state, guard_version):
-    """The record of setting (event "bypass-set") or clearing ("bypass-clear") the
-    emergency bypass: who (the login user), and the bypass set or cleared (or None)."""
+def _action_record(event, when, host, uid, by, guard_version, domain=None, uuid=None):
+    """What every record of an administrator's action holds: who (the login user), where."""
     return {
         "schema": SCHEMA,
         "time": iso_time(when),
         "event": event,
         "host": host,
-        "domain": None,  # always present in every record, as consumers index it
-        "uuid": None,
+        "domain": domain,  # always present in every record, as consumers index it
+        "uuid": uuid,
         "uid": uid,
         "by": by,
-        "bypass": state.to_dict() if state is not None else None,
         "guard_version": guard_version,
     }
+
+
+def bypass_record(event, when, host, uid, by, state, guard_version):
+    """The record of setting (event "bypass-set") or clearing ("bypass-clear") the
+    emergency bypass: who, and the bypass set or cleared (or None)."""
+    return dict(_action_record(event, when, host, uid, by, guard_version),
+                bypass=state.to_dict() if state is not None else None)
+
+
+def waiver_record(event, when, host, uid, by, guest, waiver, guard_version):
+    """The record of setting ("waiver-set") or clearing ("waiver-clear") a guest's waivers
+    (guard.waiver): who, the guest (name, uuid), and the waiver set (None when cleared)."""
+    from .units import format_time
+    name, uuid = guest
+    return dict(_action_record(event, when, host, uid, by, guard_version, name, uuid),
+                waiver=None if waiver is None else {"codes": list(waiver.codes), "until": format_time(waiver.until),
+                                                     "reason": waiver.reason})

@@ -439,6 +439,10 @@ def _read_compiled(path, data):
     return _from_compiled(text, data, path)
 
 
+# The --config help of every command that reads the policy.
+CONFIG_HELP = "config file (default: $MIGRATION_GUARD_CONFIG or %s)" % DEFAULT_PATH
+
+
 def config_path(explicit=None):
     return explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH
 

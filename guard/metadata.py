@@ -105,11 +105,17 @@ def signature_of(fingerprint, uuid, key):
     fields, the signature left out) and the guest's UUID: a fingerprint cannot be forged
     without the key, nor copied onto another guest. hmac/hashlib load only here (a
     configured key), not on every hook run."""
-    import hashlib
-    import hmac
     data = canonical_dict(fingerprint)
     message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), (uuid or "").strip().lower())
-    return SIGNATURE_PREFIX + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac_signature(key, message.encode("utf-8"))
+
+
+def hmac_signature(key, message):
+    """SIGNATURE_PREFIX and the HMAC-SHA256 of message (bytes) with the fleet key: what
+    stamps (here) and waivers (guard.waiver) are signed with."""
+    import hashlib
+    import hmac
+    return SIGNATURE_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def signed(fingerprint, uuid, key):

@@ -2,6 +2,7 @@
 per-rule actions, exemptions, mode and the emergency bypass turn the rules' findings into
 a verdict (OPA Gatekeeper's deny / warn / dryrun, and a documented break-glass)."""
 from .findings import DENY, INFO, OFF, WARN
+from .units import format_time
 
 NO_FINGERPRINT = "the guest carries no source fingerprint"
 
@@ -80,16 +81,11 @@ def _exemptions(config, domain, now):
                 _rules_text(waiver.codes), "not signed with the fleet key for this guest, or expired"
                 if config.fingerprint_key else "no [fingerprint] key is configured to verify it"))
             continue
-        active.append((waiver.codes, "%s (by %s, until %s)" % (waiver.reason, waiver.by or "?", _utc(waiver.until)),
-                       "a signed waiver"))
+        active.append((waiver.codes, "%s (by %s, until %s)" % (waiver.reason, waiver.by or "?",
+                                                                format_time(waiver.until)), "a signed waiver"))
     if len(notes) > MAX_EXEMPTION_NOTES:
         notes[MAX_EXEMPTION_NOTES - 1:] = ["%d more exemptions were ignored" % (len(notes) - MAX_EXEMPTION_NOTES + 1)]
     return active, notes
-
-
-def _utc(epoch):
-    from .units import format_time
-    return format_time(epoch)
 
 
 # What a declared maintenance window ([maintenance] until) turns into warnings: the host
@@ -101,12 +97,12 @@ def _in_window(found, config, now_epoch, notes):
     """(finding, action) under the maintenance window: a warning saying so while it lasts."""
     until = config.maintenance_until.timestamp()
     if until <= now_epoch:
-        note = "the maintenance window ended at %s: firmware differences are refused again" % _utc(until)
+        note = "the maintenance window ended at %s: firmware differences are refused again" % format_time(until)
         if note not in notes:
             notes.append(note)
         return found, DENY
     return found._replace(message="%s [maintenance window until %s: %s; would be deny]" % (
-        found.message, _utc(until), config.maintenance_reason),
+        found.message, format_time(until), config.maintenance_reason),
         evidence=found.evidence + (("maintenance", config.maintenance_reason),)), WARN
 
 

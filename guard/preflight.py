@@ -509,10 +509,7 @@ class Plan(struct("Plan", "dests guests cells")):
         for it (a single unreachable destination is always this). unplaced: the plan's
         unplaced guests (guard.evacuation), when a plan was made: a guest with a
         destination but no room there counts as having none."""
-        if self.undecided():
-            return EXIT_ERROR
         left = self.unplaced() if unplaced is None else [u.guest for u in unplaced]
-        if left and unplaced is not None and any(
-                self.cells[guest, dest].decision == "error" for guest in left for dest in self.dests):
-            return EXIT_ERROR
+        if any(self.cells[guest, dest].decision == "error" for guest in left for dest in self.dests):
+            return EXIT_ERROR  # without a plan, these are undecided(); a plan's unplaced include them
         return EXIT_UNPLACED if left else EXIT_PLACED

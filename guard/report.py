@@ -2,6 +2,7 @@
 person running `virsh migrate` (the hook's stderr) and for machines (JSON). Every line
 and document is escaped by guard.escaping: the guest's values in it are a tenant's."""
 from . import escaping
+from .units import format_time
 
 LABELS = {"deny": "DENY", "warn": "WARN", "info": "INFO"}
 # What `virsh migrate` prints must stay readable: one line per code, the whole refusal
@@ -54,11 +55,6 @@ def decision_text(outcome, header=None):
     return "\n".join(escaping.text(line) for line in lines)
 
 
-def _iso(epoch):
-    from .units import format_time  # the one time format (guard.units)
-    return format_time(epoch)
-
-
 def refusal_lines(outcome):
     """What the hook says on stderr, which `virsh migrate` shows: one line per deny
     finding, rule code first; the bypass or the error that decided otherwise. Escaped,
@@ -69,7 +65,7 @@ def refusal_lines(outcome):
                                  "allow" if not outcome.exit_code else "deny"))]
     if outcome.decision == "bypassed":
         return [escaping.text("migration-guard: emergency bypass active until %s (%s): accepted despite %s"
-                              % (_iso(outcome.bypass.until), outcome.bypass.reason,
+                              % (format_time(outcome.bypass.until), outcome.bypass.reason,
                                  ", ".join(f.code for f in outcome.denies)))]
     if outcome.decision == "deny":
         return _bounded([escaping.text("migration-guard: [%s] %s; %s" % (code, message, remedy))

@@ -28,7 +28,6 @@ WAIVER_XMLNS = "https://migration-guard.dev/xmlns/waiver/1"
 WAIVER_PREFIX = "mgwaiver"
 MAX_WAIVERS = 16
 MAX_FIELD_CHARS = 500
-SIGNATURE_PREFIX = "hmac-sha256:"
 
 # codes: rule ids or codes, as exemptions name them; until, issued_at: epoch seconds;
 # verified: set by verify_waivers (never read from the XML).
@@ -69,9 +68,8 @@ def _message(waiver, uuid):
 
 
 def signature_of(waiver, uuid, key):
-    import hashlib
-    import hmac
-    return SIGNATURE_PREFIX + hmac.new(key, _message(waiver, uuid), hashlib.sha256).hexdigest()
+    from .metadata import hmac_signature  # the fingerprint's signing, over the waiver's message
+    return hmac_signature(key, _message(waiver, uuid))
 
 
 def sign(waiver, uuid, key):

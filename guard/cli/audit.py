@@ -4,7 +4,7 @@ import sys
 
 from .. import escaping
 from ..audit import Counts, Filter, findings_of, parse_time, read_records
-from ..config import load_config
+from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
 from ..units import parse_duration
 
@@ -25,8 +25,7 @@ def register(sub):
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="a table, or the records as stored (one JSON object a line)")
     parser.add_argument("--log", help="audit log path (default: paths.audit_log of the config)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.set_defaults(run=run)
     parser.__class__ = _with_relative_times(type(parser))
 

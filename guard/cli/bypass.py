@@ -1,17 +1,14 @@
 """`migration-guard bypass`: a time-limited emergency bypass, with a reason."""
 import os
-import sys
 import time
 
 from .. import __version__, escaping
-from ..audit import append_record
-from ..audit_record import bypass_record, render_record
+from ..audit import record_action
+from ..audit_record import bypass_record
 from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, login_user, read_bypass, write_bypass
-from ..config import load_config
+from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
-from ..journal import send as journal_send
-from ..trusted import Untrusted
-from ..units import parse_duration
+from ..units import format_time, parse_duration
 
 
 def register(sub):
@@ -23,29 +20,16 @@ def register(sub):
     group.add_argument("--status", action="store_true", help="show the active bypass, if any")
     group.add_argument("--clear", action="store_true", help="end the active bypass now")
     parser.add_argument("--reason", help="why (required with --for)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.set_defaults(run=run)
 
 
-def _iso(epoch):
-    from ..units import format_time  # the one time format (guard.units)
-    return format_time(epoch)
-
-
 def _audit(config, event, now, by, state):
-    """Setting and clearing the bypass are audit records and journal entries, like
-    decisions. A log that cannot be written is said on stderr; the bypass change stands."""
-    record = bypass_record(event, now, os.uname().nodename, os.getuid(), by, state, __version__)
-    try:
-        append_record(config.paths.audit_log, render_record(record))
-    except (OSError, ValueError, Untrusted) as exc:
-        print("migration-guard: audit log %s not written (%s)" % (config.paths.audit_log,
-                                                                 getattr(exc, "strerror", None) or exc),
-              file=sys.stderr)
+    """Setting and clearing the bypass are audit records and journal entries, like decisions."""
     reason = " (%s)" % state.reason if state is not None else ""
-    journal_send("emergency bypass %s by %s%s" % ("set" if event == "bypass-set" else "cleared", by, reason),
-                 priority=4, MG_EVENT=event, MG_BY=by)
+    record_action(config.paths.audit_log,
+                  bypass_record(event, now, os.uname().nodename, os.getuid(), by, state, __version__),
+                  "emergency bypass %s by %s%s" % ("set" if event == "bypass-set" else "cleared", by, reason))
 
 
 def run(args):
@@ -65,7 +49,7 @@ def run(args):
             print(escaping.text("no bypass active" + (" (%s)" % note if note else "")))
         else:
             print(escaping.text("bypass active until %s (%.0f min left), by %s: %s" % (
-                _iso(state.until), (state.until - now) / 60, state.by, state.reason)))
+                format_time(state.until), (state.until - now) / 60, state.by, state.reason)))
             print(escaping.dumps(state.to_dict(), sort_keys=True))
         return 0
     seconds = parse_duration(args.duration, "--for")
@@ -74,5 +58,5 @@ def run(args):
     state = write_bypass(path, seconds, args.reason, now, by=login_user())
     _audit(config, "bypass-set", now, state.by, state)
     print("bypass active until %s: migrations are accepted and audited as 'bypassed'. "
-          "End it with: migration-guard bypass --clear" % _iso(state.until))
+          "End it with: migration-guard bypass --clear" % format_time(state.until))
     return 0

@@ -3,7 +3,7 @@ import os
 import sys
 
 from .. import journal
-from ..config import load_config
+from ..config import CONFIG_HELP, load_config
 from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
 from .metrics import refresh_after_collection
@@ -13,8 +13,7 @@ def add_collector_arguments(parser):
     """--uri, --output and --config, shared by `facts collect` and `facts watch`."""
     parser.add_argument("--uri", default="qemu:///system", help="libvirt URI to read (default qemu:///system)")
     parser.add_argument("--output", metavar="PATH", help="default: the config's paths.facts")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
 
 def output_path(args):

@@ -6,7 +6,7 @@ import time
 from .. import __version__
 from ..audit import Filter, read_records
 from ..bypass import read_bypass
-from ..config import load_config
+from ..config import CONFIG_HELP, load_config
 from ..facts.cache import load_cache, write_atomic
 from ..metrics import count_decisions, render
 
@@ -19,8 +19,7 @@ def register(sub):
                                         "age, whether a bypass is active. --output writes them atomically (for "
                                         "node_exporter's textfile collector: name the file *.prom).")
     parser.add_argument("--output", metavar="FILE", help="write here (atomically, mode 0644) instead of stdout")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.set_defaults(run=run)
 
 

@@ -126,7 +126,8 @@ def plan_text(plan):
             lines.append(line)
     else:
         lines.append("every guest has a destination (%d guests)" % len(plan.guests))
-    if any("unverified" in cell_text(outcome) for outcome in plan.cells.values()):
+    from ..preflight import column, unverifiable_count
+    if any(column(outcome) == "allow" and unverifiable_count(outcome) for outcome in plan.cells.values()):
         lines.append("")
         lines.append("allow, N unverified: allowed on what could be checked from here; N checks (paths, host devices, "
                      "addresses) need the destination itself: give --dest-shell, or run `migration-guard check "

@@ -3,6 +3,7 @@ import argparse
 
 from .. import escaping
 from ..activation import HOOKS_DIR, MARKER
+from ..config import CONFIG_HELP
 from ..status import ENFORCING, EXIT_CODES, UNKNOWN, run_checks, verdict
 
 
@@ -16,8 +17,7 @@ def register(sub):
                                         "fails, audit mode, or a bypass) or UNKNOWN (whether libvirt runs the hook "
                                         "cannot be told); exit 0, 1 or 2 respectively.")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     # For tests and for inspecting another root: where libvirt's hooks folder is.
     parser.add_argument("--hooks-dir", default=HOOKS_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--marker", default=MARKER, help=argparse.SUPPRESS)

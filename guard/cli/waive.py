@@ -2,17 +2,15 @@
 at one guest and some codes, signed with the fleet key, carried by the guest to any
 destination (guard.waiver). Run on the source, where the guest runs."""
 import os
-import sys
 import time
 
 from .. import __version__, escaping
-from ..audit import append_record
-from ..audit_record import iso_time, render_record
+from ..audit import record_action
+from ..audit_record import waiver_record
 from ..bypass import login_user
-from ..config import load_config
+from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
-from ..journal import send as journal_send
-from ..trusted import Untrusted, fleet_keys
+from ..trusted import fleet_keys
 from ..units import format_time, parse_duration
 from ..waiver import MAX_FIELD_CHARS, MAX_WAIVERS, WAIVER_PREFIX, WAIVER_XMLNS, Waiver, in_force, read_waivers, sign, waivers_xml
 
@@ -34,8 +32,7 @@ def register(sub):
     parser.add_argument("--list", action="store_true", help="show the guest's waivers in force instead")
     parser.add_argument("--clear", action="store_true", help="remove every waiver from the guest instead")
     parser.add_argument("--uri", default="qemu:///system", help="the source's libvirt URI (default qemu:///system)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: $MIGRATION_GUARD_CONFIG or /etc/migration-guard/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.set_defaults(run=run)
 
 
@@ -66,20 +63,11 @@ def _write(dom, waivers):
 
 
 def _audit(config, event, now, guest, by, waiver):
-    """Setting and clearing a waiver are audit records (as the bypass's) and journal entries."""
-    name, uuid = guest
-    record = {"schema": 1, "time": iso_time(now), "event": event, "host": os.uname().nodename,
-              "domain": name, "uuid": uuid, "uid": os.getuid(), "by": by,
-              "waiver": None if waiver is None else {"codes": list(waiver.codes), "until": format_time(waiver.until),
-                                                     "reason": waiver.reason},
-              "guard_version": __version__}
-    try:
-        append_record(config.paths.audit_log, render_record(record))
-    except (OSError, ValueError, Untrusted) as exc:
-        print("migration-guard: audit log %s not written (%s)" % (config.paths.audit_log,
-                                                                 getattr(exc, "strerror", None) or exc), file=sys.stderr)
-    journal_send("waiver %s for %s by %s" % ("set" if event == "waiver-set" else "cleared", name, by),
-                 priority=4, MG_EVENT=event, MG_BY=by, MG_DOMAIN=name)
+    """Setting and clearing a waiver are audit records and journal entries, as the bypass's."""
+    record_action(config.paths.audit_log,
+                  waiver_record(event, now, os.uname().nodename, os.getuid(), by, guest, waiver, __version__),
+                  "waiver %s for %s by %s" % ("set" if event == "waiver-set" else "cleared", guest[0], by),
+                  MG_DOMAIN=guest[0])
 
 
 def run(args):
