@@ -133,7 +133,7 @@ def main():
         config = os.path.join(tmp, "config.toml")
         with open(config, "w") as handle:
             handle.write('[paths]\nfacts = "%s"\naudit_log = "%s/audit.log"\nbypass = "%s/bypass"\n'
-                         % (facts, tmp, tmp))
+                         'pending = "%s/pending"\n' % (facts, tmp, tmp, tmp))
         env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "MIGRATION_GUARD_CONFIG": config}
         # As packaging leaves a host: the config compiled (`config check --compile`).
         subprocess.run([sys.executable, "-m", "guard", "config", "check", "--compile", "--config", config],

@@ -89,12 +89,18 @@ def findings_of(record):
 
 
 class Filter:
-    def __init__(self, since=None, until=None, domain=None, decision=None, rule=None):
+    """outcome: only outcome records (guard.outcome) with this outcome; decision: only
+    decision records with this decision (an outcome record carries its decision's verdict
+    under `decided`, so it never matches)."""
+
+    def __init__(self, since=None, until=None, domain=None, decision=None, rule=None, outcome=None):
         self.since, self.until = since, until
-        self.domain, self.decision, self.rule = domain, decision, rule
+        self.domain, self.decision, self.rule, self.outcome = domain, decision, rule, outcome
 
     def matches(self, record):
         if self.decision and record.get("decision") != self.decision:
+            return False
+        if self.outcome and (record.get("event") != "outcome" or record.get("outcome") != self.outcome):
             return False
         if self.domain and not _fnmatch(str(record.get("domain") or ""), self.domain):
             return False

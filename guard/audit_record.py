@@ -30,10 +30,12 @@ def iso_time(epoch):
     return "%s.%06dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)), int((epoch - whole) * 1e6))
 
 
-def decision_record(outcome, when, host, op, uid, guard_version, config, duration_ms):
-    """The record of one hook run's Outcome (decided or failed), within MAX_RECORD_BYTES."""
+def decision_record(outcome, when, host, op, uid, guard_version, config, duration_ms, record_id=None):
+    """The record of one hook run's Outcome (decided or failed), within MAX_RECORD_BYTES.
+    record_id: the decision's id (random hex), which its outcome record links to."""
     record = {
         "schema": SCHEMA,
+        "id": record_id,
         "time": iso_time(when),
         "event": "decision",
         "host": host,
@@ -62,6 +64,38 @@ def decision_record(outcome, when, host, op, uid, guard_version, config, duratio
         record["reason"] = outcome.reason
         record["outcome"] = "refused" if outcome.exit_code else "accepted"
     return _bounded(record)
+
+
+def outcome_record(pending, verdict, kind, when, host, guard_version, kept_xml=None):
+    """The record of what became of a decision the hook let proceed (guard.outcome): the
+    guest (as its decision named it), the decision it links to (`decision_id`, and the
+    verdict under `decided`, so that `audit --decision` still lists decisions only),
+    `outcome`, its `class`, libvirt's reason for a failure, and the seconds it took."""
+    record = {
+        "schema": SCHEMA,
+        "time": iso_time(when),
+        "event": "outcome",
+        "host": host,
+        "domain": pending.domain,
+        "uuid": pending.uuid,
+        "decision_id": pending.id,
+        "decided": pending.decision,
+        "said": pending.said,
+        "deny_codes": list(pending.deny_codes),
+        "mode": pending.mode,
+        "outcome": verdict.outcome,
+        "class": kind,
+        "reason": verdict.reason,
+        "seconds": round(max(0.0, verdict.at - pending.time), 1),
+        "kept_xml": kept_xml,
+        "guard_version": guard_version,
+    }
+    cut = {"findings": 0, "notes": 0, "clipped": 0}
+    for key in ("domain", "reason", "host", "kept_xml"):
+        record[key] = _clip(record[key], MAX_TEXT_CHARS, cut)
+    record["deny_codes"] = [_clip(code, MAX_TEXT_CHARS, cut) for code in record["deny_codes"][:MAX_FINDINGS]]
+    record["truncated"] = dict(cut, limits=LIMITS) if cut["clipped"] else None
+    return record
 
 
 def _clip(text, limit, cut):

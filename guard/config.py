@@ -52,6 +52,8 @@ DURATION_RANGES = {
     # At least a few minutes: the collector service re-stamps running guests every third of it.
     # At most a day: a stamp can be replayed for as long as it is valid.
     "fingerprint.max_age": (300.0, 86400.0),
+    # The longest a migration may take before its outcome is unknown: a minute to a week.
+    "outcome.wait": (60.0, 7 * 86400.0),
 }
 SIZE_RANGES = {
     "memory.limit": (1 << 20, 1 << 64),
@@ -62,10 +64,14 @@ SIZE_RANGES = {
 VCPU_RATIO_RANGE = (0.1, 64.0)
 
 
-# metrics: the Prometheus text file the collector refreshes; "" = off.
-Paths = struct("Paths", "facts audit_log bypass metrics", defaults=(
+# metrics: the Prometheus text file the collector refreshes; "" = off. pending: where the
+# hook leaves the decisions it let through for the collector service to record their
+# outcome (guard.pending); "" = no outcome tracking. false_allows: where the incoming XML of
+# a false allow is kept (root-only, the newest 64).
+Paths = struct("Paths", "facts audit_log bypass metrics pending false_allows", defaults=(
     "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json",
-    ""))
+    "", "/run/migration-guard/pending", "/var/lib/migration-guard/false-allows"))
+OFF_PATHS = ("metrics", "pending")  # may be "" (off)
 
 # domain: an fnmatch glob on the guest name; until: an aware datetime or None.
 ConfigExemption = struct("ConfigExemption", "reason rules domain uuid until", defaults=(None, None, None))
@@ -97,6 +103,12 @@ _CONFIG_DEFAULTS = (
     ("maintenance_reason", None),
     ("plan_memory_reserve", 1 << 30),  # bytes a plan leaves free on each destination
     ("plan_vcpu_ratio", 4.0),  # vCPUs per host CPU a plan fills a destination to
+    # [outcome] wait: how long a migration the hook let through may take before its outcome
+    # is recorded as unknown (a large guest over a slow link takes hours).
+    ("outcome_wait", 6 * 3600.0),
+    # [outcome] libvirt_log: where libvirt's daemon logs its errors, read for a failed
+    # migration's reason: "journal" (virtqemud or libvirtd in the journal), a file, or "".
+    ("outcome_libvirt_log", "journal"),
     ("source", "built-in defaults"),
     ("digest", None),
 )
@@ -265,7 +277,7 @@ def _validated(data, reader, digest):
     the line and the key. The compiled form runs through here too."""
     reader.check_keys(data, {"mode", "profile", "on_error", "timeout", "max_facts_age",
                              "allow_metadata_exemptions", "paths", "memory", "rules", "exemptions",
-                             "fingerprint", "plan", "maintenance"})
+                             "fingerprint", "plan", "maintenance", "outcome"})
     values = {
         "mode": reader.choice(data, "mode", MODES, "enforce"),
         "profile": reader.choice(data, "profile", PROFILES, "default"),
@@ -281,16 +293,25 @@ def _validated(data, reader, digest):
         if not isinstance(data["allow_metadata_exemptions"], bool):
             raise reader.error("allow_metadata_exemptions", "must be true or false")
         values["allow_metadata_exemptions"] = data["allow_metadata_exemptions"]
-    for table in ("paths", "memory", "rules", "plan", "maintenance"):
+    for table in ("paths", "memory", "rules", "plan", "maintenance", "outcome"):
         if not isinstance(data.get(table, {}), dict):
             raise reader.error(table, "must be a table ([%s])" % table)
     paths = data.get("paths", {})
-    reader.check_keys(paths, {"facts", "audit_log", "bypass", "metrics"}, "paths")
+    reader.check_keys(paths, set(Paths._fields), "paths")
     for key, value in paths.items():
-        if not isinstance(value, str) or not (value.startswith("/") or (key == "metrics" and value == "")):
-            raise reader.error("paths." + key, "must be an absolute path" + (' (or "" for off)' if key == "metrics"
+        if not isinstance(value, str) or not (value.startswith("/") or (key in OFF_PATHS and value == "")):
+            raise reader.error("paths." + key, "must be an absolute path" + (' (or "" for off)' if key in OFF_PATHS
                                                                             else ""), "paths")
     values["paths"] = Paths(**paths)
+    outcome = data.get("outcome", {})
+    reader.check_keys(outcome, {"wait", "libvirt_log"}, "outcome")
+    if "wait" in outcome:
+        values["outcome_wait"] = reader.duration(outcome, "wait", "outcome")
+    if "libvirt_log" in outcome:
+        log = outcome["libvirt_log"]
+        if not isinstance(log, str) or not (log in ("journal", "") or log.startswith("/")):
+            raise reader.error("outcome.libvirt_log", 'must be "journal", an absolute path, or "" for none', "outcome")
+        values["outcome_libvirt_log"] = log
     memory = data.get("memory", {})
     reader.check_keys(memory, {"limit", "bandwidth", "max_downtime"}, "memory")
     if "limit" in memory:

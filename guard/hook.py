@@ -74,6 +74,7 @@ class _Run:
         self.stderr = stderr
         self.config = Config()
         self.domain = None
+        self.xml = None  # the incoming XML as read, kept with a decision that lets it through
         self.outcome = None  # set once, by whoever decides first (the main thread or the backstop)
         self.lock = _thread.allocate_lock()
         self.written = Event()
@@ -117,8 +118,10 @@ class _Run:
         # virsh's error counts the host paths a finding names; the audit record names them.
         for line in refusal_lines(outcome._replace(findings=public(outcome.findings))):
             self.say(line)
-        record = decision_record(outcome, time.time(), os.uname().nodename, self.op, os.geteuid(), __version__,
-                                 self.config, round((time.monotonic() - self.started) * 1000, 1))
+        now = time.time()
+        record_id = os.urandom(16).hex()
+        record = decision_record(outcome, now, os.uname().nodename, self.op, os.geteuid(), __version__,
+                                 self.config, round((time.monotonic() - self.started) * 1000, 1), record_id)
         try:
             append_record(self.config.paths.audit_log, render_record(record))
         except (OSError, ValueError, Untrusted) as exc:
@@ -126,6 +129,8 @@ class _Run:
                 self.config.paths.audit_log, getattr(exc, "strerror", None) or exc, outcome.decision)
             self.say(message)
             journal_send(one_line(message), priority=3)
+        if outcome.exit_code == 0 and outcome.domain_uuid and self.config.paths.pending:
+            self._leave_pending(outcome, record_id, now)
         rules = ",".join(sorted({f.code for f in outcome.findings if f.action != "info"}))
         name = outcome.domain_name or self.guest
         sent = journal_send(one_line("migration %s of %s: %s%s" % (self.op, name, outcome.decision,
@@ -136,6 +141,17 @@ class _Run:
         if sent is None:
             self.say("migration-guard: the journal did not take the summary (stalled?); decision %s stands"
                      % outcome.decision)
+
+    def _leave_pending(self, outcome, record_id, now):
+        """The migration goes ahead: leave the decision (and the incoming XML) for the
+        collector service, which records what became of it (guard.outcome_watch)."""
+        from .pending import entry, write_pending
+        try:
+            write_pending(self.config.paths.pending, entry(outcome, record_id, now), self.xml)
+        except (OSError, ValueError, Untrusted) as exc:
+            journal_send(one_line("migration-guard: outcome of %s's migration will not be known: %s not written "
+                                  "(%s)" % (outcome.domain_name, self.config.paths.pending,
+                                            getattr(exc, "strerror", None) or exc)), priority=4)
 
     def _decided(self):
         """The deciding phase is over: no alarm, no backstop, no signal can change the exit
@@ -194,7 +210,8 @@ def incoming_inputs(domain, config, now, **given):
 
 def _gather(run, stdin):
     """The Inputs of this migration: the guest, this host's cached facts, the bypass."""
-    run.domain = parse_domain(_read_stdin(stdin), "incoming domain XML")
+    run.xml = _read_stdin(stdin)
+    run.domain = parse_domain(run.xml, "incoming domain XML")
     inputs = incoming_inputs(run.domain, run.config, time.time())
     run.domain = inputs.domain
     return inputs

@@ -29,11 +29,13 @@ COLLECT_SKIPPED = "d2f4a6c8e0b14d3f9a5c7e1b3d5f7a9c"
 HOOK_ACTIVATION = "9a1c3e5f7b2d4f6a8c0e2b4d6f8a1c3e"
 WATCH_OTHER = "4f6b8d0a2c3e4a5b9d7f1e3c5a7b9d0e"
 FACTS_COLLECTED = "e5b7d9f1a3c24e5b8d0f2a4c6e8b0d1f"
+OUTCOME = "2c4e6a8b0d1f4a3c9e5b7d1f3a5c7e9b"
+FALSE_ALLOW = "f0a1b2c3d4e54f6a8b9c0d1e2f3a4b5c"
 MESSAGE_IDS = {
     "decision": DECISION, "facts-refreshed": FACTS_REFRESHED, "facts-failed": FACTS_FAILED,
     "libvirt-unavailable": LIBVIRT_UNAVAILABLE, "stamped": STAMPED, "stamp-failed": STAMP_FAILED,
     "watch-stopped": WATCH_STOPPED, "collect-skipped": COLLECT_SKIPPED, "hook-activation": HOOK_ACTIVATION,
-    "watch-other": WATCH_OTHER, "facts-collected": FACTS_COLLECTED,
+    "watch-other": WATCH_OTHER, "facts-collected": FACTS_COLLECTED, "outcome": OUTCOME, "false-allow": FALSE_ALLOW,
 }
 MESSAGE_ID = DECISION  # the name older code and tests use
 

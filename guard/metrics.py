@@ -7,6 +7,9 @@ clock; nothing here touches a file. Series:
   refusals count 3, whatever their findings;
 - migration_guard_findings_total{code, action}: each distinct (code, action) of a
   decision's deny and warn findings, so a refusal for two codes counts once under each;
+- migration_guard_outcomes_total{decision, outcome}: outcome records (what became of a
+  migration the hook let proceed) by the decision they follow and their outcome
+  (migrated, failed, unknown): `{decision="allow",outcome="failed"}` counts false allows;
 - migration_guard_info{version, mode, profile, config_digest}: 1, the policy this host
   enforces (count by (config_digest) tells whether every host enforces the same one);
 - migration_guard_hook_live: 1 when the running libvirt daemon runs the hook, 0 when it
@@ -27,6 +30,7 @@ class Counts:
 
     def __init__(self):
         self.decisions, self.findings, self.latest = {}, {}, None
+        self.outcomes = {}  # (decided, outcome) -> count
 
 
 def count_decisions(records):
@@ -36,6 +40,10 @@ def count_decisions(records):
     latest = None
     for record in records:
         decision = record.get("decision")
+        if record.get("event") == "outcome":
+            key = (str(record.get("decided")), str(record.get("outcome")))
+            counts.outcomes[key] = counts.outcomes.get(key, 0) + 1
+            continue
         if record.get("event", "decision") != "decision" or not isinstance(decision, str):
             continue
         counts.decisions[decision] = counts.decisions.get(decision, 0) + 1
@@ -83,6 +91,10 @@ def render(counts, facts_present, facts_collected_at, bypass_active, now, info=N
     _family(lines, "migration_guard_findings_total", "counter",
             "Deny and warn findings of the decisions in the audit log, each distinct code once per decision.",
             [((("code", code), ("action", action)), count) for (code, action), count in sorted(counts.findings.items())])
+    _family(lines, "migration_guard_outcomes_total", "counter",
+            "What became of the migrations the hook let proceed, by the decision they follow.",
+            [((("decision", decision), ("outcome", outcome)), count)
+             for (decision, outcome), count in sorted(counts.outcomes.items())])
     if counts.latest is not None:
         _family(lines, "migration_guard_last_decision_timestamp_seconds", "gauge",
                 "Time of the latest decision in the audit log.", [((), counts.latest)])

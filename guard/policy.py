@@ -103,7 +103,7 @@ def _in_window(found, config, now_epoch, notes):
         return found, DENY
     return found._replace(message="%s [maintenance window until %s: %s; would be deny]" % (
         found.message, format_time(until), config.maintenance_reason),
-        evidence=found.evidence + (("maintenance", config.maintenance_reason),)), WARN
+        evidence=found.evidence + (("maintenance", config.maintenance_reason), ("would_be", DENY))), WARN
 
 
 def _action(config, found):
@@ -131,7 +131,7 @@ def apply(domain, findings, config, now_epoch):
                     reason = _clipped(reason, 240)  # the guest's text, for an exemption it carries
                     found = found._replace(
                         message="%s [exempted by %s: %s; would be %s]" % (found.message, origin, reason, action),
-                        evidence=found.evidence + (("exempted", reason),))
+                        evidence=found.evidence + (("exempted", reason), ("would_be", action)))
                     action = INFO
                     break
         if action == DENY and found.rule in MAINTENANCE_RULES and config.maintenance_until is not None:

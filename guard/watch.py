@@ -24,6 +24,7 @@ from .bundled import import_structlog
 from .config import Config
 from .facts.cache import facts_to_json, write_atomic
 from .facts.collect import collect, quiet_libvirt
+from .outcome_watch import OutcomeTracker
 from .stamping import stamp_domain
 from .trusted import fleet_keys
 
@@ -43,6 +44,7 @@ EVENT_IDS = {
     "libvirt unavailable": journal.LIBVIRT_UNAVAILABLE,
     "libvirt connection closed": journal.LIBVIRT_UNAVAILABLE,
     "stopped": journal.WATCH_STOPPED,
+    "outcome not tracked": journal.WATCH_OTHER,
 }
 
 
@@ -116,6 +118,9 @@ class Watcher:
         # QEMU runs, known without reading anything the tenant can write. Forgotten when
         # libvirt goes away (a domain may have restarted unseen).
         self.started = {}
+        # What became of the migrations the hook let through (guard.outcome_watch); off
+        # with [paths] pending = "".
+        self.outcomes = OutcomeTracker(self.config, log) if self.config.paths.pending else None
 
     @property
     def signing(self):
@@ -187,7 +192,9 @@ class Watcher:
         except libvirt.libvirtError as exc:
             log.warning("stamp failed", domain=dom.name(), error=exc.get_error_message())
 
-    def _lifecycle(self, _conn, dom, event, _detail, _opaque):
+    def _lifecycle(self, _conn, dom, event, detail, _opaque):
+        if self.outcomes is not None:
+            self.outcomes.on_event(dom.UUIDString().lower(), event, detail)
         if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
             self._stamp(dom, started_here=event == libvirt.VIR_DOMAIN_EVENT_STARTED)
         elif event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
@@ -207,6 +214,8 @@ class Watcher:
 
     def run(self):
         _start_event_loop()
+        if self.outcomes is not None:
+            threading.Thread(target=self.outcomes.run, args=(self.stopping,), name="outcomes", daemon=True).start()
         backoff = 1.0
         while not self.stopping.is_set():
             try:
@@ -215,6 +224,8 @@ class Watcher:
                 self.facts = None  # libvirt (re)started: collect anew and restamp everything
                 with self.lock:
                     self.started.clear()
+                if self.outcomes is not None:
+                    self.outcomes.connected(self.conn)
                 self.refresh()
                 while not self.stopping.is_set():
                     self.wakeup.wait(self.period)
@@ -231,6 +242,8 @@ class Watcher:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
+                if self.outcomes is not None:
+                    self.outcomes.disconnected()
                 if self.conn is not None:
                     try:
                         self.conn.close()

@@ -51,8 +51,8 @@ class Paths:
         self.audit = os.path.join(folder, "audit.log")
         self.config = os.path.join(folder, "config.toml")
         with open(self.config, "w") as handle:
-            handle.write('[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s/none"\n' % (self.facts, self.audit,
-                                                                                         folder))
+            handle.write('[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s/none"\npending = "%s/pending"\n'
+                         % (self.facts, self.audit, folder, folder))
 
 
 def via_hook(paths, xml, monkeypatch):

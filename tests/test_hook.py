@@ -38,6 +38,7 @@ class Host:
         self.facts = os.path.join(folder, "facts.json")
         self.audit = os.path.join(folder, "log", "audit.log")
         self.bypass = os.path.join(folder, "bypass.json")
+        self.pending = os.path.join(folder, "pending")
         self.config = os.path.join(folder, "config.toml")
         self.write_config(config_extra)
         if facts is not False:
@@ -47,8 +48,8 @@ class Host:
         with open(self.config, "w") as handle:
             handle.write(extra + "\n")
             if paths:
-                handle.write('[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\n'
-                             % (self.facts, self.audit, self.bypass))
+                handle.write('[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\npending = "%s"\n'
+                             % (self.facts, self.audit, self.bypass, self.pending))
 
     def write_facts(self, facts, mode=0o644):
         with open(self.facts, "w") as handle:
@@ -474,11 +475,15 @@ def test_bypass_file_anyone_could_write_is_ignored(host):
     assert any("bypass ignored" in n and "writable" in n for n in host.records()[0]["notes"])
 
 
-def documented_fields():
-    """{field: (types, presence)} from docs/audit-record.md's table."""
+def documented_fields(section="decision"):
+    """{field: (types, presence)} from docs/audit-record.md's table of decision records (the
+    first), or with section="outcome" the table under "## Outcome records"."""
     import re
     with open(os.path.join(REPO, "docs", "audit-record.md")) as handle:
-        rows = re.findall(r"^\| `(\w+)` \| ([\w|]+) \| (\w+) \|", handle.read(), re.M)
+        text = handle.read()
+    decisions, _heading, outcomes = text.partition("\n## Outcome records\n")
+    rows = re.findall(r"^\| `(\w+)` \| ([\w|]+) \| (\w+) \|", outcomes if section == "outcome" else decisions,
+                      re.M)
     return {name: (set(types.split("|")), presence) for name, types, presence in rows}
 
 

@@ -5,9 +5,9 @@ import sys
 
 from .. import __version__, escaping
 from ..errors import GuardError
-from . import audit, bypass, check, config_cmd, facts, hook_activate, metrics, preflight, rules, stamp, status, waive
+from . import accuracy, audit, bypass, check, config_cmd, facts, hook_activate, metrics, preflight, rules, stamp, status, waive
 
-COMMANDS = (check, facts, stamp, preflight, audit, bypass, waive, rules, config_cmd, metrics, status, hook_activate)
+COMMANDS = (check, facts, stamp, preflight, audit, accuracy, bypass, waive, rules, config_cmd, metrics, status, hook_activate)
 
 EXIT_OK, EXIT_DENY, EXIT_ERROR = 0, 1, 2
 

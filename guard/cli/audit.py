@@ -21,6 +21,9 @@ def register(sub):
     parser.add_argument("--domain", help="guest name (glob)")
     parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "error"),
                         help="only decisions of this kind")
+    parser.add_argument("--outcome", choices=("migrated", "failed", "unknown"),
+                        help="only outcome records of this kind: what became of a migration the hook let "
+                             "proceed (the collector service records them)")
     parser.add_argument("--rule", help="rule id or code")
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="a table, or the records as stored (one JSON object a line)")
@@ -104,6 +107,10 @@ def _rules(record):
 def _detail(record):
     """The last column: the rules that denied or warned, an error's reason, or for a
     bypass record who set or cleared it and why."""
+    if record.get("event") == "outcome":
+        # "false-allow after allow: the reason" (the class, the decision it follows, why).
+        return "%s after %s%s" % (record.get("class"), record.get("decided"),
+                                  ": %s" % record["reason"] if record.get("reason") else "")
     rules = _rules(record)
     if rules:
         return rules
@@ -125,7 +132,8 @@ def run(args):
                              "rules` lists them\n" % (escaping.text(repr(args.rule)), suggestion(args.rule)))
     path = args.log or load_config(args.config).paths.audit_log
     now = datetime.datetime.now(datetime.timezone.utc)
-    record_filter = Filter(when(args.since, now), when(args.until, now), args.domain, args.decision, args.rule)
+    record_filter = Filter(when(args.since, now), when(args.until, now), args.domain, args.decision, args.rule,
+                           args.outcome)
     counts = Counts()
     count = 0
     if args.format == "text":
@@ -138,6 +146,8 @@ def run(args):
             print(escaping.json_text(line))
             continue
         decision = record.get("decision") or record.get("event") or "?"
+        if record.get("event") == "outcome":
+            decision = str(record.get("outcome"))
         print("%-25s %-12s %-24s %-16s %s" % (shown(_time(record.get("time", "?")), 25), shown(decision, 12),
                                               shown(record.get("domain"), 24), shown(record.get("host"), 16),
                                               shown(_detail(record))))

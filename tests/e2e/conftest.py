@@ -28,11 +28,14 @@ class Destination:
         self.facts = os.path.join(self.folder, "facts.json")
         self.audit = os.path.join(self.folder, "audit.log")
         self.bypass = os.path.join(self.folder, "bypass.json")
+        self.pending = os.path.join(self.folder, "pending")
+        self.false_allows = os.path.join(self.folder, "false-allows")
 
     def write_config(self, extra=""):
         with open(self.config, "w") as handle:
-            handle.write(extra + '\n[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\n'
-                         % (self.facts, self.audit, self.bypass))
+            handle.write(extra + '\n[paths]\nfacts = "%s"\naudit_log = "%s"\nbypass = "%s"\npending = "%s"\n'
+                         'false_allows = "%s"\n' % (self.facts, self.audit, self.bypass, self.pending,
+                                                     self.false_allows))
 
     def guard(self, *args, check=True):
         return subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, text=True,

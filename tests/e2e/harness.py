@@ -83,7 +83,9 @@ class LibvirtHost:
         # No autostarted networks: a test host needs no bridge or dnsmasq.
         shutil.rmtree(self.path("etc", "qemu", "networks", "autostart"), ignore_errors=True)
         with open(self.path("etc", "libvirtd.conf"), "a") as conf:
-            conf.write('\nhost_uuid = "%s"\n' % self.host_uuid)
+            # Its errors to a file of its own log folder (on RHEL: the journal), where the
+            # collector service reads a failed migration's reason.
+            conf.write('\nhost_uuid = "%s"\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n' % self.host_uuid)
         with open(self.path("etc", "qemu.conf"), "a") as conf:
             # /dev/kvm is root-only here: QEMU as root stops libvirt re-probing it on every call.
             conf.write('\nuser = "root"\ngroup = "root"\n')
@@ -226,6 +228,17 @@ class LibvirtHost:
             self._kill(pid)
         self._kill(self.pid("virtlogd"))
         self.started = False
+
+
+def wait_for(predicate, seconds=30):
+    """predicate's first true value, polled every 0.1 s for at most `seconds`; else None."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
 
 
 def migrate(source, dest, name, timeout=120):

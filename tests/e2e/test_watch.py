@@ -2,28 +2,17 @@
 facts change and after libvirt restarts, never touching the persistent definition."""
 import os
 import threading
-import time
 
 import libvirt
 
 from guard import watch as watch_module
 from guard.domain import parse_domain
 from guard.facts.cache import read_facts_file
-from harness import guest_xml
+from harness import guest_xml, wait_for
 
 
 def fingerprint_of_guest(host, name):
     return parse_domain(host.virsh("dumpxml", name).stdout).fingerprint
-
-
-def wait_for(predicate, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return None
 
 
 def test_watch_restamps_after_a_facts_change_keeping_the_started_qemu(hosts, tmp_path, monkeypatch):

@@ -1,0 +1,234 @@
+"""What became of a migration the hook let proceed, and how right the guard was. Pure.
+
+The hook decides before QEMU starts here; whether the migration then worked is only known
+later, on this host. What this host can see (measured on two real libvirt 9.0 daemons; docs/audit-record.md,
+"Outcome records"):
+
+- a migration that completes raises STARTED/MIGRATED, then RESUMED/MIGRATED, and the
+  guest runs here (state running, or paused for a reason other than the migration);
+- one that fails in the destination's prepare phase (a disk only the source can see)
+  raises no lifecycle event at all: the guest is simply not here; its QEMU log gets
+  "shutting down, reason=failed" and nothing else; libvirt's error goes back to the
+  source, and into this daemon's own log;
+- one that fails after QEMU started ends with "shutting down, reason=failed" in the QEMU
+  log (and a STOPPED/FAILED event).
+
+So the outcome is decided from the guest's state here, the events seen, and the QEMU log,
+never from the absence of an event alone: `judge` below. `classify` then names the class
+the differential suite uses, so production and the rig count alike.
+"""
+import re
+import time
+
+from .records import struct
+
+MIGRATED, FAILED, UNKNOWN = "migrated", "failed", "unknown"
+OUTCOMES = (MIGRATED, FAILED, UNKNOWN)
+
+TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, UNDECIDED = (
+    "true-allow", "true-deny", "false-allow", "false-deny", "policy", "guard-error", "unknown")
+CLASSES = (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, UNDECIDED)
+
+# Deny codes for what RHEL 9 forbids although libvirt migrates it: a deny for these alone,
+# on a guest that migrated, is the guard doing its job ("policy"), not a false deny.
+POLICY_CODES = ("memory-size[limit]",)
+
+# A guest is looked for this long after the decision before its absence counts: libvirt adds
+# the incoming domain a few milliseconds after the hook returns.
+ABSENCE_GRACE_SECONDS = 10.0
+
+# Guest states (libvirt's virDomainState and reasons) that mean "still arriving".
+STATE_RUNNING, STATE_PAUSED = 1, 3
+RUNNING_POSTCOPY = 10  # VIR_DOMAIN_RUNNING_POSTCOPY: post-copy may still fail
+PAUSED_ARRIVING = (2, 11, 12, 13)  # MIGRATION, STARTING_UP, POSTCOPY, POSTCOPY_FAILED
+
+# One decision waiting for its outcome, as the hook left it (guard.pending.entry).
+# said: "allow" (no deny finding), "deny" (a deny finding the guest came through anyway: audit
+# mode, a bypass, an exemption, a waiver or a maintenance window) or "error" (on_error
+# accepted); deny_codes: those deny findings' codes.
+Pending = struct("Pending", "id time domain uuid decision said deny_codes mode")
+
+# What this host saw of the guest since the decision. state: (state, reason) from libvirt,
+# or None when the guest is not here (or not running). events: (event, detail, epoch)
+# lifecycle events of the guest seen after the decision. log: QEMU log lines written after
+# the decision (guard.outcome_watch reads them). watched: the service was connected to
+# libvirt from before the decision until now, so an event would not have been missed.
+Evidence = struct("Evidence", "state events log watched daemon_errors", defaults=((), (), False, ()))
+
+# The outcome of one decision: outcome (OUTCOMES), reason (for failed and unknown), at (epoch
+# of the evidence that settled it).
+Verdict = struct("Verdict", "outcome reason at")
+
+EVENT_STARTED, EVENT_RESUMED, EVENT_STOPPED = 2, 4, 5
+DETAIL_MIGRATED, STOPPED_FAILED = 1, 5
+
+
+# "2026-12-02 14:52:39.267+0000: ..." (libvirt) and "2026-12-02T14:52:39.267123Z ..." (QEMU -msg timestamp=on)
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?(?:\+0000|Z)?[:\s]")
+
+
+SLACK_SECONDS = 0.005
+
+
+def log_time(line):
+    """The epoch time a libvirt or QEMU log line starts with (both write UTC), or None."""
+    match = _STAMP.match(line)
+    if not match:
+        return None
+    import calendar  # the service's reading of logs only: the hook, which imports this module, never
+    date, clock, fraction = match.groups()
+    try:
+        whole = calendar.timegm(time.strptime("%s %s" % (date, clock), "%Y-%m-%d %H:%M:%S"))
+    except ValueError:
+        return None
+    return whole + (float("0." + fraction) if fraction else 0.0)
+
+
+def lines_since(lines, since, limit=400):
+    """The log lines written at or after `since` (epoch): a line without a time of its own
+    (QEMU's command line) belongs to the last line that had one. The logs' clocks have
+    milliseconds, the decision's microseconds: a few milliseconds of slack."""
+    kept, current = [], None
+    for line in lines:
+        current = log_time(line) or current
+        if current is not None and current >= since - SLACK_SECONDS:
+            kept.append(line)
+    return kept[-limit:]
+
+
+def failure_time(log):
+    """When the QEMU log says libvirt stopped the guest as failed, or None."""
+    times = [log_time(line) for line in log if _shutdown_reason(line) == "failed"]
+    times = [t for t in times if t is not None]
+    return times[-1] if times else None
+
+
+def _shutdown_reason(line):
+    """libvirt's "shutting down, reason=X" in a QEMU log line, or None."""
+    marker = "shutting down, reason="
+    index = line.find(marker)
+    return line[index + len(marker):].split()[0].strip(",") if index >= 0 else None
+
+
+def judge(pending, evidence, now):
+    """The Verdict for a pending decision, or None while it cannot be told yet.
+
+    - migrated: the guest runs here (or is paused for a reason other than arriving), or
+      RESUMED/MIGRATED was seen;
+    - failed: STOPPED/FAILED was seen, or the QEMU log says "shutting down, reason=failed"
+      since the decision; or the guest is not here after the grace period while the service
+      watched throughout (a completed migration would have raised an event), or QEMU never
+      started here at all (no log line since the decision);
+    - unknown: the guest is gone and nothing tells how (the service was not watching and
+      the QEMU log shows another ending).
+    """
+    for event, detail, at in evidence.events:
+        if event == EVENT_RESUMED and detail == DETAIL_MIGRATED:
+            return Verdict(MIGRATED, None, at)
+        if event == EVENT_STOPPED and detail == STOPPED_FAILED:
+            return Verdict(FAILED, _failure_text(evidence) or "the incoming QEMU stopped (failed)", at)
+    if evidence.state is not None:
+        state, reason = evidence.state
+        if state == STATE_RUNNING and reason != RUNNING_POSTCOPY:
+            return Verdict(MIGRATED, None, now)
+        if state == STATE_PAUSED and reason not in PAUSED_ARRIVING:
+            return Verdict(MIGRATED, None, now)
+        return None  # still arriving
+    if now - pending.time < ABSENCE_GRACE_SECONDS:
+        return None
+    endings = [_shutdown_reason(line) for line in evidence.log]
+    endings = [ending for ending in endings if ending]
+    if "failed" in endings:
+        return Verdict(FAILED, _failure_text(evidence) or "libvirt stopped the incoming guest (reason=failed)",
+                       failure_time(evidence.log) or now)
+    started = any("starting up" in line for line in evidence.log)
+    if evidence.watched:
+        return Verdict(FAILED, _failure_text(evidence) or (
+            "the guest never arrived here; libvirt's error went back to the source" if not started
+            else "the incoming guest stopped before the migration completed"), now)
+    if not started and not endings:
+        return Verdict(FAILED, _failure_text(evidence) or
+                       "QEMU never started here for it; libvirt's error went back to the source", now)
+    return Verdict(UNKNOWN, "the guest is not here and the service was not watching when it left (QEMU log: %s)"
+                   % (", ".join("reason=%s" % e for e in endings) or "started, no ending"), now)
+
+
+def expired(pending, now, max_wait):
+    """The Verdict for a decision still undecided after max_wait seconds."""
+    return Verdict(UNKNOWN, "no outcome within %s" % _seconds(max_wait), now)
+
+
+def _seconds(value):
+    value = int(value)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if value >= size and value % size == 0:
+            return "%d%s" % (value // size, unit)
+    return "%ds" % value
+
+
+MAX_REASON_LINES = 6
+MAX_REASON_CHARS = 1024
+
+
+def _failure_text(evidence):
+    """libvirt's own words: its daemon's errors during the migration, then the QEMU log's
+    error lines (not the command line or the start banner), bounded."""
+    lines = []
+    for line in evidence.daemon_errors:  # the same error logged again says nothing more
+        if line in lines:
+            lines.remove(line)
+        lines.append(line)
+    for line in evidence.log:
+        text = line.strip()
+        if not text or text.endswith("\\") or "starting up libvirt" in text or text.startswith("-"):
+            continue
+        if "is tainted" in text or "char device redirected" in text or "shutting down, reason=" in text:
+            continue
+        lines.append(text)
+    text = " / ".join(lines[-MAX_REASON_LINES:])
+    return text[:MAX_REASON_CHARS - 1] + "\u2026" if len(text) > MAX_REASON_CHARS else text
+
+
+def classify(said_, deny_codes, outcome):
+    """The class of one decision with its outcome, as the differential suite names them."""
+    if outcome == UNKNOWN:
+        return UNDECIDED
+    if said_ == "error":
+        return GUARD_ERROR
+    if outcome == MIGRATED:
+        if said_ == "allow":
+            return TRUE_ALLOW
+        return FALSE_DENY if [c for c in deny_codes if c not in POLICY_CODES] else POLICY
+    return TRUE_DENY if said_ == "deny" else FALSE_ALLOW
+
+
+def summarize(outcome_records, refused=0):
+    """Counts per class and the rates, from outcome records (dicts, as in the audit log).
+    refused: decisions the guard refused in enforce mode (no outcome: the guest stayed on
+    its source), reported beside the classes."""
+    tally = dict.fromkeys(CLASSES, 0)
+    false_allows = []
+    for record in outcome_records:
+        kind = record.get("class")
+        if kind not in tally:
+            kind = classify(record.get("said"), record.get("deny_codes") or (), record.get("outcome"))
+        tally[kind] += 1
+        if kind == FALSE_ALLOW:
+            false_allows.append({key: record.get(key) for key in ("time", "domain", "uuid", "decision_id", "reason",
+                                                                  "kept_xml")})
+    failed = tally[TRUE_DENY] + tally[FALSE_ALLOW]
+    migrated = tally[TRUE_ALLOW] + tally[FALSE_DENY] + tally[POLICY]
+    decided = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
+    return {
+        "classes": tally,
+        "outcomes": sum(tally.values()),
+        "refused": refused,
+        "agreement": _ratio(tally[TRUE_ALLOW] + tally[TRUE_DENY] + tally[POLICY], decided),
+        "false_allow_rate": _ratio(tally[FALSE_ALLOW], failed),
+        "false_deny_rate": _ratio(tally[FALSE_DENY], migrated - tally[POLICY]),
+        "false_allows": false_allows,
+    }
+
+
+def _ratio(part, whole):
+    return round(part / whole, 4) if whole else None

@@ -1,0 +1,361 @@
+"""The outcome loop without daemons: judging the evidence, classing, the pending files the
+hook leaves, the service's check against libvirt's test driver (a real libvirt, no QEMU),
+and the audit, accuracy and metrics views of outcome records. The real migrations are in
+tests/e2e/test_outcome_loop.py."""
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import libvirt
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from test_hook import BIG, SMALL, Host, documented_fields, needs_root
+
+from guard import outcome as oc
+from guard import pending as pending_module
+from guard.audit_record import outcome_record, render_record
+from guard.config import Config, parse_config
+from guard.findings import Finding
+from guard.metrics import count_decisions, render
+from guard.outcome_watch import OutcomeTracker, daemon_errors_since
+from guard.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, write_pending
+from helpers import REPO
+
+T0 = 1_764_686_000.0  # 2025-12-02T14:33:20Z
+PENDING = oc.Pending("a" * 32, T0, "web01", "6695eb01-f6a4-8304-79aa-97f2502e193f", "allow", "allow", (), "audit")
+# Lines as libvirt 9.0 and QEMU 7.2 wrote them on the rig (tests/e2e/test_outcome_loop.py).
+STARTED = "2025-12-02 14:33:20.311+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.22"
+FAILED_LINE = "2025-12-02 14:33:20.467+0000: shutting down, reason=failed"
+QEMU_ERROR = "2025-12-02T14:33:20.400123Z qemu-system-x86_64: -blockdev {}: Could not open '/d.raw'"
+
+
+def evidence(**kwargs):
+    return oc.Evidence(kwargs.pop("state", None), **kwargs)
+
+
+class TestJudge:
+    def test_resumed_after_migration_is_migrated(self):
+        verdict = oc.judge(PENDING, evidence(events=((4, 1, T0 + 2),)), T0 + 3)
+        assert (verdict.outcome, verdict.at) == ("migrated", T0 + 2)
+
+    @pytest.mark.parametrize("state, outcome", [((1, 2), "migrated"), ((3, 1), "migrated"), ((3, 2), None),
+                                                ((1, 10), None), ((3, 11), None)])
+    def test_the_guest_here_is_migrated_unless_still_arriving(self, state, outcome):
+        verdict = oc.judge(PENDING, evidence(state=state), T0 + 1)
+        assert (verdict.outcome if verdict else None) == outcome
+
+    def test_absence_counts_only_after_the_grace_period(self):
+        assert oc.judge(PENDING, evidence(watched=True), T0 + oc.ABSENCE_GRACE_SECONDS - 1) is None
+        verdict = oc.judge(PENDING, evidence(watched=True), T0 + oc.ABSENCE_GRACE_SECONDS + 1)
+        assert verdict.outcome == "failed" and "never arrived" in verdict.reason
+
+    def test_a_failed_shutdown_in_the_qemu_log_is_failed_with_its_time_and_words(self):
+        log = (STARTED, "-incoming defer \\", QEMU_ERROR, FAILED_LINE)
+        verdict = oc.judge(PENDING, evidence(log=log, daemon_errors=("Cannot access storage file '/d.raw'",)),
+                           T0 + 30)
+        assert verdict.outcome == "failed"
+        assert verdict.at == pytest.approx(T0 + 0.467)
+        assert verdict.reason == ("Cannot access storage file '/d.raw' / 2025-12-02T14:33:20.400123Z "
+                                  "qemu-system-x86_64: -blockdev {}: Could not open '/d.raw'")
+
+    def test_stopped_failed_event_is_failed(self):
+        verdict = oc.judge(PENDING, evidence(events=((5, 5, T0 + 1),)), T0 + 2)
+        assert verdict.outcome == "failed"
+
+    def test_unwatched_absence_without_a_failure_in_the_log_is_unknown_not_failed(self):
+        """The service was down: the guest may have arrived and left since. Only the QEMU
+        log can say it failed; another ending is unknown."""
+        log = (STARTED, "2025-12-02 14:40:00.000+0000: shutting down, reason=destroyed")
+        verdict = oc.judge(PENDING, evidence(log=log), T0 + 600)
+        assert verdict.outcome == "unknown" and "reason=destroyed" in verdict.reason
+
+    def test_unwatched_absence_with_no_qemu_start_at_all_is_failed(self):
+        verdict = oc.judge(PENDING, evidence(), T0 + 600)
+        assert verdict.outcome == "failed" and "never started" in verdict.reason
+
+    def test_expired(self):
+        assert oc.expired(PENDING, T0 + 7200, 3600).reason == "no outcome within 1h"
+
+    def test_failure_text_is_bounded(self):
+        verdict = oc.judge(PENDING, evidence(daemon_errors=tuple("e%d " % i + "x" * 500 for i in range(20))),
+                           T0 + 60)
+        assert len(verdict.reason) <= oc.MAX_REASON_CHARS and verdict.reason.startswith("e14 ")
+
+
+def test_log_lines_since_keep_the_command_line_with_its_banner():
+    lines = ["2025-12-02 14:00:00.000+0000: starting up old", "-old \\",
+             STARTED, "-incoming defer \\", FAILED_LINE]
+    assert oc.lines_since(lines, T0) == lines[2:]
+    assert oc.log_time("no time here") is None
+    assert oc.failure_time(lines) == pytest.approx(T0 + 0.467)
+
+
+@pytest.mark.parametrize("said, codes, outcome, kind", [
+    ("allow", (), "migrated", "true-allow"),
+    ("allow", (), "failed", "false-allow"),
+    ("deny", ("storage[missing]",), "failed", "true-deny"),
+    ("deny", ("storage[missing]",), "migrated", "false-deny"),
+    ("deny", ("memory-size[limit]",), "migrated", "policy"),
+    ("error", (), "migrated", "guard-error"),
+    ("allow", (), "unknown", "unknown"),
+])
+def test_classes_match_the_differential_suites(said, codes, outcome, kind):
+    assert oc.classify(said, codes, outcome) == kind
+
+
+def test_summary_rates_and_false_allows():
+    records = [{"class": "true-allow"}] * 6 + [{"class": "false-allow", "domain": "db1", "reason": "r",
+                                                  "decision_id": "x"}] + [{"class": "true-deny"}] * 3 + \
+        [{"class": "false-deny"}, {"class": "policy"}, {"said": "allow", "outcome": "failed", "deny_codes": []}]
+    summary = oc.summarize(records, refused=4)
+    assert summary["classes"]["false-allow"] == 2 and summary["refused"] == 4
+    assert summary["false_allow_rate"] == round(2 / 5, 4)  # of the 5 that failed
+    assert summary["false_deny_rate"] == round(1 / 7, 4)  # of the 7 that migrated for a reason of their own
+    assert summary["agreement"] == round(10 / 13, 4)
+    assert [item["domain"] for item in summary["false_allows"]] == ["db1", None]
+
+
+def test_said_counts_exempted_and_waived_denies():
+    plain = Finding.from_tuple(("storage", "storage[missing]", "warn", "m", "", (), "deny", None))
+    exempted = plain._replace(action="info", evidence=(("exempted", "ok"), ("would_be", "deny")))
+    assert pending_module.said("allow", (plain,)) == "allow" and pending_module.denied_codes((plain,)) == []
+    assert pending_module.said("allow", (exempted,)) == "deny"
+    assert pending_module.denied_codes((exempted,)) == ["storage[missing]"]
+    assert pending_module.said("would-deny", ()) == "deny" and pending_module.said("bypassed", ()) == "deny"
+    assert pending_module.said("error", ()) == "error"
+
+
+def test_policy_marks_what_an_exemption_turned_down():
+    """What `said` reads: the policy's own evidence on an exempted finding."""
+    from guard.domain import parse_domain
+    from guard.policy import apply
+    config = parse_config('[[exemptions]]\ndomain = "*"\nreason = "known"\nrules = ["memory-size"]\n')
+    found = Finding.from_tuple(("memory-size", "memory-size[limit]", "deny", "m", "", (), "deny", None))
+    domain = parse_domain(SMALL)
+    _verdict, kept, _notes = apply(domain, (found,), config, T0)
+    assert kept[0].action == "info" and dict(kept[0].evidence)["would_be"] == "deny"
+
+
+class TestPendingFiles:
+    def test_written_root_only_and_read_back(self, tmp_path):
+        folder = str(tmp_path / "pending")
+        write_pending(folder, {"id": "b" * 32, "time": T0, "uuid": "u"}, b"<domain/>")
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        for name in os.listdir(folder):
+            assert stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) == 0o600
+        entries, problems = read_pending(folder)
+        assert [e["id"] for e in entries] == ["b" * 32] and problems == []
+        remove_pending(folder, "b" * 32)
+        assert os.listdir(folder) == []
+
+    def test_a_planted_symlink_is_never_followed(self, tmp_path):
+        folder = tmp_path / "pending"
+        folder.mkdir(mode=0o700)
+        target = tmp_path / "elsewhere"
+        (folder / ("c" * 32 + ".xml")).symlink_to(target)
+        with pytest.raises(OSError):
+            write_pending(str(folder), {"id": "c" * 32, "time": T0}, b"<domain/>")
+        assert not target.exists()
+
+    def test_an_entry_others_could_write_is_a_problem_not_acted_on(self, tmp_path):
+        folder = tmp_path / "pending"
+        folder.mkdir(mode=0o700)
+        planted = folder / ("d" * 32 + ".json")
+        planted.write_text(json.dumps({"id": "d" * 32, "time": T0}))
+        planted.chmod(0o666)
+        entries, problems = read_pending(str(folder))
+        assert entries == [] and "writable by group or others" in problems[0]
+
+    def test_an_entry_naming_another_id_is_a_problem(self, tmp_path):
+        folder = str(tmp_path / "pending")
+        write_pending(folder, {"id": "e" * 32, "time": T0}, None)
+        os.rename(os.path.join(folder, "e" * 32 + ".json"), os.path.join(folder, "f" * 32 + ".json"))
+        entries, problems = read_pending(folder)
+        assert entries == [] and "not a pending decision" in problems[0]
+
+    def test_a_huge_xml_is_cut_and_said(self, tmp_path):
+        from guard.pending import MAX_XML_BYTES
+        folder = str(tmp_path / "pending")
+        write_pending(folder, {"id": "1" * 32, "time": T0}, b"x" * (MAX_XML_BYTES + 10))
+        with open(os.path.join(folder, "1" * 32 + ".xml"), "rb") as handle:
+            data = handle.read()
+        assert data.startswith(b"x" * 100) and b"cut at" in data and len(data) < MAX_XML_BYTES + 100
+
+    def test_kept_xml_is_bounded_to_the_newest(self, tmp_path):
+        folder, kept = str(tmp_path / "pending"), str(tmp_path / "kept")
+        for index in range(MAX_KEPT + 3):
+            decision_id = "%032x" % index
+            write_pending(folder, {"id": decision_id, "time": T0}, b"<domain/>")
+            path = keep_xml(folder, decision_id, kept)
+            os.utime(path, (T0 + index, T0 + index))
+        names = sorted(os.listdir(kept))
+        assert len(names) == MAX_KEPT and names[0] == "%032x.xml" % 3
+
+
+def _config(tmp_path, extra=""):
+    text = '[paths]\naudit_log = "%s/audit.log"\npending = "%s/pending"\nfalse_allows = "%s/kept"\n' % (
+        tmp_path, tmp_path, tmp_path)
+    return parse_config(text + '[outcome]\nlibvirt_log = ""\n' + extra)
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def __getattr__(self, level):
+        return lambda event, **kw: self.lines.append((level, event, kw))
+
+
+class TestTrackerOnLibvirtsTestDriver:
+    """The service's check against a real libvirt connection (the test driver: its
+    running guest "test"), the pending files and the QEMU log as the hook and libvirt leave them."""
+
+    def setup_method(self):
+        self.conn = libvirt.open("test:///default")
+        self.test_uuid = self.conn.lookupByName("test").UUIDString()
+
+    def teardown_method(self):
+        self.conn.close()
+
+    def tracker(self, tmp_path, connected_at=None):
+        tracker = OutcomeTracker(_config(tmp_path), Log(), qemu_logs=str(tmp_path / "qemu"), host="hv02")
+        tracker.connected(self.conn)
+        if connected_at is not None:
+            tracker.connected_since = connected_at
+        return tracker
+
+    def leave(self, tmp_path, uuid, name, when, said="allow"):
+        decision_id = os.urandom(16).hex()
+        write_pending(str(tmp_path / "pending"), {"id": decision_id, "time": when, "domain": name, "uuid": uuid,
+                                                  "decision": "allow", "said": said, "deny_codes": [],
+                                                  "mode": "audit"}, b"<domain><name>%s</name></domain>" % name.encode())
+        return decision_id
+
+    def records(self, tmp_path):
+        with open(tmp_path / "audit.log") as handle:
+            return [json.loads(line) for line in handle]
+
+    def test_a_guest_running_here_is_migrated_and_the_files_go(self, tmp_path):
+        now = time.time()
+        decision_id = self.leave(tmp_path, self.test_uuid, "test", now - 1)
+        written = self.tracker(tmp_path).check(now)
+        assert [(r["decision_id"], r["outcome"], r["class"]) for r in written] == [(decision_id, "migrated",
+                                                                                    "true-allow")]
+        assert self.records(tmp_path)[0]["decision_id"] == decision_id
+        assert os.listdir(tmp_path / "pending") == []
+
+    def test_an_absent_guest_waits_for_the_grace_period_then_is_a_false_allow_with_its_xml(self, tmp_path):
+        now = time.time()
+        uuid = "0b8c1f7e-0000-4000-8000-000000000001"
+        decision_id = self.leave(tmp_path, uuid, "gone", now - 2)
+        tracker = self.tracker(tmp_path, connected_at=now - 60)
+        assert tracker.check(now) == []  # within the grace period: nothing said yet
+        os.makedirs(tmp_path / "qemu")
+        (tmp_path / "qemu" / "gone.log").write_text(
+            "%s: shutting down, reason=failed\n" % time.strftime("%Y-%m-%d %H:%M:%S.000+0000", time.gmtime(now)))
+        [record] = tracker.check(now + 20)
+        assert (record["outcome"], record["class"]) == ("failed", "false-allow")
+        assert record["kept_xml"] == str(tmp_path / "kept" / (decision_id + ".xml"))
+        with open(record["kept_xml"], "rb") as handle:
+            assert handle.read() == b"<domain><name>gone</name></domain>"
+        assert tracker.check(now + 30) == []  # at most one outcome
+        assert len(self.records(tmp_path)) == 1
+
+    def test_nothing_is_decided_while_libvirt_is_away_except_expiry(self, tmp_path):
+        now = time.time()
+        self.leave(tmp_path, "0b8c1f7e-0000-4000-8000-000000000002", "gone", now - 100)
+        tracker = self.tracker(tmp_path)
+        tracker.disconnected()
+        assert tracker.check(now) == []
+        [record] = tracker.check(now + 7 * 3600)
+        assert record["outcome"] == "unknown" and record["reason"] == "no outcome within 6h"
+
+    def test_records_match_the_documented_schema(self, tmp_path):
+        now = time.time()
+        self.leave(tmp_path, self.test_uuid, "test", now - 1)
+        [record] = self.tracker(tmp_path).check(now)
+        fields = documented_fields("outcome")
+        assert set(record) == set(fields)
+        for name, (types, _presence) in fields.items():
+            assert any(isinstance(record[name], {"string": str, "integer": int, "number": (int, float),
+                                                 "array": list, "object": dict, "null": type(None)}[t])
+                       for t in types), name
+
+
+def test_daemon_errors_from_a_log_file_between_two_times(tmp_path):
+    log = tmp_path / "libvirtd.log"
+    log.write_text("\n".join([
+        "2025-12-02 14:33:19.000+0000: 7: error : virSysinfoRead:1 : before the decision",
+        "2025-12-02 14:33:20.300+0000: 7: info : something : not an error",
+        "2025-12-02 14:33:20.310+0000: 7: error : qemuProcessPrepareHost:1 : Cannot access storage file '/d'",
+        "2025-12-02 14:35:00.000+0000: 7: error : virNetSocketReadWire:1 : after the failure",
+    ]) + "\n")
+    assert daemon_errors_since(str(log), T0, T0 + 1) == ("Cannot access storage file '/d'",)
+    assert daemon_errors_since("", T0, T0 + 1) == ()
+    assert daemon_errors_since(str(tmp_path / "none"), T0, T0 + 1) == ()
+
+
+def test_config_keys_and_their_errors():
+    config = parse_config('[paths]\npending = ""\n[outcome]\nwait = "2h"\nlibvirt_log = "/var/log/x.log"\n')
+    assert (config.paths.pending, config.outcome_wait, config.outcome_libvirt_log) == ("", 7200.0, "/var/log/x.log")
+    assert Config().paths.pending == "/run/migration-guard/pending"
+    for bad in ('[outcome]\nlibvirt_log = "relative"\n', '[outcome]\nwaiting = "1h"\n', '[paths]\nfalse_allows = ""\n'):
+        with pytest.raises(Exception) as info:
+            parse_config(bad)
+        assert "outcome" in str(info.value) or "false_allows" in str(info.value)
+
+
+def _outcome_line(kind, outcome, decided="allow", domain="web01", decision_id="a" * 32):
+    pending = PENDING._replace(id=decision_id, domain=domain, decision=decided)
+    return render_record(outcome_record(pending, oc.Verdict(outcome, "why" if outcome != "migrated" else None,
+                                                            T0 + 5), kind, T0 + 5, "hv02", "1"))
+
+
+@needs_root
+def test_audit_outcome_filter_accuracy_and_metrics_over_a_real_hook_log(tmp_path):
+    host = Host(str(tmp_path))
+    assert host.run(name="small", xml=SMALL).returncode == 0
+    assert host.run(name="big", xml=BIG).returncode == 1
+    allowed, refused = host.records()
+    assert len(allowed["id"]) == 32 and allowed["id"] != refused["id"]
+    pending = sorted(os.listdir(host.pending))
+    assert pending == [allowed["id"] + ".json", allowed["id"] + ".xml"]  # the refused guest left nothing
+    with open(os.path.join(host.pending, allowed["id"] + ".xml")) as handle:
+        assert handle.read() == SMALL
+    with open(host.audit, "a") as handle:
+        handle.write(_outcome_line("false-allow", "failed", decision_id=allowed["id"], domain="small") + "\n")
+        handle.write(_outcome_line("true-allow", "migrated", decision_id="b" * 32) + "\n")
+
+    def cli(*args):
+        result = subprocess.run([sys.executable, "-m", "guard"] + list(args), capture_output=True, text=True,
+                                cwd=REPO, env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config))
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+    failed = [json.loads(line) for line in cli("audit", "--outcome", "failed", "--format", "json").splitlines()]
+    assert [r["decision_id"] for r in failed] == [allowed["id"]]
+    assert [json.loads(line)["event"] for line in cli("audit", "--decision", "allow", "--format",
+                                                      "json").splitlines()] == ["decision"]
+    table = cli("audit", "--outcome", "failed")
+    assert "failed" in table and "false-allow after allow: why" in table
+    summary = json.loads(cli("accuracy", "--format", "json"))
+    assert summary["decisions"] == {"total": 2, "refused": 1, "awaiting": 0}
+    assert summary["classes"]["false-allow"] == 1 and summary["classes"]["true-allow"] == 1
+    text = cli("accuracy")
+    assert "false-allow      1" in text and "small" in text and "false-allow rate 100.0%" in text
+    with open(host.audit) as handle:
+        counts = count_decisions(json.loads(line) for line in handle)
+    families = {f.name: f for f in text_string_to_metric_families(render(counts, False, None, False, T0))}
+    samples = {(s.labels["decision"], s.labels["outcome"]): s.value for s in families["migration_guard_outcomes"].samples}
+    assert samples == {("allow", "failed"): 1.0, ("allow", "migrated"): 1.0}
+    assert counts.decisions == {"allow": 1, "deny": 1}  # outcomes are not decisions
+
+
+@needs_root
+def test_no_pending_file_when_tracking_is_off(tmp_path):
+    host = Host(str(tmp_path))
+    host.write_config('[paths]\nfacts = "%s"\naudit_log = "%s"\npending = ""\n' % (host.facts, host.audit), paths=False)
+    assert host.run(name="small", xml=SMALL).returncode == 0
+    assert host.records()[0]["decision"] == "allow" and not os.path.exists(host.pending)
