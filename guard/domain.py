@@ -59,12 +59,17 @@ class Firmware(struct("Firmware", "firmware features loader_path loader_type loa
 
 
 # mode: subsystem | capabilities; type: pci | usb | scsi | scsi_host | mdev | storage | misc |
-# net; source: a short description for messages; teaming: transient makes a VF failover-capable.
-HostDev = struct("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
+# net; source: a short description for messages; teaming: transient makes a VF failover-capable;
+# managed: managed='yes' (libvirt binds the device's driver itself); driver_model: <driver model=...>,
+# the VFIO variant driver a PCI device must be bound to (libvirt 10.0 and later).
+HostDev = struct("HostDev", "mode type source teaming mdev_uuid model managed driver_model",
+                 defaults=(None, None, None, False, None))
 
 # type: network | bridge | hostdev | vdpa | direct | user | vhostuser | ...; socket: a vhost-user
-# socket path and mode: (path, "client" | "server") of <source type='unix' path mode>.
-Interface = struct("Interface", "type mac network source teaming socket", defaults=(None, None, None, None, None))
+# socket path and mode: (path, "client" | "server") of <source type='unix' path mode>; managed and
+# driver_model: as HostDev's, for type='hostdev' (None otherwise).
+Interface = struct("Interface", "type mac network source teaming socket managed driver_model",
+                   defaults=(None, None, None, None, None, None, None))
 
 # <devices><memory model='dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc'>: size; target_node: the
 # *guest* NUMA cell it is plugged into (<target><node>); nodemask/nodes: host nodes of
@@ -406,7 +411,7 @@ def mdev_path(uuid):
 
 def _hostdev(hostdev, found):
     parts = _children(hostdev)
-    source, teaming = parts.get("source"), parts.get("teaming")
+    source, teaming, driver = parts.get("source"), parts.get("teaming"), parts.get("driver")
     address = _children(source).get("address")
     found.hostdevs.append(HostDev(
         mode=hostdev.get("mode", "subsystem"),
@@ -415,6 +420,8 @@ def _hostdev(hostdev, found):
         teaming=teaming.get("type") if teaming is not None else None,
         mdev_uuid=address.get("uuid") if address is not None else None,
         model=hostdev.get("model"),
+        managed=hostdev.get("managed") == "yes",
+        driver_model=driver.get("model") if driver is not None else None,
     ))
 
 
@@ -449,8 +456,14 @@ def _interface(iface, found):
         if get("type") == "unix" and get("path"):
             socket = (get("path"), get("mode", "client"))
             described = get("path")
-    found.interfaces.append(Interface.from_tuple((iface.get("type", "?"), mac, network, described, teaming,
-                                                  socket)))
+    kind = iface.get("type", "?")
+    managed = driver_model = None
+    if kind == "hostdev":  # an assigned VF: whether libvirt binds its driver, and which
+        managed = iface.get("managed") == "yes"
+        driver = _children(iface).get("driver")
+        driver_model = driver.get("model") if driver is not None else None
+    found.interfaces.append(Interface.from_tuple((kind, mac, network, described, teaming, socket, managed,
+                                                  driver_model)))
 
 
 # Disk types whose source is a host path, and the attribute naming it.

@@ -76,6 +76,14 @@ BLOCKERS = (
             trigger="<interface type='network'> on a <forward mode='hostdev'> network: the actual type is hostdev "
                     "(\"cannot migrate a domain with <interface type='hostdev'>\")",
             rule="sriov[network-pool]", since="8.0", lifted="8.6"),
+    Blocker(id="libvirt-vfio-variant-driver", component="libvirt", where="src/util/virpci.c: virPCIDeviceBindToStub",
+            trigger="a Mellanox VF that reaches QEMU on plain vfio-pci on the destination, whose vfio-pci device "
+                    "then has no migration support (qemu-vfio-no-migration): a managed one under a libvirt before "
+                    "10.0, which binds vfio-pci (10.0 picks the variant driver from modules.alias, "
+                    "virPCIDeviceFindBestVFIOVariant, or takes <driver model>), or where mlx5_vfio_pci is not "
+                    "installed; an unmanaged one (managed='no') left on another driver, which libvirt does not "
+                    "rebind",
+            rule="sriov[mlx5-vf-conditions]", since="8.0"),
     Blocker(id="libvirt-vdpa", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="<interface type='vdpa'>: \"vDPA devices cannot be migrated\" (libvirt's own check, kept "
                     "only for a QEMU that cannot report blocked-reasons once libvirt asks QEMU; then QEMU decides)",

@@ -68,6 +68,7 @@ def read_local(root="/"):
         spice_tls=bool(conf.get("spice_tls", 0)) if conf is not None else None,
         vnc_tls=bool(conf.get("vnc_tls", 0)) if conf is not None else None,
         migrate_tls_force=bool(conf.get("migrate_tls_force", 0)) if conf is not None else None,
+        mlx5_pfs=probe.mellanox_pfs(root),
     )
 
 

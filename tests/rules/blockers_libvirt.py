@@ -2,6 +2,7 @@
 one per entry with a rule, reporting exactly that rule code. Corpus guests where libvirt's test
 suite has the case, minimal XML where not (the case's name says so)."""
 import test_device_support
+import test_devices
 
 from guard.domain import cgroup_path
 from guard.rules.source_refusal import SourceDisk, SourceState
@@ -39,6 +40,8 @@ def source(**state):
 
 
 CASES = {
+    "libvirt-vfio-variant-driver": next(c for c in test_devices.CASES
+                                        if c.expect == "sriov[mlx5-vf-conditions]" and "left on mlx5_core" in c.name),
     "libvirt-tls-force": Case("migration-flags", "destination's qemu.conf forces TLS, no --tls (minimal XML)",
                               minimal(), dest=host(migrate_tls_force=True), expect="migration-flags[tls-required]",
                               kwargs=source()),
