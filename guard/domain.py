@@ -99,9 +99,11 @@ Listen = struct("Listen", "graphics address network", defaults=(None, None))
 # name='tsc' frequency> in Hz, or None; cpu_migratable: <cpu migratable='on|off'> of a
 # host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>;
 # unmigratable: (kind, element) of devices QEMU cannot migrate, kind from a fixed list (virgl,
-# virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU.
-Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu spice_tls",
-                  defaults=(None, None, (), (), False, False))
+# virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU;
+# spice_tls: a SPICE display that needs a TLS port wherever it starts; spice_tls_port: one that
+# takes a TLS port (and so loads the certificates) where qemu.conf sets spice_tls = 1.
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu spice_tls "
+                              "spice_tls_port", defaults=(None, None, (), (), False, False, False))
 NO_PLATFORM = Platform()
 
 
@@ -520,15 +522,18 @@ def _memory_device(mem, found):
     ))
 
 
-def _spice_needs_tls(graphics):
-    """Whether libvirt will want a TLS port for this SPICE display on the destination, where
-    the incoming definition is parsed as inactive (autoport ports reset): qemu_process.c
-    qemuProcessSPICEAllocatePorts wants one for defaultMode='secure' or a channel
-    mode='secure' ("Auto allocation of spice TLS port requested but spice TLS is disabled in
-    qemu.conf"), qemu_validate.c refuses a fixed tlsPort ("spice TLS port set in XML
-    configuration, but TLS is disabled in qemu.conf"). Not for socket or 'none' listens."""
+def _spice_tls_port(graphics):
+    """(needs, takes) for this SPICE display on the destination, where the incoming definition
+    is parsed as inactive (autoport ports reset). needs: libvirt wants a TLS port for it whatever
+    qemu.conf says: qemu_process.c qemuProcessSPICEAllocatePorts for defaultMode='secure' or a
+    channel mode='secure' ("Auto allocation of spice TLS port requested but spice TLS is disabled
+    in qemu.conf"), qemu_validate.c for a fixed tlsPort ("spice TLS port set in XML configuration,
+    but TLS is disabled in qemu.conf"). takes: it gets one, and QEMU the x509-dir it loads the
+    certificates from (qemu_command.c qemuBuildGraphicsSPICECommandLine), where qemu.conf sets
+    spice_tls = 1: an autoport display in mode 'any' takes one too. Neither for socket or 'none'
+    listens."""
     if any(listen.get("type") in ("socket", "none") for listen in _each(graphics, "listen")):
-        return False
+        return False, False
     try:
         tls_port = int(graphics.get("tlsPort") or 0)
     except ValueError:
@@ -536,15 +541,17 @@ def _spice_needs_tls(graphics):
     autoport = graphics.get("autoport") == "yes" or graphics.get("port") in (None, "-1")
     secure = graphics.get("defaultMode") == "secure" or any(
         channel.get("mode") == "secure" for channel in _each(graphics, "channel"))
-    return (autoport and secure) or (not autoport and tls_port > 0) or tls_port == -1
+    fixed = (not autoport and tls_port > 0) or tls_port == -1
+    return (autoport and secure) or fixed, (autoport and (secure or graphics.get("defaultMode") != "insecure")) or fixed
 
 
 def _graphics(graphics, found):
     gtype = graphics.get("type")
     if gtype not in ("vnc", "spice"):
         return
-    if gtype == "spice" and _spice_needs_tls(graphics):
-        found.spice_tls = True
+    if gtype == "spice":
+        needs, takes = _spice_tls_port(graphics)
+        found.spice_tls, found.spice_tls_port = found.spice_tls or needs, found.spice_tls_port or takes
     listens = found.listens
     attr = graphics.get("listen")
     if attr is not None:
@@ -623,14 +630,14 @@ class _Devices:
     """What one pass over <devices> collects."""
 
     __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags",
-                 "unmigratable", "spice_tls")
+                 "unmigratable", "spice_tls", "spice_tls_port")
 
     def __init__(self):
         self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
         self.transient, self.unmigratable = [], []
         self.tags = set()
         self.emulator = None
-        self.spice_tls = False
+        self.spice_tls = self.spice_tls_port = False
 
 
 # Each <devices> child the rules need, and its reader. One pass over <devices> dispatching
@@ -789,10 +796,10 @@ def _platform(clock, cpu, devices):
     migratable = _yes(cpu.get("migratable")) if cpu is not None else None
     iommu = "iommu" in devices.tags
     if (frequency is None and migratable is None and not devices.transient and not devices.unmigratable and not iommu
-            and not devices.spice_tls):
+            and not devices.spice_tls and not devices.spice_tls_port):
         return NO_PLATFORM
     return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)),
-                    iommu, devices.spice_tls)
+                    iommu, devices.spice_tls, devices.spice_tls_port)
 
 
 # guard.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.

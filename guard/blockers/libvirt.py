@@ -239,10 +239,12 @@ BLOCKERS = (
             since="8.0"),
     Blocker(id="libvirt-migration-tls-certs", component="libvirt",
             where="src/qemu/qemu_migration_params.c: qemuMigrationParamsEnableTLS",
-            trigger="--tls to a destination whose migrate_tls_x509_cert_dir (default /etc/pki/qemu) lacks "
-                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the tls-creds-x509 object",
-            reason="only with flag --tls, which the hook cannot see; not caught yet: the probe would stat the "
-                   "certificate files", since="8.0"),
+            trigger="--tls (or any migration that is not --tunnelled to a host with migrate_tls_force = 1) to a "
+                    "destination whose migrate_tls_x509_cert_dir (else /etc/pki/libvirt-migrate, else "
+                    "default_tls_x509_cert_dir, /etc/pki/qemu: qemu_conf.c virQEMUDriverConfigSetDefaults) lacks "
+                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the tls-creds-x509 server "
+                    "object (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load)",
+            rule="migration-flags[tls-certs]", since="8.0"),
     Blocker(id="libvirt-precreate-no-pool", component="libvirt", where=MIGRATION + ": qemuMigrationDstPrecreateDisk",
             trigger="--copy-storage-all with a file disk missing on the destination whose directory is no active "
                     "storage pool's target (virStoragePoolLookupByTargetPath), or a type='volume' disk whose pool "
@@ -408,6 +410,22 @@ BLOCKERS = (
                     "but spice TLS is disabled in qemu.conf\" (qemuValidateDomainDeviceDefSPICEGraphics for an "
                     "explicit tlsPort)",
             rule="graphics-listen[spice-tls]", since="8.0"),
+    Blocker(id="libvirt-dst-vnc-tls-certs", component="libvirt",
+            where="src/qemu/qemu_command.c: qemuBuildGraphicsVNCCommandLine",
+            trigger="<graphics type='vnc'> on a destination whose qemu.conf sets vnc_tls = 1 and whose "
+                    "vnc_tls_x509_cert_dir (else /etc/pki/libvirt-vnc, else default_tls_x509_cert_dir) lacks "
+                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the display's tls-creds-x509 "
+                    "server object (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load) and does not start",
+            rule="graphics-listen[tls-certs]", since="8.0"),
+    Blocker(id="libvirt-dst-spice-tls-certs", component="libvirt",
+            where="src/qemu/qemu_command.c: qemuBuildGraphicsSPICECommandLine",
+            trigger="a SPICE display that takes a TLS port on a destination whose qemu.conf sets spice_tls = 1 (an "
+                    "autoport display whose default mode is not 'insecure', a secure channel, a tlsPort: "
+                    "qemuProcessSPICEAllocatePorts) and whose spice_tls_x509_cert_dir (else /etc/pki/libvirt-spice, "
+                    "else default_tls_x509_cert_dir) lacks ca-cert.pem / server-cert.pem / server-key.pem: the "
+                    "x509-dir QEMU's SPICE server loads them from (ui/spice-core.c qemu_spice_init); QEMU does not "
+                    "start",
+            rule="graphics-listen[tls-certs]", since="8.0"),
     Blocker(id="libvirt-dst-graphics-port", component="libvirt", where=PROCESS + ": qemuProcessGraphicsReservePorts",
             trigger="<graphics autoport='no' port='P'> (or tlsPort) that another guest on the destination already "
                     "holds: \"Failed to reserve port P\" (a port another program holds fails in QEMU's bind)",

@@ -167,6 +167,9 @@ LocalFacts = record("LocalFacts", (
     # The host's Mellanox PFs as (PF address, PCI device id, PSID, firmware version, VF addresses)
     # (guard.probe.mellanox_pfs); None: /sys/bus/pci not read.
     ("mlx5_pfs", optional(seq(tup(STR, STR, STR, STR, STRS))), None),
+    # Per TLS service of qemu.conf ("migrate", "vnc", "spice"): the certificate folder libvirt gives
+    # QEMU and the server files QEMU needs that it lacks (guard.facts.qemu_conf.tls_certificates).
+    ("tls_certs", optional(seq(tup(STR, STR, STRS))), None),
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 
