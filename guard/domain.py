@@ -165,9 +165,9 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform device_values fingerprint_check waivers"),
+        "hyperv backed storage listens resources platform device_values fingerprint_check waivers security_models"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM, (), None, ()))):
+                  (), NO_PLATFORM, (), None, (), ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
@@ -175,7 +175,8 @@ class Domain(struct("Domain", (
     guest's own (guard.metadata.Exemption), honoured only when the config opts in; waivers:
     guard.waiver.Waiver, honoured only once verified with the fleet key (guard.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
-    hyperv: (mode, features switched on) of <features><hyperv>, or None."""
+    hyperv: (mode, features switched on) of <features><hyperv>, or None; security_models:
+    ((model, element), ...) of the seclabels that name a security driver (_security_models)."""
 
     __slots__ = ()
 
@@ -802,6 +803,37 @@ def _platform(clock, cpu, devices):
                     iommu, devices.spice_tls, devices.spice_tls_port)
 
 
+# The seclabels whose model libvirt checks against the security drivers it loaded, before it
+# starts a guest (src/security/security_manager.c virSecurityManagerCheckAllLabel, called by
+# qemuProcessStartValidate): the domain's own, each disk source's and each character device
+# source's. Model 'none' always passes (virSecurityManagerCheckModel), and a domain seclabel
+# without a model takes the host's first driver (src/conf/domain_conf.c
+# virSecurityLabelDefsParseXML): neither is kept.
+_LABELLED_DEVICES = frozenset(("disk", "serial", "parallel", "console", "channel"))
+_SHOWN_MODEL = 64  # a model is the tenant's text: keep what messages quote of it short
+
+
+def _security_models(root):
+    """((model, element), ...) of the seclabels that name a security driver, once each. One
+    walk in C for the tag (most guests have none), then where each stands: <metadata> or a
+    device libvirt does not check may hold one too."""
+    own, devices = [], []
+    for label in root.iter("seclabel"):
+        model = label.get("model")
+        if not model or model == "none":
+            continue
+        parent = label.getparent()
+        if parent is root:
+            own.append((model[:_SHOWN_MODEL], "<seclabel type='%s'>" % label.get("type", "dynamic")[:16]))
+            continue
+        device = parent.getparent() if parent.tag == "source" else None
+        holder = device.getparent() if device is not None else None
+        if holder is not None and device.tag in _LABELLED_DEVICES and holder.tag == "devices" \
+                and holder.getparent() is root:
+            devices.append((model[:_SHOWN_MODEL], "<%s><source><seclabel>" % device.tag))
+    return tuple(dict.fromkeys(own + devices))  # the domain's own first, as libvirt checks them
+
+
 # guard.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.
 _WAIVERS = "{https://migration-guard.dev/xmlns/waiver/1}waivers"
 
@@ -882,6 +914,7 @@ def domain_from_element(root):
         _device_values(root, present),  # device_values
         None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
         _waivers(metadata),  # waivers, unverified until guard.trusted
+        _security_models(root),  # security_models
     ))
 
 

@@ -60,3 +60,14 @@ def test_the_collector_records_the_certificate_folders(tmp_path):
     local = read_local(str(tmp_path))
     assert ("spice", "/etc/pki/libvirt-spice", ("ca-cert.pem", "server-cert.pem", "server-key.pem")) in local.tls_certs
     assert read_local(str(tmp_path / "elsewhere")).tls_certs is None  # qemu.conf not read
+
+
+def test_the_collector_records_the_security_driver(tmp_path):
+    from guard.facts.qemu_conf import security_drivers
+    assert security_drivers(parse_qemu_conf(SAMPLE)) == ("selinux", "apparmor")
+    assert security_drivers(parse_qemu_conf('security_driver = "none"\n')) == ("none",)
+    assert security_drivers({}) == ()  # unset: libvirt loads what the host enables
+    (tmp_path / "etc" / "libvirt").mkdir(parents=True)
+    (tmp_path / "etc" / "libvirt" / "qemu.conf").write_text(SAMPLE)
+    assert read_local(str(tmp_path)).security_driver == ("selinux", "apparmor")
+    assert read_local(str(tmp_path / "elsewhere")).security_driver is None  # qemu.conf not read

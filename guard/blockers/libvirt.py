@@ -333,10 +333,11 @@ BLOCKERS = (
     # --- the destination's start: security, launch security -----------------------------------------
     Blocker(id="libvirt-dst-security-model", component="libvirt",
             where="src/security/security_manager.c: virSecurityManagerCheckModel",
-            trigger="a <seclabel model='selinux|apparmor'> (a running guest carries the one its source generated) "
-                    "on a destination without that security driver: \"Security driver model 'selinux' is not "
-                    "available\"",
-            reason="not caught yet: the destination's <secmodel> list (capabilities) is not in the facts", since="8.0"),
+            trigger="a <seclabel model='selinux|apparmor|dac'> of the domain, a disk source or a character device "
+                    "source (a running guest carries the ones its source generated) on a destination whose daemon "
+                    "did not stack that security driver (virSecurityManagerCheckAllLabel from "
+                    "qemuProcessStartValidate): \"Security driver model 'selinux' is not available\"",
+            rule="security-driver[model]", since="8.0"),
     Blocker(id="libvirt-dst-unconfined", component="libvirt",
             where="src/security/security_manager.c: virSecurityManagerGenLabel",
             trigger="<seclabel type='none'/> on a destination whose qemu.conf sets security_require_confined = 1: "

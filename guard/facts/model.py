@@ -170,6 +170,9 @@ LocalFacts = record("LocalFacts", (
     # Per TLS service of qemu.conf ("migrate", "vnc", "spice"): the certificate folder libvirt gives
     # QEMU and the server files QEMU needs that it lacks (guard.facts.qemu_conf.tls_certificates).
     ("tls_certs", optional(seq(tup(STR, STR, STRS))), None),
+    # qemu.conf's security_driver, () when unset (libvirt then loads the first security driver the
+    # host enables: guard.facts.qemu_conf).
+    ("security_driver", optional(STRS), None),
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 
@@ -211,6 +214,8 @@ class HostFacts(record("HostFacts", (
         ("pools", optional(seq(Pool.load)), None),  # storage pools; None: not listed
         ("mdevs", seq(Mdev.load), ()),
         ("local", optional(LocalFacts.load), None),
+        # The security drivers the daemon loaded (capabilities <host><secmodel><model>); None: not read.
+        ("security_models", optional(STRS), None),
 ))):
     __slots__ = ()
 

@@ -8,7 +8,10 @@ keys below are kept, by what libvirt does with them (src/qemu/qemu_conf.c):
   port cannot start without spice_tls (qemu_process.c qemuProcessSPICEAllocatePorts,
   qemu_validate.c qemuValidateDomainDeviceDefSPICEGraphics);
 - migrate_tls_force: every migration to this host must use --tls;
-- security_driver: the security drivers the daemon loads ("none" disables them);
+- security_driver: the security drivers the daemon loads (src/qemu/qemu_driver.c
+  qemuSecurityInit: each one named, or when unset the first the host enables, SELinux then
+  AppArmor, else "none"; the system daemon stacks DAC on top whatever it says, so "none"
+  leaves DAC);
 - the TLS certificate folders (tls_certificates).
 Unparsable lines are skipped: this is what the host says, not a config we validate.
 """
@@ -67,6 +70,14 @@ def read_qemu_conf(root="/"):
             return parse_qemu_conf(handle.read(1 << 20))
     except OSError:
         return None
+
+
+def security_drivers(settings):
+    """security_driver as a tuple of names (virConf takes a string or a list), () when unset."""
+    value = settings.get("security_driver")
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(v for v in value if v) if isinstance(value, list) else ()
 
 
 # The TLS services a migrating guest can need on the destination: the migration stream itself

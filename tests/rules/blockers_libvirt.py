@@ -4,6 +4,7 @@ suite has the case, minimal XML where not (the case's name says so)."""
 import test_device_support
 import test_devices
 import test_network
+import test_platform
 import test_source_refusal
 
 from guard.domain import cgroup_path
@@ -47,6 +48,7 @@ def failing(module, code, where):
 
 
 CASES = {
+    "libvirt-dst-security-model": failing(test_platform, "security-driver[model]", "seclabel-dynamic,"),
     "libvirt-migration-tls-certs": failing(test_source_refusal, "migration-flags[tls-certs]", "--tls"),
     "libvirt-dst-vnc-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "VNC"),
     "libvirt-dst-spice-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "SPICE tlsPort"),

@@ -23,6 +23,11 @@ def no_firmware_enum():
 
 
 CASES = [
+    Case("unverifiable", "an SELinux guest, facts that say neither capabilities' drivers nor qemu.conf's "
+         "(corpus seclabel-dynamic)", corpus("seclabel-dynamic"), dest=debian12(security_models=None),
+         expect="unverifiable[security-driver]", action="warn", message_has=("model='selinux'",)),
+    Case("unverifiable", "an SELinux guest, facts with the capabilities' drivers (corpus seclabel-dynamic)",
+         corpus("seclabel-dynamic"), dest=corpus_facts, near=("unverifiable[security-driver]",)),
     Case("unverifiable", "--tls, the destination's certificates not collected (minimal XML)", minimal(),
          dest=host(), expect="unverifiable[migration-flags]", action="warn",
          kwargs={"source_state": SourceState(flags=("tls",))}, message_has=("migration TLS certificates",)),
