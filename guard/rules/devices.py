@@ -18,7 +18,7 @@ from ..domain import mdev_path
 from ..findings import DENY, WARN, finding
 from ..fingerprint import POOL
 from ..probe import MELLANOX, MLX5_VFIO_PCI
-from ..records import struct
+from ..records import derived, struct
 from ..versions import compare_versions
 from .base import Rule, codes, count, listing, unverifiable
 
@@ -50,7 +50,7 @@ VIRTIOFS_LIBVIRT = "10.6.0"
 
 def check_passthrough(ctx):
     groups = {}
-    mellanox = {use.address for use in _mlx5_uses(ctx) if use.address}
+    mellanox = {use.address for use in _mlx5_hostdevs(ctx, *_mellanox_by(ctx)[:2])}
     for dev in ctx.domain.hostdevs:
         if dev.type == "mdev":
             continue
@@ -311,31 +311,45 @@ def _mellanox_vf(function):
     return function is not None and function.vendor == MELLANOX and function.pf is not None
 
 
+def _mellanox_by(ctx):
+    """(the VF addresses the source's fingerprint names, the destination's PCI functions the
+    probe read, the probe's VfProbe or None)."""
+    vfs = ctx.probe.vfs if ctx.probe is not None else None
+    entries = ctx.source.mlx5_vfs or () if ctx.source is not None else ()
+    return {entry[0] for entry in entries}, vfs.functions if vfs is not None else {}, vfs
+
+
+def _mlx5_hostdevs(ctx, known, functions):
+    """The guest's PCI <hostdev>s that are Mellanox VFs (by the source's fingerprint or the
+    destination's sysfs), as VfUse: device-passthrough leaves them to the exception."""
+    return [VfUse("<hostdev type='pci'> %s" % dev.source, dev.source, None, dev.managed, dev.driver_model)
+            for dev in ctx.domain.hostdevs
+            if dev.mode == "subsystem" and dev.type == "pci" and dev.teaming != TRANSIENT
+            and (dev.source in known or _mellanox_vf(functions.get(dev.source)))]
+
+
+def _vf_pools(facts):
+    return frozenset(n.name for n in facts.networks if n.forward_mode == "hostdev")
+
+
 def _mlx5_uses(ctx):
     """The guest's VFs that are Mellanox VFs by the destination's sysfs (the probe) or the
     source's fingerprint: the ones RHEL's exception may let through. A VF teamed for failover
     is unplugged for migration and is not among them."""
-    vfs = ctx.probe.vfs if ctx.probe is not None else None
-    functions = vfs.functions if vfs is not None else {}
-    entries = ctx.source.mlx5_vfs or () if ctx.source is not None else ()
-    known = {entry[0] for entry in entries}
-    uses = []
-    for dev in ctx.domain.hostdevs:
-        if dev.mode == "subsystem" and dev.type == "pci" and dev.teaming != TRANSIENT and (
-                dev.source in known or _mellanox_vf(functions.get(dev.source))):
-            uses.append(VfUse("<hostdev type='pci'> %s" % dev.source, dev.source, None, dev.managed,
-                              dev.driver_model))
+    known, functions, vfs = _mellanox_by(ctx)
+    if not known and not functions:
+        return []  # neither host says it has a VF for this guest: most guests, no pass over their NICs
+    uses = _mlx5_hostdevs(ctx, known, functions)
+    pools = derived(ctx.dest, "vf pools", _vf_pools) if ctx.dest is not None else frozenset()
     for iface in ctx.domain.interfaces:
         if iface.teaming == TRANSIENT:
             continue
         if iface.type == "hostdev" and (iface.source in known or _mellanox_vf(functions.get(iface.source))):
             uses.append(VfUse("<interface type='hostdev'> %s" % iface.source, iface.source, None, iface.managed,
                               iface.driver_model))
-        elif iface.type == "network" and ctx.dest is not None:
-            network = ctx.dest.network(iface.network)
+        elif iface.type == "network" and iface.network in pools:
             pool = vfs.pools.get(iface.network) if vfs is not None else None
-            if network is not None and network.forward_mode == "hostdev" and (POOL in known or pool is not None and any(
-                    _mellanox_vf(functions.get(address)) for address in pool.vfs)):
+            if POOL in known or pool is not None and any(_mellanox_vf(functions.get(a)) for a in pool.vfs):
                 uses.append(VfUse("<interface type='network'> network='%s'" % iface.network, None, iface.network,
                                   None, None))
     return uses
