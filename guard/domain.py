@@ -59,12 +59,17 @@ class Firmware(struct("Firmware", "firmware features loader_path loader_type loa
 
 
 # mode: subsystem | capabilities; type: pci | usb | scsi | scsi_host | mdev | storage | misc |
-# net; source: a short description for messages; teaming: transient makes a VF failover-capable.
-HostDev = struct("HostDev", "mode type source teaming mdev_uuid model", defaults=(None, None, None))
+# net; source: a short description for messages; teaming: transient makes a VF failover-capable;
+# managed: managed='yes' (libvirt binds the device's driver itself); driver_model: <driver model=...>,
+# the VFIO variant driver a PCI device must be bound to (libvirt 10.0 and later).
+HostDev = struct("HostDev", "mode type source teaming mdev_uuid model managed driver_model",
+                 defaults=(None, None, None, False, None))
 
 # type: network | bridge | hostdev | vdpa | direct | user | vhostuser | ...; socket: a vhost-user
-# socket path and mode: (path, "client" | "server") of <source type='unix' path mode>.
-Interface = struct("Interface", "type mac network source teaming socket", defaults=(None, None, None, None, None))
+# socket path and mode: (path, "client" | "server") of <source type='unix' path mode>; managed and
+# driver_model: as HostDev's, for type='hostdev' (None otherwise).
+Interface = struct("Interface", "type mac network source teaming socket managed driver_model",
+                   defaults=(None, None, None, None, None, None, None))
 
 # <devices><memory model='dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc'>: size; target_node: the
 # *guest* NUMA cell it is plugged into (<target><node>); nodemask/nodes: host nodes of
@@ -94,9 +99,11 @@ Listen = struct("Listen", "graphics address network", defaults=(None, None))
 # name='tsc' frequency> in Hz, or None; cpu_migratable: <cpu migratable='on|off'> of a
 # host-passthrough or maximum CPU, or None; transient_disks: targets of disks with <transient/>;
 # unmigratable: (kind, element) of devices QEMU cannot migrate, kind from a fixed list (virgl,
-# virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU.
-Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu spice_tls",
-                  defaults=(None, None, (), (), False, False))
+# virtio-sound, qemu-vdagent), element as the XML has it; iommu: the guest has a vIOMMU;
+# spice_tls: a SPICE display that needs a TLS port wherever it starts; spice_tls_port: one that
+# takes a TLS port (and so loads the certificates) where qemu.conf sets spice_tls = 1.
+Platform = struct("Platform", "tsc_frequency cpu_migratable transient_disks unmigratable iommu spice_tls "
+                              "spice_tls_port", defaults=(None, None, (), (), False, False, False))
 NO_PLATFORM = Platform()
 
 
@@ -158,9 +165,9 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform device_values fingerprint_check waivers"),
+        "hyperv backed storage listens resources platform device_values fingerprint_check waivers security_models"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM, (), None, ()))):
+                  (), NO_PLATFORM, (), None, (), ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
@@ -168,7 +175,8 @@ class Domain(struct("Domain", (
     guest's own (guard.metadata.Exemption), honoured only when the config opts in; waivers:
     guard.waiver.Waiver, honoured only once verified with the fleet key (guard.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
-    hyperv: (mode, features switched on) of <features><hyperv>, or None."""
+    hyperv: (mode, features switched on) of <features><hyperv>, or None; security_models:
+    ((model, element), ...) of the seclabels that name a security driver (_security_models)."""
 
     __slots__ = ()
 
@@ -406,7 +414,7 @@ def mdev_path(uuid):
 
 def _hostdev(hostdev, found):
     parts = _children(hostdev)
-    source, teaming = parts.get("source"), parts.get("teaming")
+    source, teaming, driver = parts.get("source"), parts.get("teaming"), parts.get("driver")
     address = _children(source).get("address")
     found.hostdevs.append(HostDev(
         mode=hostdev.get("mode", "subsystem"),
@@ -415,6 +423,8 @@ def _hostdev(hostdev, found):
         teaming=teaming.get("type") if teaming is not None else None,
         mdev_uuid=address.get("uuid") if address is not None else None,
         model=hostdev.get("model"),
+        managed=hostdev.get("managed") == "yes",
+        driver_model=driver.get("model") if driver is not None else None,
     ))
 
 
@@ -449,8 +459,14 @@ def _interface(iface, found):
         if get("type") == "unix" and get("path"):
             socket = (get("path"), get("mode", "client"))
             described = get("path")
-    found.interfaces.append(Interface.from_tuple((iface.get("type", "?"), mac, network, described, teaming,
-                                                  socket)))
+    kind = iface.get("type", "?")
+    managed = driver_model = None
+    if kind == "hostdev":  # an assigned VF: whether libvirt binds its driver, and which
+        managed = iface.get("managed") == "yes"
+        driver = _children(iface).get("driver")
+        driver_model = driver.get("model") if driver is not None else None
+    found.interfaces.append(Interface.from_tuple((kind, mac, network, described, teaming, socket, managed,
+                                                  driver_model)))
 
 
 # Disk types whose source is a host path, and the attribute naming it.
@@ -507,15 +523,18 @@ def _memory_device(mem, found):
     ))
 
 
-def _spice_needs_tls(graphics):
-    """Whether libvirt will want a TLS port for this SPICE display on the destination, where
-    the incoming definition is parsed as inactive (autoport ports reset): qemu_process.c
-    qemuProcessSPICEAllocatePorts wants one for defaultMode='secure' or a channel
-    mode='secure' ("Auto allocation of spice TLS port requested but spice TLS is disabled in
-    qemu.conf"), qemu_validate.c refuses a fixed tlsPort ("spice TLS port set in XML
-    configuration, but TLS is disabled in qemu.conf"). Not for socket or 'none' listens."""
+def _spice_tls_port(graphics):
+    """(needs, takes) for this SPICE display on the destination, where the incoming definition
+    is parsed as inactive (autoport ports reset). needs: libvirt wants a TLS port for it whatever
+    qemu.conf says: qemu_process.c qemuProcessSPICEAllocatePorts for defaultMode='secure' or a
+    channel mode='secure' ("Auto allocation of spice TLS port requested but spice TLS is disabled
+    in qemu.conf"), qemu_validate.c for a fixed tlsPort ("spice TLS port set in XML configuration,
+    but TLS is disabled in qemu.conf"). takes: it gets one, and QEMU the x509-dir it loads the
+    certificates from (qemu_command.c qemuBuildGraphicsSPICECommandLine), where qemu.conf sets
+    spice_tls = 1: an autoport display in mode 'any' takes one too. Neither for socket or 'none'
+    listens."""
     if any(listen.get("type") in ("socket", "none") for listen in _each(graphics, "listen")):
-        return False
+        return False, False
     try:
         tls_port = int(graphics.get("tlsPort") or 0)
     except ValueError:
@@ -523,15 +542,17 @@ def _spice_needs_tls(graphics):
     autoport = graphics.get("autoport") == "yes" or graphics.get("port") in (None, "-1")
     secure = graphics.get("defaultMode") == "secure" or any(
         channel.get("mode") == "secure" for channel in _each(graphics, "channel"))
-    return (autoport and secure) or (not autoport and tls_port > 0) or tls_port == -1
+    fixed = (not autoport and tls_port > 0) or tls_port == -1
+    return (autoport and secure) or fixed, (autoport and (secure or graphics.get("defaultMode") != "insecure")) or fixed
 
 
 def _graphics(graphics, found):
     gtype = graphics.get("type")
     if gtype not in ("vnc", "spice"):
         return
-    if gtype == "spice" and _spice_needs_tls(graphics):
-        found.spice_tls = True
+    if gtype == "spice":
+        needs, takes = _spice_tls_port(graphics)
+        found.spice_tls, found.spice_tls_port = found.spice_tls or needs, found.spice_tls_port or takes
     listens = found.listens
     attr = graphics.get("listen")
     if attr is not None:
@@ -610,14 +631,14 @@ class _Devices:
     """What one pass over <devices> collects."""
 
     __slots__ = ("hostdevs", "interfaces", "storage", "backed", "memory", "listens", "emulator", "transient", "tags",
-                 "unmigratable", "spice_tls")
+                 "unmigratable", "spice_tls", "spice_tls_port")
 
     def __init__(self):
         self.hostdevs, self.interfaces, self.storage, self.backed, self.memory, self.listens = [], [], [], [], [], []
         self.transient, self.unmigratable = [], []
         self.tags = set()
         self.emulator = None
-        self.spice_tls = False
+        self.spice_tls = self.spice_tls_port = False
 
 
 # Each <devices> child the rules need, and its reader. One pass over <devices> dispatching
@@ -776,10 +797,41 @@ def _platform(clock, cpu, devices):
     migratable = _yes(cpu.get("migratable")) if cpu is not None else None
     iommu = "iommu" in devices.tags
     if (frequency is None and migratable is None and not devices.transient and not devices.unmigratable and not iommu
-            and not devices.spice_tls):
+            and not devices.spice_tls and not devices.spice_tls_port):
         return NO_PLATFORM
     return Platform(frequency, migratable, tuple(devices.transient), tuple(dict.fromkeys(devices.unmigratable)),
-                    iommu, devices.spice_tls)
+                    iommu, devices.spice_tls, devices.spice_tls_port)
+
+
+# The seclabels whose model libvirt checks against the security drivers it loaded, before it
+# starts a guest (src/security/security_manager.c virSecurityManagerCheckAllLabel, called by
+# qemuProcessStartValidate): the domain's own, each disk source's and each character device
+# source's. Model 'none' always passes (virSecurityManagerCheckModel), and a domain seclabel
+# without a model takes the host's first driver (src/conf/domain_conf.c
+# virSecurityLabelDefsParseXML): neither is kept.
+_LABELLED_DEVICES = frozenset(("disk", "serial", "parallel", "console", "channel"))
+_SHOWN_MODEL = 64  # a model is the tenant's text: keep what messages quote of it short
+
+
+def _security_models(root):
+    """((model, element), ...) of the seclabels that name a security driver, once each. One
+    walk in C for the tag (most guests have none), then where each stands: <metadata> or a
+    device libvirt does not check may hold one too."""
+    own, devices = [], []
+    for label in root.iter("seclabel"):
+        model = label.get("model")
+        if not model or model == "none":
+            continue
+        parent = label.getparent()
+        if parent is root:
+            own.append((model[:_SHOWN_MODEL], "<seclabel type='%s'>" % label.get("type", "dynamic")[:16]))
+            continue
+        device = parent.getparent() if parent.tag == "source" else None
+        holder = device.getparent() if device is not None else None
+        if holder is not None and device.tag in _LABELLED_DEVICES and holder.tag == "devices" \
+                and holder.getparent() is root:
+            devices.append((model[:_SHOWN_MODEL], "<%s><source><seclabel>" % device.tag))
+    return tuple(dict.fromkeys(own + devices))  # the domain's own first, as libvirt checks them
 
 
 # guard.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.
@@ -862,6 +914,7 @@ def domain_from_element(root):
         _device_values(root, present),  # device_values
         None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
         _waivers(metadata),  # waivers, unverified until guard.trusted
+        _security_models(root),  # security_models
     ))
 
 

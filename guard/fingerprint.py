@@ -10,7 +10,7 @@ from .facts.model import OPT_STR, STRS
 from .records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
 
 FINGERPRINT_VERSION = 1
-LATER_FIELDS = ("vgpu_driver", "issued_at", "issued_by")
+LATER_FIELDS = ("vgpu_driver", "issued_at", "issued_by", "mlx5_vfs")
 
 # Kernel parameters that change what the CPU exposes to guests or how it is mitigated.
 CPU_CMDLINE_PARAMS = (
@@ -65,6 +65,11 @@ class Fingerprint(record("Fingerprint", (
         # collector service can tell its own stamps from any other (guard.metadata.authenticate).
         ("issued_at", optional(INT), None),
         ("issued_by", OPT_STR, None),
+        # The Mellanox VFs the guest holds, as (VF address, its PF's PSID, the PF's firmware version),
+        # and ("pool", PSID, firmware) for each kind of Mellanox PF a VF pool of the host may give
+        # (RHEL migrates a ConnectX-7 VF only between PFs of the same PSID and firmware);
+        # fingerprint_for keeps only the guest's.
+        ("mlx5_vfs", optional(seq(tup(STR, STR, STR))), None),
         # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
         # ([fingerprint] key); guard.metadata signs and verifies it.
         ("signature", OPT_STR, None),
@@ -102,17 +107,40 @@ def fingerprint_of(facts):
         cpu_cmdline=cpu_cmdline(local.kernel_cmdline) if local else (),
         numa=tuple((c.id, len(c.cpus), c.memory_bytes) for c in facts.cells),
         vgpu_driver=local.vgpu_driver if local else None,
+        mlx5_vfs=tuple((vf, psid, firmware) for _pf, _device, psid, firmware, vfs in local.mlx5_pfs
+                       for vf in vfs) or None if local and local.mlx5_pfs else None,
     )
+
+
+POOL = "pool"
 
 
 def fingerprint_for(facts, domain):
     """The fingerprint a guest carries from this host: fingerprint_of(facts), with the vGPU
-    driver only for a guest that has an mdev (a stamp without it keeps the form that guards from
-    before the field verify, LATER_FIELDS). domain: a guard.domain.Domain, or None (unknown)."""
+    driver only for a guest that has an mdev, and of the Mellanox VFs only those the guest holds
+    (a stamp without them keeps the form that guards from before the fields verify,
+    LATER_FIELDS). domain: a guard.domain.Domain, or None (unknown)."""
     fingerprint = fingerprint_of(facts)
     if fingerprint.vgpu_driver and not (domain is not None and any(h.type == "mdev" for h in domain.hostdevs)):
         fingerprint = fingerprint._replace(vgpu_driver=None)
+    if fingerprint.mlx5_vfs:
+        fingerprint = fingerprint._replace(mlx5_vfs=_guest_vfs(fingerprint.mlx5_vfs, facts, domain))
     return fingerprint
+
+
+def _guest_vfs(host_vfs, facts, domain):
+    """The entries of host_vfs for the VFs the guest names, and a pool entry per (PSID, firmware)
+    of the host when the guest draws a VF from one of its pools (its XML names none: libvirt picks
+    it at start)."""
+    if domain is None:
+        return None
+    named = {h.source for h in domain.hostdevs if h.type == "pci"}
+    named |= {i.source for i in domain.interfaces if i.type == "hostdev"}
+    kept = [entry for entry in host_vfs if entry[0] in named]
+    pools = {n.name for n in facts.networks if n.forward_mode == "hostdev"}
+    if any(i.type == "network" and i.network in pools for i in domain.interfaces):
+        kept += [(POOL, psid, firmware) for psid, firmware in sorted({(p, f) for _vf, p, f in host_vfs})]
+    return tuple(kept) or None
 
 
 def canonical_dict(fingerprint):

@@ -19,20 +19,26 @@ never libvirt:
 - the guests the destination's libvirt already has: /etc/libvirt/qemu, /run/libvirt/qemu.
 - free huge pages per node and size (/sys/devices/system/node), hugetlbfs mounts
   (/proc/mounts) and the default huge page size (/proc/meminfo).
+- the PCI functions of the SR-IOV VFs the guest names, and of the VF pools (<forward
+  mode='hostdev'> networks) it draws from: vendor, device, driver, PF, the PF's PSID and
+  firmware (/sys/bus/pci/devices, the PF's infiniband device), for RHEL 9.4's Mellanox VF
+  migration (guard.rules.devices). A bounded number, within the same budget as the stats.
 The collector (guard.facts.local) records the same host facts with these readers.
 """
 # _signal, not signal: the signal module builds enums of every signal at import (guard.hook).
 import _signal as signal
 import errno
 import os
+import re
 import time
 
 from .addresses import is_wildcard_or_loopback
 from .bounded import map_within
 from .cpuset import parse_idset
-from .domain import mdev_path
+from .domain import mdev_path, pci_address
 from .errors import InputError
 from .facts.model import Probe
+from .records import struct
 
 MAX_STAT_THREADS = 4
 MAX_NETDEV_LOOKUPS = 1024
@@ -185,6 +191,11 @@ def _leave(pid, deadline):
         pass
 
 
+def _safe_name(name):
+    """A guest-given name that is one path component (a network device, a network)."""
+    return bool(name) and "/" not in name and name not in (".", "..") and "\0" not in name
+
+
 def netdev_kind(name, root="/"):
     """"bridge", "device", or None when this network namespace has no such device.
 
@@ -192,7 +203,7 @@ def netdev_kind(name, root="/"):
     (if_nametoindex, SIOCGIFINDEX) and the driver (ethtool's GDRVINFO: "bridge" for a
     bridge), not a /sys/class/net listing, which shows the namespace that mounted /sys. A
     root other than / is a test's host tree, read from its sysfs."""
-    if not name or "/" in name or name in (".", "..") or "\0" in name:
+    if not _safe_name(name):
         return None
     if root not in ("/", ""):
         return _sysfs_netdev_kind(name, root)
@@ -384,6 +395,202 @@ def defined_guests(root="/"):
     return tuple(sorted(found.values())) if listed else None
 
 
+# --- SR-IOV VFs, for RHEL 9.4's Mellanox ConnectX-7 VF migration (guard.rules.devices) ------------
+# A PCI function as its host's sysfs shows it (ids as sysfs writes them, "0x15b3"): driver, the
+# name of the driver bound to it; pf, the address of its physical function (a VF has one); the
+# PF's device id, and its PSID and firmware version (board_id and fw_ver of the PF's infiniband
+# device, which mlx5 registers for every PF: what `mstflint query` shows as PSID and FW
+# Version); pf_netdevs and vf_index: the PF's network devices and this VF's number on it, which
+# name libvirt's mark of a VF it assigned through an <interface> (vf_in_use).
+PciFunction = struct("PciFunction", "vendor device driver pf pf_device psid firmware pf_netdevs vf_index",
+                     defaults=(None, None, None, None, None, (), None))
+# A <forward mode='hostdev'> network of this host: managed and driver_model as its <forward
+# managed> and <driver model>; vfs: the addresses of its VFs, in the network's order; free: those
+# no guest holds (libvirt gives an incoming guest the first: src/network/bridge_driver.c
+# networkAllocatePort, "pick first dev with 0 connections").
+VfPool = struct("VfPool", "managed driver_model vfs free")
+# functions: {address: PciFunction, or None where the host has no such device}; pools: {network:
+# VfPool, or None where the network is not a VF pool or its state could not be read};
+# mlx5_vfio_pci: whether that variant driver is loaded or installed for this kernel.
+VfProbe = struct("VfProbe", "functions pools mlx5_vfio_pci")
+
+PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+MELLANOX = "0x15b3"
+MAX_VF_LOOKUPS = 256
+MAX_VF_POOLS = 16
+MLX5_VFIO_PCI = "mlx5_vfio_pci"
+PCI_DEVICES = "sys/bus/pci/devices"
+# The network's state while it runs (src/conf/virnetworkobj.c virNetworkObjSaveStatus, a
+# <networkstatus> holding the <network> with its pool of VFs expanded from <pf dev>), and the
+# marks libvirt leaves for each VF it assigned through an <interface> (src/hypervisor/virhostdev.c
+# virHostdevSaveNetConfig -> src/util/virnetdev.c virNetDevSaveNetConfig: ${PF}_vf${N}, removed
+# when the guest lets it go).
+NETWORK_STATE_DIR, HOSTDEV_STATE_DIR = "run/libvirt/network", "run/libvirt/hostdevmgr"
+_NETWORK_STATE_BYTES = 256 * 1024
+
+
+def _sysfs(path, limit=256):
+    """A sysfs attribute's value, stripped, or None."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit).decode("ascii", "replace").strip() or None
+    except OSError:
+        return None
+
+
+def _link_target(path):
+    """The last component of a sysfs link's target (a driver's name, a PF's address), or None."""
+    try:
+        return os.path.basename(os.readlink(path))
+    except OSError:
+        return None
+
+
+def _listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _pf_identity(pf_folder):
+    """(PSID, firmware version) of a PF from its infiniband device, or (None, None)."""
+    for device in _listing(os.path.join(pf_folder, "infiniband"))[:1]:
+        folder = os.path.join(pf_folder, "infiniband", device)
+        return _sysfs(os.path.join(folder, "board_id")), _sysfs(os.path.join(folder, "fw_ver"))
+    return None, None
+
+
+def _virtfns(pf_folder):
+    """{VF address: its number on the PF} from the PF's virtfnN links."""
+    found = {}
+    for entry in _listing(pf_folder):
+        if entry.startswith("virtfn") and entry[6:].isdigit():
+            address = _link_target(os.path.join(pf_folder, entry))
+            if address:
+                found[address] = int(entry[6:])
+    return found
+
+
+def pci_function(address, root="/"):
+    """The PciFunction at this PCI address (libvirt's form, 0000:e1:00.1), or None when the host
+    has none there."""
+    if not PCI_ADDRESS.match(address or ""):
+        return None
+    folder = os.path.join(root, PCI_DEVICES, address)
+    vendor = _sysfs(os.path.join(folder, "vendor"))
+    if vendor is None:
+        return None
+    pf = _link_target(os.path.join(folder, "physfn"))
+    pf_device = psid = firmware = vf_index = None
+    netdevs = ()
+    if pf:
+        pf_folder = os.path.join(root, PCI_DEVICES, pf)
+        pf_device = _sysfs(os.path.join(pf_folder, "device"))
+        psid, firmware = _pf_identity(pf_folder)
+        netdevs = tuple(_listing(os.path.join(pf_folder, "net")))
+        vf_index = _virtfns(pf_folder).get(address)
+    return PciFunction(vendor, _sysfs(os.path.join(folder, "device")), _link_target(os.path.join(folder, "driver")),
+                       pf, pf_device, psid, firmware, netdevs, vf_index)
+
+
+def vf_in_use(function, root="/"):
+    """Whether libvirt holds this VF for a guest's <interface> (its ${PF}_vf${N} mark)."""
+    if function is None or function.vf_index is None:
+        return False
+    return any(os.path.exists(os.path.join(root, HOSTDEV_STATE_DIR, "%s_vf%d" % (netdev, function.vf_index)))
+               for netdev in function.pf_netdevs)
+
+
+def vf_pool(network, root="/", functions=None, deadline=None):
+    """The VfPool of a running <forward mode='hostdev'> network, or None when the network is not
+    one (or not running, or its state cannot be read). functions: a dict the VFs read go into."""
+    if not _safe_name(network):
+        return None
+    try:
+        with open(os.path.join(root, NETWORK_STATE_DIR, network + ".xml"), "rb") as handle:
+            data = handle.read(_NETWORK_STATE_BYTES)
+    except OSError:
+        return None
+    if b"hostdev" not in data:  # the NAT and bridged networks most guests use: no parse
+        return None
+    from .xmlsafe import parse_xml  # only for a guest on a VF pool
+    try:
+        state = parse_xml(data, "network state", drop_blanks=True)
+    except InputError:
+        return None
+    definition = state if state.tag == "network" else state.find("network")
+    forward = definition.find("forward") if definition is not None else None
+    if forward is None or forward.get("mode") != "hostdev":
+        return None
+    driver = forward.find("driver")
+    functions = {} if functions is None else functions
+    members, free = [], []
+    for address in forward.findall("address")[:MAX_VF_LOOKUPS]:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        name = pci_address(address)
+        members.append(name)
+        if name not in functions:
+            functions[name] = pci_function(name, root)
+        if functions[name] is not None and not vf_in_use(functions[name], root):
+            free.append(name)
+    return VfPool(forward.get("managed") == "yes", driver.get("model") if driver is not None else None,
+                  tuple(members), tuple(free))
+
+
+def variant_driver_available(name, root="/"):
+    """Whether a VFIO variant driver is loaded, or installed for the running kernel, where
+    libvirt's modprobe finds it (src/util/virpci.c virPCIDeviceFindDriver)."""
+    if os.path.isdir(os.path.join(root, "sys/bus/pci/drivers", name)):
+        return True
+    import glob
+    modules = os.path.join(root, "lib/modules", os.uname().release, "kernel/drivers/vfio/pci")
+    return bool(glob.glob(os.path.join(modules, "*", name.replace("_", "-") + ".ko*")))
+
+
+def vf_probe(domain, root="/", deadline=None):
+    """The VfProbe for the VFs this guest names and the VF pools its networks may be, or None
+    when it has neither (a <teaming type='transient'> VF is unplugged for migration: not read)."""
+    named = [h.source for h in domain.hostdevs if h.mode == "subsystem" and h.type == "pci" and h.teaming != "transient"]
+    named += [i.source for i in domain.interfaces if i.type == "hostdev" and i.teaming != "transient"]
+    networks = sorted({i.network for i in domain.interfaces if i.type == "network" and i.network
+                       and i.teaming != "transient"})[:MAX_VF_POOLS]
+    named = [address for address in dict.fromkeys(named) if PCI_ADDRESS.match(address or "")][:MAX_VF_LOOKUPS]
+    if not named and not networks:
+        return None
+    functions = {}
+    for address in named:
+        if deadline is not None and time.monotonic() > deadline:
+            break  # not read: the rule says so
+        functions[address] = pci_function(address, root)
+    pools = {network: vf_pool(network, root, functions, deadline) for network in networks}
+    if not functions and not any(pools.values()):
+        return VfProbe(functions, pools, None)
+    return VfProbe(functions, pools, variant_driver_available(MLX5_VFIO_PCI, root))
+
+
+def mellanox_pfs(root="/"):
+    """((PF address, device id, PSID, firmware version, VF addresses), ...) of this host's Mellanox
+    PCI physical functions with an infiniband device (mlx5 registers one per PF), for the source
+    fingerprint (guard.fingerprint.fingerprint_for); None when /sys/bus/pci cannot be listed."""
+    base = os.path.join(root, PCI_DEVICES)
+    try:
+        addresses = sorted(os.listdir(base))
+    except OSError:
+        return None
+    found = []
+    for address in addresses:
+        folder = os.path.join(base, address)
+        if _sysfs(os.path.join(folder, "vendor")) != MELLANOX or os.path.lexists(os.path.join(folder, "physfn")):
+            continue
+        psid, firmware = _pf_identity(folder)
+        if psid and firmware:
+            found.append((address, _sysfs(os.path.join(folder, "device")) or "?", psid, firmware,
+                          tuple(sorted(_virtfns(folder)))))
+    return tuple(found)
+
+
 def wanted_paths(domain):
     """Every host path this guest needs on the destination."""
     paths = [s.path for s in domain.storage if s.path]
@@ -450,5 +657,7 @@ def gather(domain, timeout_s, root="/", stat=_stat):
     if domain.hugepages or any(m.page_bytes for m in domain.memory_devices):
         default = default_hugepage_bytes(root)
         free, mounts = free_pages(root), hugetlbfs_sizes(root, default)
+    # sysfs and /run are in memory: a budget of their own, as long as the stats'.
+    vfs = vf_probe(domain, root, time.monotonic() + budget)
     return Probe(paths=paths, netdevs=netdevs, addresses=addresses, free_pages=free, hugetlbfs=mounts,
-                 default_hugepage_bytes=default, budget_s=budget, guests=defined_guests(root))
+                 default_hugepage_bytes=default, budget_s=budget, guests=defined_guests(root), vfs=vfs)

@@ -51,3 +51,15 @@ def test_only_a_guest_with_an_mdev_carries_the_vgpu_driver():
     assert fingerprint_for(facts, plain).vgpu_driver is None
     assert fingerprint_for(facts, None).vgpu_driver is None
     assert fingerprint_for(facts, vgpu).vgpu_driver == "550.54.16"
+
+
+def test_the_mellanox_vfs_are_signed_with_the_rest():
+    mlx5 = (("0000:03:00.1", "MT_0000000834", "28.39.1002"),)
+    old = source_like(debian12_facts())
+    assert "mlx5_vfs" not in fingerprint_json(old)
+    assert signature_of(old, UUID, KEY) == version_1_signature(old)
+    text = fingerprint_json(signed(source_like(debian12_facts(), mlx5_vfs=mlx5), UUID, KEY))
+    stored = fingerprint_from_data(json.loads(text))
+    assert stored.mlx5_vfs == mlx5 and verified(stored, UUID, KEY)[0] is not None
+    forged = fingerprint_from_data(json.loads(text.replace("28.39.1002", "28.36.1010")))
+    assert verified(forged, UUID, KEY)[0] is None

@@ -124,7 +124,8 @@ def test_dropping_blank_text_changes_no_parsed_domain():
 # fields get theirs from metadata_guests().
 POSITIONAL_GUESTS = ("hugepages-memaccess", "q35-pcie-autoadd", "channel-qemu-vdagent-features",
                      "disk-hostdev-scsi-address-conflict", "firmware-auto-efi-enrolled-keys-no-secboot", "hyperv-off",
-                     "launch-security-sev-direct", "firmware-manual-efi-secboot", "firmware-manual-efi-nvram-file")
+                     "launch-security-sev-direct", "firmware-manual-efi-secboot", "firmware-manual-efi-nvram-file",
+                     "seclabel-dynamic-override")
 
 
 def metadata_guests():
@@ -168,6 +169,12 @@ def independently(root):
         "memory_bytes": libvirt_bytes(memory.text.strip(), memory.get("unit"), "KiB"),
         "launch_security": root.find("launchSecurity").get("type") if root.find("launchSecurity") is not None else None,
         "fingerprint_check": None,  # the parser leaves it to guard.metadata.verify_domain
+        "security_models": tuple(dict.fromkeys(
+            [(s.get("model"), "<seclabel type='%s'>" % s.get("type", "dynamic")) for s in root.findall("seclabel")
+             if s.get("model") not in (None, "none")]
+            + [(s.get("model"), "<%s><source><seclabel>" % s.getparent().getparent().tag)
+               for tag in ("disk", "serial", "parallel", "console", "channel")
+               for s in root.findall("devices/%s/source/seclabel" % tag) if s.get("model") not in (None, "none")])),
         "firmware.firmware": root.find("os").get("firmware"),
         "firmware.loader_path": (loader.text or "").strip() or None if loader is not None else None,
         "firmware.loader_type": loader.get("type") if loader is not None else None,

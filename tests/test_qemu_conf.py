@@ -32,3 +32,42 @@ def test_the_collector_records_them_and_an_unreadable_file_is_unknown(tmp_path):
     assert (local.spice_tls, local.vnc_tls, local.migrate_tls_force) == (True, False, True)
     (tmp_path / "etc" / "libvirt" / "qemu.conf").write_text("# all defaults\n")
     assert read_local(str(tmp_path)).spice_tls is False
+
+
+def test_the_certificate_folders_are_libvirts_and_their_missing_server_files_named(tmp_path):
+    from guard.facts.qemu_conf import tls_certificates
+    root = str(tmp_path)
+    pki = tmp_path / "etc" / "pki"
+    (pki / "qemu").mkdir(parents=True)
+    for name in ("ca-cert.pem", "server-cert.pem"):
+        (pki / "qemu" / name).write_text("")
+    # Nothing set: every service takes default_tls_x509_cert_dir's default, /etc/pki/qemu.
+    assert tls_certificates({}, root) == tuple((service, "/etc/pki/qemu", ("server-key.pem",))
+                                              for service in ("migrate", "vnc", "spice"))
+    # A service's own /etc/pki/libvirt-<service> wins when it exists; its own key wins over that.
+    (pki / "libvirt-migrate").mkdir()
+    found = dict((s, (d, m)) for s, d, m in tls_certificates({"vnc_tls_x509_cert_dir": "/srv/vnc"}, root))
+    assert found["migrate"] == ("/etc/pki/libvirt-migrate", ("ca-cert.pem", "server-cert.pem", "server-key.pem"))
+    assert found["vnc"] == ("/srv/vnc", ("ca-cert.pem", "server-cert.pem", "server-key.pem"))
+    assert found["spice"] == ("/etc/pki/qemu", ("server-key.pem",))
+    moved = dict((s, d) for s, d, _m in tls_certificates({"default_tls_x509_cert_dir": "/srv/pki"}, root))
+    assert moved == {"migrate": "/etc/pki/libvirt-migrate", "vnc": "/srv/pki", "spice": "/srv/pki"}
+
+
+def test_the_collector_records_the_certificate_folders(tmp_path):
+    (tmp_path / "etc" / "libvirt").mkdir(parents=True)
+    (tmp_path / "etc" / "libvirt" / "qemu.conf").write_text(SAMPLE)
+    local = read_local(str(tmp_path))
+    assert ("spice", "/etc/pki/libvirt-spice", ("ca-cert.pem", "server-cert.pem", "server-key.pem")) in local.tls_certs
+    assert read_local(str(tmp_path / "elsewhere")).tls_certs is None  # qemu.conf not read
+
+
+def test_the_collector_records_the_security_driver(tmp_path):
+    from guard.facts.qemu_conf import security_drivers
+    assert security_drivers(parse_qemu_conf(SAMPLE)) == ("selinux", "apparmor")
+    assert security_drivers(parse_qemu_conf('security_driver = "none"\n')) == ("none",)
+    assert security_drivers({}) == ()  # unset: libvirt loads what the host enables
+    (tmp_path / "etc" / "libvirt").mkdir(parents=True)
+    (tmp_path / "etc" / "libvirt" / "qemu.conf").write_text(SAMPLE)
+    assert read_local(str(tmp_path)).security_driver == ("selinux", "apparmor")
+    assert read_local(str(tmp_path / "elsewhere")).security_driver is None  # qemu.conf not read

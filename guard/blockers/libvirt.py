@@ -76,6 +76,14 @@ BLOCKERS = (
             trigger="<interface type='network'> on a <forward mode='hostdev'> network: the actual type is hostdev "
                     "(\"cannot migrate a domain with <interface type='hostdev'>\")",
             rule="sriov[network-pool]", since="8.0", lifted="8.6"),
+    Blocker(id="libvirt-vfio-variant-driver", component="libvirt", where="src/util/virpci.c: virPCIDeviceBindToStub",
+            trigger="a Mellanox VF that reaches QEMU on plain vfio-pci on the destination, whose vfio-pci device "
+                    "then has no migration support (qemu-vfio-no-migration): a managed one under a libvirt before "
+                    "10.0, which binds vfio-pci (10.0 picks the variant driver from modules.alias, "
+                    "virPCIDeviceFindBestVFIOVariant, or takes <driver model>), or where mlx5_vfio_pci is not "
+                    "installed; an unmanaged one (managed='no') left on another driver, which libvirt does not "
+                    "rebind",
+            rule="sriov[mlx5-vf-conditions]", since="8.0"),
     Blocker(id="libvirt-vdpa", component="libvirt", where=MIGRATION + ": qemuMigrationSrcIsAllowed",
             trigger="<interface type='vdpa'>: \"vDPA devices cannot be migrated\" (libvirt's own check, kept "
                     "only for a QEMU that cannot report blocked-reasons once libvirt asks QEMU; then QEMU decides)",
@@ -231,10 +239,12 @@ BLOCKERS = (
             since="8.0"),
     Blocker(id="libvirt-migration-tls-certs", component="libvirt",
             where="src/qemu/qemu_migration_params.c: qemuMigrationParamsEnableTLS",
-            trigger="--tls to a destination whose migrate_tls_x509_cert_dir (default /etc/pki/qemu) lacks "
-                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the tls-creds-x509 object",
-            reason="only with flag --tls, which the hook cannot see; not caught yet: the probe would stat the "
-                   "certificate files", since="8.0"),
+            trigger="--tls (or any migration that is not --tunnelled to a host with migrate_tls_force = 1) to a "
+                    "destination whose migrate_tls_x509_cert_dir (else /etc/pki/libvirt-migrate, else "
+                    "default_tls_x509_cert_dir, /etc/pki/qemu: qemu_conf.c virQEMUDriverConfigSetDefaults) lacks "
+                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the tls-creds-x509 server "
+                    "object (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load)",
+            rule="migration-flags[tls-certs]", since="8.0"),
     Blocker(id="libvirt-precreate-no-pool", component="libvirt", where=MIGRATION + ": qemuMigrationDstPrecreateDisk",
             trigger="--copy-storage-all with a file disk missing on the destination whose directory is no active "
                     "storage pool's target (virStoragePoolLookupByTargetPath), or a type='volume' disk whose pool "
@@ -323,10 +333,11 @@ BLOCKERS = (
     # --- the destination's start: security, launch security -----------------------------------------
     Blocker(id="libvirt-dst-security-model", component="libvirt",
             where="src/security/security_manager.c: virSecurityManagerCheckModel",
-            trigger="a <seclabel model='selinux|apparmor'> (a running guest carries the one its source generated) "
-                    "on a destination without that security driver: \"Security driver model 'selinux' is not "
-                    "available\"",
-            reason="not caught yet: the destination's <secmodel> list (capabilities) is not in the facts", since="8.0"),
+            trigger="a <seclabel model='selinux|apparmor|dac'> of the domain, a disk source or a character device "
+                    "source (a running guest carries the ones its source generated) on a destination whose daemon "
+                    "did not stack that security driver (virSecurityManagerCheckAllLabel from "
+                    "qemuProcessStartValidate): \"Security driver model 'selinux' is not available\"",
+            rule="security-driver[model]", since="8.0"),
     Blocker(id="libvirt-dst-unconfined", component="libvirt",
             where="src/security/security_manager.c: virSecurityManagerGenLabel",
             trigger="<seclabel type='none'/> on a destination whose qemu.conf sets security_require_confined = 1: "
@@ -400,6 +411,22 @@ BLOCKERS = (
                     "but spice TLS is disabled in qemu.conf\" (qemuValidateDomainDeviceDefSPICEGraphics for an "
                     "explicit tlsPort)",
             rule="graphics-listen[spice-tls]", since="8.0"),
+    Blocker(id="libvirt-dst-vnc-tls-certs", component="libvirt",
+            where="src/qemu/qemu_command.c: qemuBuildGraphicsVNCCommandLine",
+            trigger="<graphics type='vnc'> on a destination whose qemu.conf sets vnc_tls = 1 and whose "
+                    "vnc_tls_x509_cert_dir (else /etc/pki/libvirt-vnc, else default_tls_x509_cert_dir) lacks "
+                    "ca-cert.pem / server-cert.pem / server-key.pem: QEMU cannot create the display's tls-creds-x509 "
+                    "server object (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load) and does not start",
+            rule="graphics-listen[tls-certs]", since="8.0"),
+    Blocker(id="libvirt-dst-spice-tls-certs", component="libvirt",
+            where="src/qemu/qemu_command.c: qemuBuildGraphicsSPICECommandLine",
+            trigger="a SPICE display that takes a TLS port on a destination whose qemu.conf sets spice_tls = 1 (an "
+                    "autoport display whose default mode is not 'insecure', a secure channel, a tlsPort: "
+                    "qemuProcessSPICEAllocatePorts) and whose spice_tls_x509_cert_dir (else /etc/pki/libvirt-spice, "
+                    "else default_tls_x509_cert_dir) lacks ca-cert.pem / server-cert.pem / server-key.pem: the "
+                    "x509-dir QEMU's SPICE server loads them from (ui/spice-core.c qemu_spice_init); QEMU does not "
+                    "start",
+            rule="graphics-listen[tls-certs]", since="8.0"),
     Blocker(id="libvirt-dst-graphics-port", component="libvirt", where=PROCESS + ": qemuProcessGraphicsReservePorts",
             trigger="<graphics autoport='no' port='P'> (or tlsPort) that another guest on the destination already "
                     "holds: \"Failed to reserve port P\" (a port another program holds fails in QEMU's bind)",

@@ -131,6 +131,17 @@ BLOCKERS = (
                     "8.0 and later): no blocker. RHEL supports it from 9.4 (libvirt 10.0, QEMU 8.2) with the same vGPU "
                     "driver on both hosts and no vIOMMU; the rule checks each and warns when all hold",
             rule="mediated-device[nvidia-vgpu]", since="8.2"),
+    Blocker(id="qemu-vfio-mlx5-vf", component="qemu", where="hw/vfio/migration.c: vfio_migration_realize",
+            trigger="<hostdev mode='subsystem' type='pci'>, <interface type='hostdev'> or a VF pool's VF that is a "
+                    "Mellanox ConnectX-7 VF on the mlx5_vfio_pci variant driver, which implements VFIO migration "
+                    "(v2, and device dirty tracking): no blocker. RHEL supports it from 9.4 (libvirt 10.0, QEMU 8.2) "
+                    "with the same PSID and firmware on both hosts and no vIOMMU; the rule checks each and warns "
+                    "when all hold",
+            rule="sriov[mlx5-vf]", since="8.2"),
+    Blocker(id="qemu-vfio-viommu-mlx5", component="qemu", where="hw/vfio/migration.c: vfio_migration_realize",
+            trigger="a migration-capable Mellanox VF (mlx5_vfio_pci, RHEL 9.4+) behind a virtual IOMMU: "
+                    "\"Migration is currently not supported with vIOMMU enabled\"",
+            rule="sriov[mlx5-vf-conditions]", since="8.0"),
     Blocker(id="qemu-vfio-ccw", component="qemu", where="hw/vfio/ccw.c: vfio_ccw_vmstate",
             trigger="<hostdev mode='subsystem' type='mdev' model='vfio-ccw'> (s390x), unmigratable vmstate",
             rule="mediated-device[absent]", since="6.2"),

@@ -117,6 +117,11 @@ def _facts_from_capabilities(text, what):
         cells=cells,
         memory_bytes=sum(c.memory_bytes for c in cells) or None,
         guests=_guests(root),
+        # One <secmodel> per security driver the daemon stacked (src/qemu/qemu_conf.c
+        # virQEMUDriverCreateCapabilities, from qemuSecurityGetNested): what a guest's seclabel
+        # model is checked against. libvirt always has one (the "none" driver at least), so a
+        # document without any is not one to judge by.
+        security_models=tuple(text_of(m, "model") for m in host.findall("secmodel") if text_of(m, "model")) or None,
     )
 
 

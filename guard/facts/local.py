@@ -5,7 +5,7 @@ import os
 
 from .. import probe
 from .model import Bios, LocalFacts
-from .qemu_conf import read_qemu_conf
+from .qemu_conf import read_qemu_conf, security_drivers, tls_certificates
 
 FIRMWARE_GLOBS = ("usr/share/OVMF/*", "usr/share/edk2/*/*", "usr/share/edk2/*", "usr/share/qemu/*.fd",
                   "usr/share/qemu/*.bin", "usr/share/seabios/*")
@@ -68,6 +68,9 @@ def read_local(root="/"):
         spice_tls=bool(conf.get("spice_tls", 0)) if conf is not None else None,
         vnc_tls=bool(conf.get("vnc_tls", 0)) if conf is not None else None,
         migrate_tls_force=bool(conf.get("migrate_tls_force", 0)) if conf is not None else None,
+        mlx5_pfs=probe.mellanox_pfs(root),
+        tls_certs=tls_certificates(conf, root) if conf is not None else None,
+        security_driver=security_drivers(conf) if conf is not None else None,
     )
 
 

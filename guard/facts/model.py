@@ -164,16 +164,26 @@ LocalFacts = record("LocalFacts", (
     ("spice_tls", optional(BOOL), None),
     ("vnc_tls", optional(BOOL), None),
     ("migrate_tls_force", optional(BOOL), None),
+    # The host's Mellanox PFs as (PF address, PCI device id, PSID, firmware version, VF addresses)
+    # (guard.probe.mellanox_pfs); None: /sys/bus/pci not read.
+    ("mlx5_pfs", optional(seq(tup(STR, STR, STR, STR, STRS))), None),
+    # Per TLS service of qemu.conf ("migrate", "vnc", "spice"): the certificate folder libvirt gives
+    # QEMU and the server files QEMU needs that it lacks (guard.facts.qemu_conf.tls_certificates).
+    ("tls_certs", optional(seq(tup(STR, STR, STRS))), None),
+    # qemu.conf's security_driver, () when unset (libvirt then loads the first security driver the
+    # host enables: guard.facts.qemu_conf).
+    ("security_driver", optional(STRS), None),
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 
-class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s guests",
-                       defaults=(None, None, None, None, None, None, None, None))):
+class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s guests "
+                           "vfs", defaults=(None, None, None, None, None, None, None, None, None))):
     """What only the destination can say at decision time (guard.probe gathers it in the
     hook, `check --probe` on the host itself). paths: {path: True | False | None} (None:
     the stat did not answer within the budget); netdevs: {name: "bridge" | "device" |
     None}; guests: ((name, uuid, active), ...) of the guests the destination's libvirt already
-    has (guard.probe.defined_guests); the rest as in LocalFacts. Any field None: not looked at."""
+    has (guard.probe.defined_guests); vfs: the PCI functions the guest's assigned VFs and VF pools
+    name (guard.probe.VfProbe); the rest as in LocalFacts. Any field None: not looked at."""
 
     __slots__ = ()
 
@@ -204,6 +214,8 @@ class HostFacts(record("HostFacts", (
         ("pools", optional(seq(Pool.load)), None),  # storage pools; None: not listed
         ("mdevs", seq(Mdev.load), ()),
         ("local", optional(LocalFacts.load), None),
+        # The security drivers the daemon loaded (capabilities <host><secmodel><model>); None: not read.
+        ("security_models", optional(STRS), None),
 ))):
     __slots__ = ()
 

@@ -94,7 +94,7 @@ def codes(rule_id, default, *variants, strict=DENY):
 # adds unverifiable[facts] and unverifiable[source-fingerprint].
 UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
                     "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage",
-                    "host-resource", "source-refusal")
+                    "host-resource", "source-refusal", "migration-flags", "security-driver")
 
 
 FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "

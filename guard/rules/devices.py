@@ -16,6 +16,9 @@ the GPU's state, held by a host process.
 """
 from ..domain import mdev_path
 from ..findings import DENY, WARN, finding
+from ..fingerprint import POOL
+from ..probe import MELLANOX, MLX5_VFIO_PCI
+from ..records import derived, struct
 from ..versions import compare_versions
 from .base import Rule, codes, count, listing, unverifiable
 
@@ -47,11 +50,12 @@ VIRTIOFS_LIBVIRT = "10.6.0"
 
 def check_passthrough(ctx):
     groups = {}
+    mellanox = {use.address for use in _mlx5_hostdevs(ctx, *_mellanox_by(ctx)[:2])}
     for dev in ctx.domain.hostdevs:
         if dev.type == "mdev":
             continue
-        if dev.mode == "subsystem" and dev.type == "pci" and dev.teaming == TRANSIENT:
-            continue
+        if dev.mode == "subsystem" and dev.type == "pci" and (dev.teaming == TRANSIENT or dev.source in mellanox):
+            continue  # a failover VF QEMU unplugs; a Mellanox VF RHEL 9.4 may migrate (check_sriov)
         # Guest-controlled text: a subsystem type libvirt does not define is still a host device.
         if dev.mode != "subsystem":
             variant = "capabilities"
@@ -148,9 +152,13 @@ def _counted(number):
 
 
 def check_sriov(ctx):
+    uses = _mlx5_uses(ctx)
+    mellanox = {use.address or use.network for use in uses}
     for iface in ctx.domain.interfaces:
         if iface.teaming == TRANSIENT:
             continue
+        if iface.type == "hostdev" and iface.source in mellanox:
+            continue  # judged below, with every condition of RHEL's Mellanox VF migration
         if iface.type == "hostdev":
             yield finding(SRIOV, "hostdev", DENY,
                           "interface %s is an SR-IOV VF assigned with <interface type='hostdev'> (%s)"
@@ -162,7 +170,7 @@ def check_sriov(ctx):
                           "interface %s is a vDPA device (%s), which libvirt cannot migrate"
                           % (iface.mac or "?", iface.source),
                           "use a virtio NIC on a bridge or network", mac=iface.mac, source=iface.source)
-        elif iface.type == "network" and ctx.dest is not None:
+        elif iface.type == "network" and ctx.dest is not None and iface.network not in mellanox:
             network = ctx.dest.network(iface.network)
             if network is not None and network.forward_mode == "hostdev":
                 yield finding(SRIOV, "network-pool", DENY,
@@ -170,6 +178,8 @@ def check_sriov(ctx):
                               % (iface.mac or "?", iface.network),
                               "use a bridged or NAT network, or add <teaming type='transient'> with a virtio twin",
                               mac=iface.mac, network=iface.network, dest_forward_mode=network.forward_mode)
+    if uses:
+        yield from _mlx5_exception(ctx, uses)
 
 
 # RHEL 9.4 and later migrate a guest with an NVIDIA vGPU ("Live migrating a virtual machine
@@ -181,22 +191,23 @@ RHEL94_LIBVIRT, RHEL94_QEMU = "10.0.0", "8.2.0"
 NVIDIA_VGPU = "nvidia-"
 
 
-def _vgpu_conditions(ctx, mdev_type):
-    """The conditions of RHEL's NVIDIA vGPU migration that do not hold or cannot be verified."""
+def _rhel94_conditions(ctx, feature, claims):
+    """(the conditions RHEL 9.4's device migrations share that do not hold or cannot be
+    verified: no vIOMMU, a source fingerprint that can be trusted, RHEL 9.4's libvirt and QEMU on
+    both hosts; the source fingerprint to compare with, None when it cannot be trusted).
+    feature: what migrates ("vGPU"); claims: what the source's fingerprint says of it."""
     unmet = []
     if ctx.domain.has_iommu:
-        unmet.append("the guest has a vIOMMU (<iommu>), which vGPU migration does not support")
-    host_arch = ctx.dest.cpu.arch
-    if host_arch not in ("x86_64", None):
-        unmet.append("vGPU migration is for Intel 64 and AMD64 hosts (the destination is %s)" % host_arch)
+        unmet.append("the guest has a vIOMMU (<iommu>), which %s migration does not support" % feature)
     source, dest = ctx.source, ctx.dest
     if source is not None and not ctx.source_trusted:
         # The tenant writes the guest's metadata: without a fleet key its fingerprint could claim
-        # any driver and version, and this exception lets a migration through on its word.
-        unmet.append("the source's fingerprint is not signed with the fleet key ([fingerprint] key), so its vGPU "
-                     "driver and versions cannot be trusted")
+        # anything, and these exceptions let a migration through on its word.
+        unmet.append("the source's fingerprint is not signed with the fleet key ([fingerprint] key), so its %s and "
+                     "versions cannot be trusted" % claims)
         source = None
-    for side, libvirt, qemu in (("destination", dest.libvirt_version, dest.qemu_version),
+    for side, libvirt, qemu in (("destination", dest.libvirt_version if dest else None,
+                                 dest.qemu_version if dest else None),
                                 ("source", source.libvirt_version if source else None,
                                  source.qemu_version if source else None)):
         if not libvirt or not qemu:
@@ -204,6 +215,16 @@ def _vgpu_conditions(ctx, mdev_type):
         elif compare_versions(libvirt, RHEL94_LIBVIRT) < 0 or compare_versions(qemu, RHEL94_QEMU) < 0:
             unmet.append("the %s runs libvirt %s and QEMU %s (RHEL 9.4's %s and %s or later are needed)"
                          % (side, libvirt, qemu, RHEL94_LIBVIRT, RHEL94_QEMU))
+    return unmet, source
+
+
+def _vgpu_conditions(ctx, mdev_type):
+    """The conditions of RHEL's NVIDIA vGPU migration that do not hold or cannot be verified."""
+    unmet, source = _rhel94_conditions(ctx, "vGPU", "vGPU driver")
+    dest = ctx.dest
+    host_arch = dest.cpu.arch
+    if host_arch not in ("x86_64", None):
+        unmet.append("vGPU migration is for Intel 64 and AMD64 hosts (the destination is %s)" % host_arch)
     here = dest.local.vgpu_driver if dest.local is not None else None
     there = source.vgpu_driver if source is not None else None
     if not here or not there:
@@ -266,6 +287,188 @@ def check_mdev(ctx):
                       mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
 
 
+# RHEL 9.4 and later migrate a guest with a Mellanox ConnectX-7 VF ("Live migrating a virtual
+# machine with an attached Mellanox virtual function", in the guide's chapter on migrating virtual
+# machines): the VF on the mlx5_vfio_pci variant driver, whose VFIO migration QEMU uses
+# (hw/vfio/migration.c vfio_migration_realize adds no migration blocker for it); "a CX-7 device
+# with the same Parameter-Set Identification (PSID) and the same firmware version" on both hosts;
+# no vIOMMU; "at maximum 4 VFs" of one PF migrating at the same time; no post-copy. libvirt binds
+# the variant driver to a managed VF itself from 10.0 (src/util/virpci.c virPCIDeviceBindToStub ->
+# virPCIDeviceFindBestVFIOVariant; NEWS 10.0.0 "automatic selection/binding of VFIO variant
+# drivers"), which RHEL 9.4's libvirt is (RHEL94_LIBVIRT); an unmanaged one keeps the driver it has.
+MLX5, MLX5_CONDITIONS = "mlx5-vf", "mlx5-vf-conditions"
+# The ConnectX family VF (15b3:101e, the one id drivers/vfio/pci/mlx5/main.c's mlx5vf_pci_table
+# binds) on a ConnectX-7 PF (MT2910, 15b3:1021): the only VF RHEL supports migrating.
+CX_VF, CX7_PF = "0x101e", "0x1021"
+MAX_VFS_PER_PF = 4
+
+# One VF the exception judges: what the XML says (for messages), the address it names, or the
+# VF pool (network) libvirt takes one from, and how libvirt binds its driver.
+VfUse = struct("VfUse", "what address network managed driver_model")
+
+
+def _mellanox_vf(function):
+    return function is not None and function.vendor == MELLANOX and function.pf is not None
+
+
+def _mellanox_by(ctx):
+    """(the VF addresses the source's fingerprint names, the destination's PCI functions the
+    probe read, the probe's VfProbe or None)."""
+    vfs = ctx.probe.vfs if ctx.probe is not None else None
+    entries = ctx.source.mlx5_vfs or () if ctx.source is not None else ()
+    return {entry[0] for entry in entries}, vfs.functions if vfs is not None else {}, vfs
+
+
+def _mlx5_hostdevs(ctx, known, functions):
+    """The guest's PCI <hostdev>s that are Mellanox VFs (by the source's fingerprint or the
+    destination's sysfs), as VfUse: device-passthrough leaves them to the exception."""
+    return [VfUse("<hostdev type='pci'> %s" % dev.source, dev.source, None, dev.managed, dev.driver_model)
+            for dev in ctx.domain.hostdevs
+            if dev.mode == "subsystem" and dev.type == "pci" and dev.teaming != TRANSIENT
+            and (dev.source in known or _mellanox_vf(functions.get(dev.source)))]
+
+
+def _vf_pools(facts):
+    return frozenset(n.name for n in facts.networks if n.forward_mode == "hostdev")
+
+
+def _mlx5_uses(ctx):
+    """The guest's VFs that are Mellanox VFs by the destination's sysfs (the probe) or the
+    source's fingerprint: the ones RHEL's exception may let through. A VF teamed for failover
+    is unplugged for migration and is not among them."""
+    known, functions, vfs = _mellanox_by(ctx)
+    if not known and not functions:
+        return []  # neither host says it has a VF for this guest: most guests, no pass over their NICs
+    uses = _mlx5_hostdevs(ctx, known, functions)
+    pools = derived(ctx.dest, "vf pools", _vf_pools) if ctx.dest is not None else frozenset()
+    for iface in ctx.domain.interfaces:
+        if iface.teaming == TRANSIENT:
+            continue
+        if iface.type == "hostdev" and (iface.source in known or _mellanox_vf(functions.get(iface.source))):
+            uses.append(VfUse("<interface type='hostdev'> %s" % iface.source, iface.source, None, iface.managed,
+                              iface.driver_model))
+        elif iface.type == "network" and iface.network in pools:
+            pool = vfs.pools.get(iface.network) if vfs is not None else None
+            if POOL in known or pool is not None and any(_mellanox_vf(functions.get(a)) for a in pool.vfs):
+                uses.append(VfUse("<interface type='network'> network='%s'" % iface.network, None, iface.network,
+                                  None, None))
+    return uses
+
+
+def _driver_unmet(ctx, function, managed, driver_model, vfs):
+    """Why this VF will not be on mlx5_vfio_pci when QEMU opens it, or None."""
+    if driver_model and driver_model != MLX5_VFIO_PCI:
+        return "its <driver model='%s'> binds another driver than %s" % (driver_model[:64], MLX5_VFIO_PCI)
+    if function.driver == MLX5_VFIO_PCI:
+        return None
+    if not managed:
+        return ("it is bound to %s, and libvirt does not rebind an unmanaged VF (managed='no'): bind it to %s first"
+                % (function.driver or "no driver", MLX5_VFIO_PCI))
+    libvirt = ctx.dest.libvirt_version if ctx.dest is not None else None
+    if libvirt and compare_versions(libvirt, RHEL94_LIBVIRT) < 0:
+        return ("libvirt %s binds a managed VF to vfio-pci, which has no migration support; libvirt %s and later "
+                "bind %s" % (libvirt, RHEL94_LIBVIRT, MLX5_VFIO_PCI))
+    if not vfs.mlx5_vfio_pci:
+        return "the %s driver is neither loaded nor installed on the destination" % MLX5_VFIO_PCI
+    return None  # libvirt binds mlx5_vfio_pci when it starts the guest
+
+
+def _vf_unmet(ctx, function, managed, driver_model, vfs, source_pairs, where):
+    """The conditions one destination VF does not meet; source_pairs: the (PSID, firmware)
+    the source's VF may have, None when not known."""
+    if function is None:
+        return ["%s: the destination has no such PCI device" % where]
+    if not _mellanox_vf(function) or function.device != CX_VF or function.pf_device != CX7_PF:
+        return ["%s: not a ConnectX-7 VF on the destination (vendor %s, device %s, PF device %s)"
+                % (where, function.vendor, function.device, function.pf_device or "none: not a VF")]
+    unmet = []
+    driver = _driver_unmet(ctx, function, managed, driver_model, vfs)
+    if driver:
+        unmet.append("%s: %s" % (where, driver))
+    if not function.psid or not function.firmware:
+        unmet.append("%s: its PF's PSID and firmware are not known on the destination (no infiniband device: is "
+                     "mlx5_ib loaded?)" % where)
+    elif source_pairs is not None and (function.psid, function.firmware) not in source_pairs:
+        unmet.append("%s: PSID %s firmware %s on the destination, %s on the source" % (
+            where, function.psid, function.firmware,
+            " or ".join("PSID %s firmware %s" % pair for pair in sorted(source_pairs))))
+    return unmet
+
+
+def _mlx5_conditions(ctx, uses):
+    """The conditions of RHEL's Mellanox VF migration that do not hold or cannot be verified,
+    and the destination's (PSID, firmware) of the VFs when they all hold."""
+    unmet, source = _rhel94_conditions(ctx, "Mellanox VF", "PSID, firmware")
+    entries = source.mlx5_vfs or () if source is not None else ()
+    by_address = {vf: (psid, firmware) for vf, psid, firmware in entries if vf != POOL}
+    if ctx.source is None:
+        unmet.append("the source's PSID and firmware are not known (no source fingerprint)")
+    vfs = ctx.probe.vfs if ctx.probe is not None else None
+    if vfs is None:
+        return unmet + ["the destination's VFs were not read (the hook reads them; so does `migration-guard check "
+                        "--probe` run there)"], ()
+    per_pf, pairs = {}, set()
+    for use in uses:
+        if use.address is not None:
+            if use.address not in vfs.functions:
+                unmet.append("%s: not read on the destination within the probe's time" % use.address)
+                continue
+            function = vfs.functions[use.address]
+            known = {by_address[use.address]} if use.address in by_address else None
+            if source is not None and known is None:
+                unmet.append("%s: the source's fingerprint does not name it as a Mellanox VF, so its PSID and "
+                             "firmware there are not known" % use.address)
+            where = use.address
+            managed, driver_model = use.managed, use.driver_model
+        else:
+            pool = vfs.pools.get(use.network)
+            if pool is None:
+                unmet.append("network '%s': not a running VF pool whose state the destination shows" % use.network)
+                continue
+            if not pool.free:
+                unmet.append("network '%s': no free VF in the pool on the destination" % use.network)
+                continue
+            where = "network '%s' (its first free VF, %s, which libvirt gives the guest)" % (use.network, pool.free[0])
+            function = vfs.functions.get(pool.free[0])
+            known = {(psid, firmware) for _vf, psid, firmware in entries}
+            if source is not None and len(known) != 1:
+                unmet.append("network '%s': the source's Mellanox PFs %s, so the PSID and firmware of the VF its "
+                             "pool gave the guest are not known" % (
+                                 use.network, "differ in PSID or firmware" if known else "are not in its fingerprint"))
+                known = None
+            managed, driver_model = pool.managed, pool.driver_model
+        unmet += _vf_unmet(ctx, function, managed, driver_model, vfs, known, where)
+        if function is not None:
+            per_pf.setdefault(function.pf, []).append(where)
+            pairs.add((function.psid, function.firmware))
+    for pf, held in sorted((pf, held) for pf, held in per_pf.items() if pf and len(held) > MAX_VFS_PER_PF):
+        unmet.append("%d of the guest's VFs are on PF %s: RHEL migrates at most %d VFs of one CX-7 PF at a time"
+                     % (len(held), pf, MAX_VFS_PER_PF))
+    return unmet, tuple(sorted(p for p in pairs if p[0] and p[1]))
+
+
+def _mlx5_exception(ctx, uses):
+    what = listing(u.what for u in uses)
+    unmet, pairs = _mlx5_conditions(ctx, uses)
+    if unmet:
+        yield finding(SRIOV, MLX5_CONDITIONS, DENY,
+                      "Mellanox VF %s: RHEL 9.4+ migrates a ConnectX-7 VF only when every condition holds, and %s"
+                      % (what, "; ".join(unmet)),
+                      "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached Mellanox "
+                      "virtual function\"), or detach the VF before migrating",
+                      devices=len(uses), unmet=unmet)
+        return
+    yield finding(SRIOV, MLX5, WARN,
+                  "Mellanox VF %s: every condition RHEL 9.4+ sets for its live migration that the guard can see holds "
+                  "(a ConnectX-7 VF on %s, or one libvirt binds to it; the source's PSID and firmware, %s; RHEL 9.4+ "
+                  "libvirt and QEMU on both hosts; no vIOMMU; at most %d VFs of one PF); do not use post-copy, migrate "
+                  "at most %d VFs of one PF at a time, and expect `virsh domjobinfo` and `domdirtyrate-calc` to leave "
+                  "the VF's state out" % (what, MLX5_VFIO_PCI, ", ".join("PSID %s firmware %s" % p for p in pairs),
+                                          MAX_VFS_PER_PF, MAX_VFS_PER_PF),
+                  "nothing to do; to refuse Mellanox VF migrations all the same, set "
+                  "[rules.\"sriov[mlx5-vf]\"] action = \"deny\"", devices=len(uses))
+
+
 RULES = (
     Rule(id=PASSTHROUGH, title="Device passthrough", limitation="Device passthrough",
          checks="<hostdev> of type pci, usb, scsi, scsi_host (vhost-scsi) and mode='capabilities' "
@@ -284,9 +487,20 @@ RULES = (
     Rule(id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
          checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "
                 "<forward mode='hostdev'> pool of the destination, <interface type='vdpa'>. "
-                "<interface type='direct' mode='passthrough'> is macvtap and is not SR-IOV.",
-         remedy="Use virtio NICs, or a VF teamed with a virtio NIC (<teaming type='transient'>).",
-         codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa"),
+                "<interface type='direct' mode='passthrough'> is macvtap and is not SR-IOV. RHEL 9.4+ migrates a "
+                "Mellanox ConnectX-7 VF (a PCI <hostdev>, an <interface type='hostdev'>, or the VF a pool gives: "
+                "the first free one, bridge_driver.c networkAllocatePort) when every condition it sets holds, each "
+                "checked on the destination's sysfs at decision time: a ConnectX-7 VF (15b3:101e on a 15b3:1021 "
+                "PF) bound to mlx5_vfio_pci, or managed and bound to it by libvirt 10.0+ (virpci.c "
+                "virPCIDeviceBindToStub, virPCIDeviceFindBestVFIOVariant) with the driver present; its PF's PSID "
+                "and firmware (infiniband board_id, fw_ver) the same as the source's, which its fingerprint carries "
+                "(given or signed with the fleet key); RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
+                "hosts; no vIOMMU (hw/vfio/migration.c vfio_migration_realize); at most 4 VFs of one PF "
+                "(`mlx5-vf`, a warning; action deny turns the exception off). An unmet or unverified one is "
+                "`mlx5-vf-conditions` and names itself.",
+         remedy="Use virtio NICs, or a VF teamed with a virtio NIC (<teaming type='transient'>), or meet RHEL's "
+                "conditions for Mellanox VF migration.",
+         codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa", MLX5_CONDITIONS) + codes(SRIOV, WARN, MLX5),
          check=check_sriov),
     Rule(id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
          checks="<hostdev type='mdev'>: the destination must have an active mdev of the same UUID (`absent` if "

@@ -12,6 +12,12 @@ hook said yes, and then fails the migration late:
 - VNC/SPICE listen addresses: QEMU binds the address given; one that is not the
   destination's fails ("Cannot assign requested address"; libvirt qemuProcessGraphicsSetupListen
   keeps an explicit address as it is).
+- VNC and SPICE over TLS: a VNC display on a destination whose qemu.conf sets vnc_tls = 1
+  gets a tls-creds-x509 server object (src/qemu/qemu_command.c qemuBuildGraphicsVNCCommandLine),
+  and a SPICE display that takes a TLS port there its x509-dir (qemuBuildGraphicsSPICECommandLine);
+  QEMU does not start without ca-cert.pem, server-cert.pem and server-key.pem in the folder
+  (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load, ui/spice-core.c qemu_spice_init). The
+  folders and what they lack are the collector's (guard.facts.qemu_conf.tls_certificates).
 """
 from ..addresses import explicit_binds, sort_binds
 from ..findings import DENY, finding
@@ -103,6 +109,7 @@ def _address(listen):
 def check_listen(ctx):
     if ctx.domain.platform.spice_tls:
         yield from _spice_tls(ctx)
+    yield from _tls_certificates(ctx)
     if not ctx.domain.listens:
         return
     explicit = explicit_binds([listen for listen in ctx.domain.listens if listen.address is not None], _address)
@@ -128,7 +135,7 @@ def check_listen(ctx):
 
 
 def _spice_tls(ctx):
-    """A SPICE display that needs a TLS port (guard.domain._spice_needs_tls) on a destination
+    """A SPICE display that needs a TLS port (guard.domain._spice_tls_port) on a destination
     whose qemu.conf has spice_tls off: libvirt refuses to start it there."""
     enabled = ctx.host("spice_tls")
     if enabled is None:
@@ -144,6 +151,35 @@ def _spice_tls(ctx):
                       "/etc/libvirt/qemu.conf and restart its daemon, or drop the guest's secure SPICE channels")
 
 
+def _tls_certificates(ctx):
+    """The server certificates QEMU loads for the guest's VNC or SPICE display over TLS."""
+    services = []
+    if ctx.host("vnc_tls") and ("graphics", "type", "vnc") in ctx.domain.device_values:
+        services.append(("vnc", "VNC display is served over TLS", "vnc_tls = 1"))
+    if ctx.host("spice_tls") and ctx.domain.platform.spice_tls_port:
+        services.append(("spice", "SPICE display takes a TLS port", "spice_tls = 1"))
+    if not services:
+        return
+    folders = {entry[0]: entry for entry in ctx.host("tls_certs") or ()}
+    for service, what, setting in services:
+        if service not in folders:
+            yield unverifiable(LISTEN, "the destination's qemu.conf sets %s; whether its %s certificates are in place is "
+                                       "not known" % (setting, service.upper()),
+                               "collect the destination's facts on the destination itself (it reads qemu.conf and "
+                               "the certificate folders as root)")
+            continue
+        _service, folder, missing = folders[service]
+        if missing:
+            text = ("the guest's %s on the destination (its qemu.conf sets %s), and the certificate folder %s "
+                    "lacks %s: QEMU does not start there")
+            yield finding(LISTEN, "tls-certs", DENY, text % (what, setting, folder, ", ".join(missing)),
+                          "install the CA certificate and the host's server certificate and key (ca-cert.pem, "
+                          "server-cert.pem, server-key.pem) in the destination's %s_tls_x509_cert_dir (or "
+                          "default_tls_x509_cert_dir)" % service,
+                          text % (what, setting, "(named in the audit record)", ", ".join(missing)),
+                          service=service, missing=list(missing))
+
+
 RULES = (
     Rule(id=NETWORK, title="Guest networks", limitation="the guest's network must exist where it lands (libvirt "
                                                          "fails late otherwise)",
@@ -157,8 +193,12 @@ RULES = (
     Rule(id=LISTEN, title="Graphics listen address", limitation="QEMU cannot bind a source-host address",
          checks="VNC/SPICE listen addresses (attribute or <listen type='address'>) that are not a wildcard, not "
                 "loopback and not an address of the destination; a SPICE display that needs a TLS port against "
-                "the destination's qemu.conf spice_tls.",
+                "the destination's qemu.conf spice_tls; the server certificates (ca-cert.pem, server-cert.pem, "
+                "server-key.pem) a VNC display needs where vnc_tls = 1 (qemu_command.c "
+                "qemuBuildGraphicsVNCCommandLine) and a SPICE display that takes a TLS port needs where spice_tls = 1 "
+                "(qemuBuildGraphicsSPICECommandLine), in the folder libvirt gives QEMU (qemu_conf.c "
+                "virQEMUDriverConfigSetDefaults).",
          remedy="Listen on a wildcard address, or give the destination's address with `virsh migrate --xml`; enable "
-                "spice_tls on the destination for secure SPICE channels.",
-         codes=codes(LISTEN, DENY, "address", "spice-tls"), check=check_listen, needs_dest=True),
+                "spice_tls on the destination for secure SPICE channels, with its certificates in place.",
+         codes=codes(LISTEN, DENY, "address", "spice-tls", "tls-certs"), check=check_listen, needs_dest=True),
 )

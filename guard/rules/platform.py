@@ -1,16 +1,29 @@
-"""What the destination's QEMU must offer: emulator, machine-type, firmware, and the
-confidential-computing guests no QEMU can migrate.
+"""What the destination's QEMU and libvirt must offer: emulator, machine-type, firmware,
+security-driver, and the confidential-computing guests no QEMU can migrate.
 
 Paths are checked for existence on the destination at decision time (guard.probe), never
 against a listing: libvirt runs any <emulator> binary that exists (qemuProcessStartValidate
 only needs virQEMUCapsCacheLookup to probe it) and opens any <loader>/<nvram template> path
 that exists, whether or not capabilities or the firmware descriptors list it. Without a
 probe (preflight, check without --probe), a listed path counts as present and an unlisted
-one is unverifiable, never a deny."""
+one is unverifiable, never a deny.
+
+Security drivers: before libvirt starts a guest it checks the model of every seclabel it will
+apply (the domain's own, each disk source's, each character device source's) against the
+security drivers its daemon stacked (src/security/security_manager.c
+virSecurityManagerCheckAllLabel / virSecurityManagerCheckModel, from src/qemu/qemu_process.c
+qemuProcessStartValidate): "Security driver model 'selinux' is not available". A running guest
+carries the labels its source generated (<seclabel type='dynamic' model='selinux'>), so a guest
+from an SELinux host is refused where SELinux is off. The daemon stacks the drivers qemu.conf's
+security_driver names, or when it names none the first the host enables (SELinux, then
+AppArmor, else "none"), and the system daemon DAC on top whatever it says: security_driver =
+"none" leaves DAC (src/qemu/qemu_driver.c qemuSecurityInit). Its capabilities list them
+(<secmodel>, src/qemu/qemu_conf.c virQEMUDriverCreateCapabilities), which is what is compared."""
 from ..findings import DENY, finding
-from .base import Rule, codes, derived, domcaps_for, unverifiable
+from .base import Rule, codes, derived, domcaps_for, listing, unverifiable
 
 EMULATOR, MACHINE, FIRMWARE, CONFIDENTIAL = "emulator", "machine-type", "firmware", "confidential-computing"
+SECURITY = "security-driver"
 CONFIDENTIAL_KINDS = ("sev", "sev-snp", "s390-pv", "tdx")
 
 
@@ -166,6 +179,45 @@ def check_confidential(ctx):
                   "shut the guest down and start it on the destination", **evidence)
 
 
+def _loaded_security_models(ctx):
+    """(the security models the destination's daemon stacked, where that is known from), or
+    (None, None): its capabilities' <secmodel> list; else qemu.conf's security_driver when it names
+    drivers, with DAC for a system daemon (qemuSecurityInit); an unset one depends on what the
+    host enables, which is not in the facts."""
+    facts = ctx.dest
+    if facts.security_models is not None:
+        return frozenset(facts.security_models), "its capabilities list"
+    names = facts.local.security_driver if facts.local is not None else None
+    if names:
+        return frozenset(names) | (frozenset() if ctx.connection == "session" else {"dac"}), "its qemu.conf gives"
+    return None, None
+
+
+def check_security_driver(ctx):
+    wanted = ctx.domain.security_models
+    if not wanted:
+        return
+    loaded, known_from = _loaded_security_models(ctx)
+    labels = ["%s model='%s'" % (element, model) for model, element in wanted]
+    if loaded is None:
+        yield unverifiable(SECURITY, "%s: which security drivers the destination's libvirt loaded is not known"
+                           % listing(labels), "refresh the destination's facts (`migration-guard facts collect` reads "
+                                              "its capabilities)", labels=len(labels))
+        return
+    missing = [(model, element) for model, element in wanted if model not in loaded]
+    if not missing:
+        return
+    models = sorted({model for model, _element in missing})
+    yield finding(SECURITY, "model", DENY,
+                  "%s: the destination's libvirt has no %s security driver (%s %s), so it refuses to start the guest "
+                  "(\"Security driver model '%s' is not available\")"
+                  % (listing("%s model='%s'" % (element, model) for model, element in missing), " or ".join(models),
+                     known_from, ", ".join(sorted(loaded)) or "none", models[0]),
+                  "enable the security driver on the destination (SELinux enabled, or security_driver in "
+                  "/etc/libvirt/qemu.conf, then restart its daemon), or migrate with `virsh migrate --xml` without "
+                  "that <seclabel>", models=models, dest=sorted(loaded))
+
+
 RULES = (
     Rule(id=EMULATOR, title="Emulator", limitation="the destination cannot run the guest's emulator",
          checks="<os><type> is hvm; the guest's domain type is offered for its arch (the host's when <type> "
@@ -185,6 +237,18 @@ RULES = (
          remedy="Install the same firmware packages on the destination.",
          codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
          needs_dest=True),
+    Rule(id=SECURITY, title="Security driver",
+         limitation="libvirt refuses to start a guest whose seclabel names a security driver the destination did not "
+                    "load",
+         checks="The model of every <seclabel> libvirt checks before it starts a guest (the domain's own, each disk "
+                "source's and character device source's: security_manager.c virSecurityManagerCheckAllLabel, from "
+                "qemu_process.c qemuProcessStartValidate) is a security driver the destination's daemon stacked: its "
+                "capabilities' <secmodel> list (qemu_conf.c virQEMUDriverCreateCapabilities), else its qemu.conf "
+                "security_driver with DAC for the system daemon (qemu_driver.c qemuSecurityInit: \"none\" leaves "
+                "DAC). Model 'none' always passes, and a <seclabel> without a model takes the destination's first "
+                "driver (domain_conf.c virSecurityLabelDefsParseXML).",
+         remedy="Enable the security driver on the destination, or migrate with an XML without that <seclabel>.",
+         codes=codes(SECURITY, DENY, "model"), check=check_security_driver, needs_dest=True),
     Rule(id=CONFIDENTIAL, title="Confidential computing", limitation="not migratable (QEMU/libvirt)",
          checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx, and any other type (unknown).",
          remedy="Shut down and start on the destination instead.",

@@ -2,6 +2,10 @@
 one per entry with a rule, reporting exactly that rule code. Corpus guests where libvirt's test
 suite has the case, minimal XML where not (the case's name says so)."""
 import test_device_support
+import test_devices
+import test_network
+import test_platform
+import test_source_refusal
 
 from guard.domain import cgroup_path
 from guard.rules.source_refusal import SourceDisk, SourceState
@@ -38,7 +42,18 @@ def source(**state):
     return {"source_state": SourceState(**state)}
 
 
+def failing(module, code, where):
+    """The family's own failing fixture for this code whose name says where."""
+    return next(c for c in module.CASES if c.expect == code and where in c.name)
+
+
 CASES = {
+    "libvirt-dst-security-model": failing(test_platform, "security-driver[model]", "seclabel-dynamic,"),
+    "libvirt-migration-tls-certs": failing(test_source_refusal, "migration-flags[tls-certs]", "--tls"),
+    "libvirt-dst-vnc-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "VNC"),
+    "libvirt-dst-spice-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "SPICE tlsPort"),
+    "libvirt-vfio-variant-driver": next(c for c in test_devices.CASES
+                                        if c.expect == "sriov[mlx5-vf-conditions]" and "left on mlx5_core" in c.name),
     "libvirt-tls-force": Case("migration-flags", "destination's qemu.conf forces TLS, no --tls (minimal XML)",
                               minimal(), dest=host(migrate_tls_force=True), expect="migration-flags[tls-required]",
                               kwargs=source()),

@@ -93,4 +93,7 @@ CASES = {
     "qemu-vfio-mdev-nvidia": next(c for c in test_devices.CASES if c.expect == "mediated-device[nvidia-vgpu]"),
     "qemu-vfio-viommu-mdev": next(c for c in test_devices.CASES
                                   if c.expect == "mediated-device[vgpu-conditions]" and "vIOMMU" in c.name),
+    "qemu-vfio-mlx5-vf": next(c for c in test_devices.CASES if c.expect == "sriov[mlx5-vf]" and c.action == "warn"),
+    "qemu-vfio-viommu-mlx5": next(c for c in test_devices.CASES
+                                  if c.expect == "sriov[mlx5-vf-conditions]" and "vIOMMU" in c.name),
 }

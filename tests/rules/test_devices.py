@@ -1,8 +1,10 @@
 """session-connection, device-passthrough, sriov, mediated-device: passing and failing fixtures."""
 import pytest
 
+from guard.config import parse_config
 from guard.facts.model import LocalFacts, Probe
 from guard.metadata import stamp_xml
+from guard.probe import PciFunction, VfPool, VfProbe
 from helpers import corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal, run_case
 
@@ -46,7 +48,116 @@ MASTER_SHMEM = "<shmem name='m0' role='master'><model type='ivshmem-plain'/><siz
 EIGHT_PCI = "".join("<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='%d' "
                     "slot='18' function='%d'/></source></hostdev>" % (6 + i // 4, i % 4) for i in range(8))
 
-CASES = [
+# RHEL 9.4's Mellanox ConnectX-7 VF migration. The VFs are the corpus guests' own addresses, the
+# pool the corpus network networkxml2xmlin/hostdev.xml (corpus_facts' network 'hostdev'); what the
+# destination's sysfs shows of them is a VfProbe, as guard.probe reads it (tests/test_probe_vfs.py
+# reads the same from a sysfs tree).
+VF = "0000:06:12.5"  # corpus hostdev-pci-address: <hostdev type='pci' managed='yes'>
+NET_VF = "0021:de:1f.1"  # corpus net-hostdev-vfio-multidomain: <interface type='hostdev' managed='yes'>
+POOL_VFS = ("0000:03:00.1", "0000:03:00.2", "0000:03:00.3", "0000:03:00.4")
+PSID, FIRMWARE = "MT_0000000834", "28.39.1002"
+MLX5 = ("sriov[mlx5-vf]", "sriov[mlx5-vf-conditions]")
+
+
+def cx7_vf(driver="mlx5_vfio_pci", firmware=FIRMWARE, pf="0000:06:00.0", device="0x101e", pf_device="0x1021",
+           vendor="0x15b3", psid=PSID):
+    """A VF as the destination's sysfs shows it: a ConnectX-7 VF on mlx5_vfio_pci by default."""
+    return PciFunction(vendor, device, driver, pf, pf_device, psid, firmware, ("ens6f0np0",), 0)
+
+
+def vfs_probe(functions, pools=None, installed=True):
+    return {"probe": Probe(vfs=VfProbe(functions, pools or {}, installed))}
+
+
+def mlx5_source(*vfs, firmware=FIRMWARE, **changes):
+    """A source like the corpus host whose fingerprint names these VFs (or "pool") on CX-7 PFs."""
+    return lambda: source_like(corpus_facts(), mlx5_vfs=tuple((vf, PSID, firmware) for vf in vfs), **changes)
+
+
+def unmanaged(*addresses, extra=""):
+    return minimal(virt_type="kvm", extra="".join(
+        "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x06' slot='0x12' "
+        "function='0x%s'/></source></hostdev>" % address[-1] for address in addresses) + extra)
+
+
+POOL_PROBE = {"hostdev": VfPool(True, None, POOL_VFS, POOL_VFS[1:])}  # the first VF held by another guest
+ALL_POOL_VFS = {vf: cx7_vf(driver="mlx5_core") for vf in POOL_VFS}
+FIVE = tuple("0000:06:12.%d" % n for n in range(5))
+
+MELLANOX_CASES = [
+    Case("sriov", "Mellanox CX-7 VF with every RHEL 9.4+ condition met (corpus hostdev-pci-address, QEMU 9.2 hosts)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF), expect="sriov[mlx5-vf]",
+         action="warn", near=("sriov[mlx5-vf-conditions]",), kwargs=vfs_probe({VF: cx7_vf()}),
+         message_has=("PSID MT_0000000834 firmware 28.39.1002", "post-copy")),
+    Case("device-passthrough", "a Mellanox VF is the sriov rule's to judge (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF), near=("device-passthrough[pci]",),
+         kwargs=vfs_probe({VF: cx7_vf()})),
+    Case("sriov", "Mellanox VF, the policy switch turns the exception off (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF), expect="sriov[mlx5-vf]",
+         kwargs=dict(vfs_probe({VF: cx7_vf()}), config=parse_config('[rules."sriov[mlx5-vf]"]\naction = "deny"'))),
+    Case("sriov", "Mellanox VF, another firmware on the source (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF, firmware="28.36.1010"),
+         expect="sriov[mlx5-vf-conditions]", near=("sriov[mlx5-vf]",), kwargs=vfs_probe({VF: cx7_vf()}),
+         message_has=("PSID MT_0000000834 firmware 28.39.1002 on the destination, PSID MT_0000000834 firmware "
+                      "28.36.1010 on the source",)),
+    Case("sriov", "managed Mellanox VF still on mlx5_core: libvirt binds mlx5_vfio_pci (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF), expect="sriov[mlx5-vf]",
+         action="warn", kwargs=vfs_probe({VF: cx7_vf(driver="mlx5_core")})),
+    Case("sriov", "managed Mellanox VF, mlx5_vfio_pci not installed (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF),
+         expect="sriov[mlx5-vf-conditions]", kwargs=vfs_probe({VF: cx7_vf(driver="mlx5_core")}, installed=False),
+         message_has=("neither loaded nor installed",)),
+    Case("sriov", "unmanaged Mellanox VF left on mlx5_core (minimal XML)", unmanaged(VF), dest=corpus_facts,
+         source=mlx5_source(VF), expect="sriov[mlx5-vf-conditions]", kwargs=vfs_probe({VF: cx7_vf(driver="mlx5_core")}),
+         message_has=("managed='no'",)),
+    Case("sriov", "unmanaged Mellanox VF bound to mlx5_vfio_pci beforehand (minimal XML)", unmanaged(VF),
+         dest=corpus_facts, source=mlx5_source(VF), expect="sriov[mlx5-vf]", action="warn",
+         kwargs=vfs_probe({VF: cx7_vf()})),
+    Case("sriov", "Mellanox VF in a guest with a vIOMMU (minimal XML)", unmanaged(VF, extra="<iommu model='intel'/>"),
+         dest=corpus_facts, source=mlx5_source(VF), expect="sriov[mlx5-vf-conditions]",
+         kwargs=vfs_probe({VF: cx7_vf()}), message_has=("vIOMMU",)),
+    Case("sriov", "Mellanox VF to a libvirt 9.0 / QEMU 7.2 destination (corpus hostdev-pci-address, Debian 12)",
+         corpus("hostdev-pci-address"), dest=debian12_facts, source=mlx5_source(VF),
+         expect="sriov[mlx5-vf-conditions]", kwargs=vfs_probe({VF: cx7_vf()}),
+         message_has=("the destination runs libvirt 9.0.0 and QEMU 7.2.22",)),
+    Case("sriov", "a ConnectX-6 Dx VF (corpus hostdev-pci-address)", corpus("hostdev-pci-address"), dest=corpus_facts,
+         source=mlx5_source(VF), expect="sriov[mlx5-vf-conditions]", kwargs=vfs_probe({VF: cx7_vf(pf_device="0x101d")}),
+         message_has=("not a ConnectX-7 VF",)),
+    Case("sriov", "Mellanox VF named by the source's facts, no probe (a pre-flight without a destination shell) "
+         "(corpus hostdev-pci-address)", corpus("hostdev-pci-address"), dest=corpus_facts, source=mlx5_source(VF),
+         expect="sriov[mlx5-vf-conditions]", message_has=("VFs were not read",)),
+    Case("sriov", "Mellanox VF whose metadata fingerprint claims every condition, no fleet key (minimal XML)",
+         lambda: stamp_xml(unmanaged(VF)(), mlx5_source(VF)()), dest=corpus_facts, expect="sriov[mlx5-vf-conditions]",
+         near=("sriov[mlx5-vf]",), kwargs=vfs_probe({VF: cx7_vf()}), message_has=("not signed with the fleet key",)),
+    Case("sriov", "five Mellanox VFs of one PF (minimal XML)", unmanaged(*FIVE), dest=corpus_facts,
+         source=mlx5_source(*FIVE), expect="sriov[mlx5-vf-conditions]",
+         kwargs=vfs_probe({vf: cx7_vf() for vf in FIVE}), message_has=("at most 4 VFs of one CX-7 PF",)),
+    Case("sriov", "Mellanox VF as <interface type='hostdev'> (corpus net-hostdev-vfio-multidomain)",
+         corpus("net-hostdev-vfio-multidomain"), dest=corpus_facts, source=mlx5_source(NET_VF),
+         expect="sriov[mlx5-vf]", action="warn", near=("sriov[hostdev]", "sriov[mlx5-vf-conditions]"),
+         kwargs=vfs_probe({NET_VF: cx7_vf()})),
+    Case("sriov", "a VF from a CX-7 pool: libvirt's first free VF qualifies (minimal XML, corpus network)",
+         minimal(extra=NET_POOL), dest=corpus_facts, source=mlx5_source("pool"), expect="sriov[mlx5-vf]",
+         action="warn", near=("sriov[network-pool]", "sriov[mlx5-vf-conditions]"),
+         kwargs=vfs_probe(ALL_POOL_VFS, POOL_PROBE), message_has=("network='hostdev'",)),
+    Case("sriov", "a VF from a CX-7 pool whose first free VF has other firmware (minimal XML, corpus network)",
+         minimal(extra=NET_POOL), dest=corpus_facts, source=mlx5_source("pool"), expect="sriov[mlx5-vf-conditions]",
+         kwargs=vfs_probe(dict(ALL_POOL_VFS, **{POOL_VFS[1]: cx7_vf(driver="mlx5_core", firmware="28.40.1000")}),
+                          POOL_PROBE),
+         message_has=("its first free VF, 0000:03:00.2", "firmware 28.40.1000 on the destination")),
+    Case("sriov", "a VF from a CX-7 pool with none free (minimal XML, corpus network)", minimal(extra=NET_POOL),
+         dest=corpus_facts, source=mlx5_source("pool"), expect="sriov[mlx5-vf-conditions]",
+         kwargs=vfs_probe(ALL_POOL_VFS, {"hostdev": VfPool(True, None, POOL_VFS, ())}),
+         message_has=("no free VF",)),
+    Case("sriov", "an Intel VF is no Mellanox VF (corpus hostdev-pci-address)", corpus("hostdev-pci-address"),
+         dest=corpus_facts, near=MLX5,
+         kwargs=vfs_probe({VF: cx7_vf(vendor="0x8086", device="0x154c", pf_device="0x1572", driver="vfio-pci")})),
+    Case("device-passthrough", "an Intel VF stays an assigned device (corpus hostdev-pci-address)",
+         corpus("hostdev-pci-address"), dest=corpus_facts, expect="device-passthrough[pci]",
+         kwargs=vfs_probe({VF: cx7_vf(vendor="0x8086", device="0x154c", pf_device="0x1572", driver="vfio-pci")})),
+]
+
+CASES = MELLANOX_CASES + [
     Case("session-connection", "destination is a session daemon", minimal(),
          expect="session-connection[destination]", kwargs={"connection": "session"}),
     Case("session-connection", "source URI is a session", minimal(), expect="session-connection[source]",

@@ -11,6 +11,10 @@ BRIDGE = "<interface type='bridge'><source bridge='%s'/><mac address='52:54:00:0
 DIRECT = "<interface type='direct'><source dev='%s' mode='bridge'/><mac address='52:54:00:00:02:01'/></interface>"
 VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='%s'><listen type='address' address='%s'/></graphics>"
 NETWORK_CODES = ("network[absent]", "network[inactive]", "network[bridge]", "network[direct]")
+# What the collector found in the destination's certificate folders (guard.facts.qemu_conf).
+ALL_CERTS = (("migrate", "/etc/pki/qemu", ()), ("vnc", "/etc/pki/qemu", ()), ("spice", "/etc/pki/qemu", ()))
+NO_KEYS = (("migrate", "/etc/pki/qemu", ("server-key.pem",)), ("vnc", "/etc/pki/qemu", ("server-key.pem",)),
+           ("spice", "/etc/pki/libvirt-spice", ("ca-cert.pem", "server-cert.pem", "server-key.pem")))
 
 CASES = [
     Case("network", "network the destination does not define (minimal XML)", minimal(extra=NET % ("lab", 1)),
@@ -62,6 +66,23 @@ CASES = [
     Case("graphics-listen", "VNC on a source address the probe does not find (minimal XML)",
          minimal(extra=VNC % ("192.0.2.10", "192.0.2.10")), dest=host(), expect="graphics-listen[address]",
          kwargs={"probe": Probe(addresses=("127.0.0.1", "198.51.100.7"))}),
+    # qemu.conf vnc_tls / spice_tls: the server certificates QEMU loads for the display.
+    Case("graphics-listen", "VNC where vnc_tls = 1 and the key is missing (corpus graphics-vnc-tls)",
+         corpus("graphics-vnc-tls"), dest=host(vnc_tls=True, tls_certs=NO_KEYS), expect="graphics-listen[tls-certs]",
+         message_has=("VNC display", "lacks server-key.pem")),
+    Case("graphics-listen", "VNC where vnc_tls = 1 and every certificate is there (corpus graphics-vnc-tls)",
+         corpus("graphics-vnc-tls"), dest=host(vnc_tls=True, tls_certs=ALL_CERTS), near=("graphics-listen[tls-certs]",)),
+    Case("graphics-listen", "VNC where vnc_tls = 0: no certificates loaded (corpus graphics-vnc-tls)",
+         corpus("graphics-vnc-tls"), dest=host(vnc_tls=False, tls_certs=NO_KEYS), near=("graphics-listen[tls-certs]",)),
+    Case("graphics-listen", "SPICE tlsPort where spice_tls = 1 and its folder is empty (corpus graphics-spice)",
+         corpus("graphics-spice"), dest=host(spice_tls=True, tls_certs=NO_KEYS), expect="graphics-listen[tls-certs]",
+         message_has=("/etc/pki/libvirt-spice lacks ca-cert.pem, server-cert.pem, server-key.pem",)),
+    Case("graphics-listen", "autoport SPICE in mode 'any' takes a TLS port where spice_tls = 1 (minimal XML)",
+         minimal(extra="<graphics type='spice' autoport='yes'/>"), dest=host(spice_tls=True, tls_certs=NO_KEYS),
+         expect="graphics-listen[tls-certs]"),
+    Case("graphics-listen", "autoport SPICE in mode 'insecure' takes none (minimal XML)",
+         minimal(extra="<graphics type='spice' autoport='yes' defaultMode='insecure'/>"),
+         dest=host(spice_tls=True, tls_certs=NO_KEYS), near=("graphics-listen[tls-certs]",)),
 ]
 
 

@@ -1,13 +1,18 @@
 """emulator, machine-type, firmware, confidential-computing: passing and failing fixtures."""
 import pytest
 
-from guard.facts.model import Probe
+from guard.facts.model import LocalFacts, Probe
 from helpers import corpus_facts, debian12_facts, minimal_guest
 from rulecase import Case, corpus, minimal, run_case, with_local
 
 LOADER = "<loader readonly='yes' type='pflash'>%s</loader>"
 # The corpus has SEV guests only; SEV-SNP, s390-pv and TDX are minimal XML after libvirt's docs.
 SNP = "\n  <launchSecurity type='sev-snp'><policy>0x00030000</policy></launchSecurity>"
+
+def no_secmodels(**local):
+    """The Debian 12 host as facts from a collector before the capabilities' <secmodel> list."""
+    return lambda: debian12_facts()._replace(security_models=None, local=LocalFacts(**local))
+
 
 CASES = [
     Case("emulator", "RHEL's /usr/libexec/qemu-kvm on a Debian host", lambda: minimal_guest().replace(
@@ -69,6 +74,28 @@ CASES = [
     Case("confidential-computing", "ordinary guest", corpus("x86_64-q35-headless"),
          near=("confidential-computing[sev]", "confidential-computing[sev-snp]", "confidential-computing[s390-pv]",
                "confidential-computing[tdx]", "confidential-computing[unknown]")),
+    # Security drivers: the real Debian 12 capture stacks none and dac, the corpus host selinux and dac.
+    Case("security-driver", "an SELinux guest to a host without SELinux (corpus seclabel-dynamic, Debian 12)",
+         corpus("seclabel-dynamic"), expect="security-driver[model]",
+         message_has=("no selinux security driver", "its capabilities list dac, none")),
+    Case("security-driver", "the same to an SELinux host (corpus seclabel-dynamic, corpus host)",
+         corpus("seclabel-dynamic"), dest=corpus_facts, near=("security-driver[model]",)),
+    Case("security-driver", "an SELinux label on a disk source (corpus seclabel-dynamic-override, Debian 12)",
+         corpus("seclabel-dynamic-override"), expect="security-driver[model]",
+         message_has=("<disk><source><seclabel> model='selinux'",)),
+    Case("security-driver", "DAC labels on character devices, a host with DAC (corpus chardev-label, Debian 12)",
+         corpus("chardev-label"), near=("security-driver[model]",)),
+    Case("security-driver", "model 'none' always passes (corpus seclabel-dynamic-none, Debian 12)",
+         corpus("seclabel-dynamic-none"), near=("security-driver[model]",)),
+    Case("security-driver", "a seclabel without a model takes the host's (corpus seclabel-dynamic-relabel, Debian 12)",
+         corpus("seclabel-dynamic-relabel"), near=("security-driver[model]",)),
+    Case("security-driver", "qemu.conf security_driver = \"none\" leaves DAC, facts without capabilities' list "
+         "(corpus seclabel-multiple)", corpus("seclabel-multiple"), dest=no_secmodels(security_driver=("none",)),
+         expect="security-driver[model]", message_has=("its qemu.conf gives dac, none",)),
+    Case("security-driver", "qemu.conf security_driver = \"selinux\", facts without capabilities' list "
+         "(corpus seclabel-multiple)", corpus("seclabel-multiple"), dest=no_secmodels(security_driver=("selinux",)),
+         near=("security-driver[model]",)),
+
 ]
 
 

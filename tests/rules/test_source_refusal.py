@@ -68,6 +68,9 @@ def test_silent_in_the_hook():
 # migration-flags: the destination's migrate_tls_force against the flags the pre-flight is given.
 TLS_CODES = ("migration-flags[tls-required]",)
 FORCED = host(migrate_tls_force=True)
+CERTS = ("migration-flags[tls-certs]",)
+MISSING = (("migrate", "/etc/pki/qemu", ("ca-cert.pem", "server-key.pem")),)
+IN_PLACE = (("migrate", "/etc/pki/libvirt-migrate", ()),)
 FLAG_CASES = [
     Case("migration-flags", "destination forces TLS, no --tls (minimal XML)", minimal(), dest=FORCED,
          expect="migration-flags[tls-required]", kwargs=state(), message_has=("migrate_tls_force",)),
@@ -79,6 +82,19 @@ FLAG_CASES = [
          dest=host(migrate_tls_force=False), near=TLS_CODES, kwargs=state()),
     Case("migration-flags", "the hook: no flags known, nothing said (minimal XML)", minimal(), dest=FORCED,
          near=TLS_CODES),
+    # The migration certificates a TLS migration needs on the destination, its TLS server.
+    Case("migration-flags", "--tls, the destination's folder lacks the CA and the key (minimal XML)", minimal(),
+         dest=host(tls_certs=MISSING), expect="migration-flags[tls-certs]", kwargs=state(flags=["tls"]),
+         message_has=("/etc/pki/qemu lacks ca-cert.pem, server-key.pem",)),
+    Case("migration-flags", "--tls, every certificate in place (minimal XML)", minimal(),
+         dest=host(tls_certs=IN_PLACE), near=CERTS, kwargs=state(flags=["tls"])),
+    Case("migration-flags", "no --tls to a host that does not force it: no certificates needed (minimal XML)",
+         minimal(), dest=host(tls_certs=MISSING, migrate_tls_force=False), near=CERTS, kwargs=state()),
+    Case("migration-flags", "the hook, a host that forces TLS and lacks its certificates: a warning (minimal XML)",
+         minimal(), dest=host(tls_certs=MISSING, migrate_tls_force=True), expect="migration-flags[tls-certs]",
+         action="warn", message_has=("unless it is --tunnelled",)),
+    Case("migration-flags", "--tunnelled to a host that forces TLS needs no certificates (minimal XML)", minimal(),
+         dest=host(tls_certs=MISSING, migrate_tls_force=True), near=CERTS + TLS_CODES, kwargs=state(flags=["tunnelled"])),
 ]
 CASES += FLAG_CASES
 

@@ -2,6 +2,7 @@
 import pytest
 
 from guard.facts.model import Probe
+from guard.rules.source_refusal import SourceState
 from helpers import corpus_facts, debian12_facts, minimal_guest
 from rulecase import Case, corpus, minimal, run_case, same_source
 from rulehosts import host
@@ -22,6 +23,17 @@ def no_firmware_enum():
 
 
 CASES = [
+    Case("unverifiable", "an SELinux guest, facts that say neither capabilities' drivers nor qemu.conf's "
+         "(corpus seclabel-dynamic)", corpus("seclabel-dynamic"), dest=debian12(security_models=None),
+         expect="unverifiable[security-driver]", action="warn", message_has=("model='selinux'",)),
+    Case("unverifiable", "an SELinux guest, facts with the capabilities' drivers (corpus seclabel-dynamic)",
+         corpus("seclabel-dynamic"), dest=corpus_facts, near=("unverifiable[security-driver]",)),
+    Case("unverifiable", "--tls, the destination's certificates not collected (minimal XML)", minimal(),
+         dest=host(), expect="unverifiable[migration-flags]", action="warn",
+         kwargs={"source_state": SourceState(flags=("tls",))}, message_has=("migration TLS certificates",)),
+    Case("unverifiable", "--tls, the destination's certificates collected (minimal XML)", minimal(),
+         dest=host(tls_certs=(("migrate", "/etc/pki/qemu", ()),)), near=("unverifiable[migration-flags]",),
+         kwargs={"source_state": SourceState(flags=("tls",))}),
     Case("unverifiable", "a chardev file nobody looked at: no probe (minimal XML)",
          minimal(extra="<serial type='file'><source path='/var/log/guests/s.log'/><target port='1'/></serial>"),
          dest=host(), expect="unverifiable[host-resource]", action="warn", message_has=("/var/log/guests/s.log",)),
