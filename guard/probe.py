@@ -37,7 +37,7 @@ from .bounded import map_within
 from .cpuset import parse_idset
 from .domain import mdev_path, pci_address
 from .errors import InputError
-from .facts.model import Probe
+from .facts.model import MELLANOX, MLX5_VFIO_PCI, Probe
 from .records import struct
 
 MAX_STAT_THREADS = 4
@@ -415,10 +415,8 @@ VfPool = struct("VfPool", "managed driver_model vfs free")
 VfProbe = struct("VfProbe", "functions pools mlx5_vfio_pci")
 
 PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-MELLANOX = "0x15b3"
 MAX_VF_LOOKUPS = 256
 MAX_VF_POOLS = 16
-MLX5_VFIO_PCI = "mlx5_vfio_pci"
 PCI_DEVICES = "sys/bus/pci/devices"
 # The network's state while it runs (src/conf/virnetworkobj.c virNetworkObjSaveStatus, a
 # <networkstatus> holding the <network> with its pool of VFs expanded from <pf dev>), and the

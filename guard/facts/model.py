@@ -143,6 +143,11 @@ Mdev = record("Mdev", (
     ("type", OPT_STR, None),
 ))
 
+# Mellanox's PCI vendor id and the variant driver RHEL 9.4 migrates CX-7 VFs with: named by
+# the probe, the collector and the sriov rule alike (here, as the rule may not import the probe).
+MELLANOX = "0x15b3"
+MLX5_VFIO_PCI = "mlx5_vfio_pci"
+
 LocalFacts = record("LocalFacts", (
     ("kernel_cmdline", OPT_STR, None),
     ("microcode", OPT_STR, None),

@@ -15,9 +15,9 @@ acceleration (the virgl blocker, hw/display/virtio-gpu-base.c) and otherwise mig
 the GPU's state, held by a host process.
 """
 from ..domain import mdev_path
+from ..facts.model import MELLANOX, MLX5_VFIO_PCI
 from ..findings import DENY, WARN, finding
 from ..fingerprint import POOL
-from ..probe import MELLANOX, MLX5_VFIO_PCI
 from ..records import derived, struct
 from ..versions import compare_versions
 from .base import Rule, codes, count, listing, unverifiable
