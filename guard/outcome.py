@@ -6,6 +6,9 @@ later, on this host. What this host can see (measured on two real libvirt 9.0 da
 
 - a migration that completes raises STARTED/MIGRATED, then RESUMED/MIGRATED, and the
   guest runs here (state running, or paused for a reason other than the migration);
+- an offline migration (`virsh migrate --offline`, which runs the migrate hook too) only
+  defines the guest here: no QEMU starts, its log gets no line, no lifecycle event but
+  DEFINED;
 - one that fails in the destination's prepare phase (a disk only the source can see)
   raises no lifecycle event at all: the guest is simply not here; its QEMU log gets
   "shutting down, reason=failed" and nothing else; libvirt's error goes back to the
@@ -53,7 +56,9 @@ Pending = struct("Pending", "id time domain uuid decision said deny_codes mode")
 # lifecycle events of the guest seen after the decision. log: QEMU log lines written after
 # the decision (guard.outcome_watch reads them). watched: the service was connected to
 # libvirt from before the decision until now, so an event would not have been missed.
-Evidence = struct("Evidence", "state events log watched daemon_errors", defaults=((), (), False, ()))
+# defined: the guest is defined here but not running (an offline migration's definition, or
+# one that was here before).
+Evidence = struct("Evidence", "state events log watched daemon_errors defined", defaults=((), (), False, (), False))
 
 # The outcome of one decision: outcome (OUTCOMES), reason (for failed and unknown), at (epoch
 # of the evidence that settled it).
@@ -142,6 +147,10 @@ def judge(pending, evidence, now):
         return Verdict(FAILED, _failure_text(evidence) or "libvirt stopped the incoming guest (reason=failed)",
                        failure_time(evidence.log) or now)
     started = any("starting up" in line for line in evidence.log)
+    if evidence.defined and not started and not endings:
+        # `virsh migrate --offline` runs the migrate hook too, then only defines the guest
+        # here: no QEMU, no log line, no event (measured on libvirt 9.0).
+        return Verdict(MIGRATED, "offline migration: the definition arrived, QEMU did not start here", now)
     if evidence.watched:
         return Verdict(FAILED, _failure_text(evidence) or (
             "the guest never arrived here; libvirt's error went back to the source" if not started

@@ -33,6 +33,7 @@ from .pending import keep_xml, read_pending, remove_pending
 from .trusted import Untrusted
 
 POLL_SECONDS = 2.0
+DEFINED = "defined"
 QEMU_LOG_DIR = "/var/log/libvirt/qemu"
 # What is read of a log: its end, where this migration's lines are.
 MAX_LOG_TAIL = 256 * 1024
@@ -166,7 +167,9 @@ class OutcomeTracker:
         state = self._state(conn, pending.uuid)
         if state is False:
             return None  # could not ask
-        evidence = Evidence(state, events, (), since is not None and since <= pending.time)
+        defined = state == DEFINED
+        state = None if defined else state
+        evidence = Evidence(state, events, (), since is not None and since <= pending.time, (), defined)
         verdict = judge(pending, evidence, now)
         if verdict is not None and verdict.outcome == "migrated":
             return verdict
@@ -180,13 +183,13 @@ class OutcomeTracker:
 
     @staticmethod
     def _state(conn, uuid):
-        """(state, reason) of the guest here if it runs, None if it does not, False if
-        libvirt could not be asked."""
+        """(state, reason) of the guest here if it runs, DEFINED if it is only defined, None
+        if it is not here, False if libvirt could not be asked."""
         import libvirt
         try:
             dom = conn.lookupByUUIDString(uuid)
             if not dom.isActive():
-                return None
+                return DEFINED
             state = dom.state()
             return state[0], state[1]
         except libvirt.libvirtError as exc:

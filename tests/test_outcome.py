@@ -76,6 +76,13 @@ class TestJudge:
         verdict = oc.judge(PENDING, evidence(), T0 + 600)
         assert verdict.outcome == "failed" and "never started" in verdict.reason
 
+    def test_a_definition_that_arrived_without_qemu_is_an_offline_migration(self):
+        verdict = oc.judge(PENDING, evidence(defined=True, watched=True), T0 + 20)
+        assert verdict.outcome == "migrated" and "offline" in verdict.reason
+        # ... but not when QEMU started and failed here: a live migration's failure.
+        verdict = oc.judge(PENDING, evidence(defined=True, watched=True, log=(STARTED, FAILED_LINE)), T0 + 20)
+        assert verdict.outcome == "failed"
+
     def test_expired(self):
         assert oc.expired(PENDING, T0 + 7200, 3600).reason == "no outcome within 1h"
 

@@ -181,3 +181,24 @@ def test_every_decision_has_at_most_one_outcome_and_the_log_stays_json_lines(out
     assert set(links) <= decisions
     only_decisions = guard.guard("audit", "--decision", "allow", "--format", "json").stdout.splitlines()
     assert all(json.loads(line)["event"] == "decision" for line in only_decisions)
+
+
+def test_an_offline_migration_is_migrated_not_failed(outcome_env):
+    """`virsh migrate --offline` runs B's migrate hook too, then only defines the guest:
+    no QEMU, no event but DEFINED. Its outcome is the definition's arrival."""
+    source, dest, guard, _watch = outcome_env
+    path = source.path("out-offline.xml")
+    with open(path, "w") as handle:
+        handle.write(guest_xml("out-offline"))
+    source.virsh("define", path)
+    result = subprocess.run(["virsh", "-c", source.uri, "migrate", "--offline", "--persistent", "out-offline",
+                             dest.uri], capture_output=True, text=True, timeout=120)
+    try:
+        assert result.returncode == 0, result.stderr
+        decision = decision_of(guard, "out-offline")
+        outcome = outcome_of(guard, decision)
+        assert outcome is not None and (outcome["outcome"], outcome["class"]) == ("migrated", "true-allow"), outcome
+        assert "offline" in outcome["reason"]
+    finally:
+        for host in (source, dest):
+            host.virsh("undefine", "out-offline", check=False)
