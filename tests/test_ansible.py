@@ -113,6 +113,8 @@ EVERY_KEY = {
     "migration_guard_paths_facts": "/srv/mg/facts.json", "migration_guard_paths_audit_log": "/srv/mg/audit.log",
     "migration_guard_paths_bypass": "/srv/mg/bypass.json",
     "migration_guard_paths_metrics": "/var/lib/node_exporter/textfile_collector/migration_guard.prom",
+    "migration_guard_paths_pending": "/run/mg/pending", "migration_guard_paths_false_allows": "/var/lib/mg/fa",
+    "migration_guard_outcome_wait": "2h", "migration_guard_outcome_libvirt_log": "/var/log/libvirt/libvirtd.log",
     "migration_guard_fingerprint_key": "/etc/migration-guard/fleet.key",
     "migration_guard_fingerprint_previous_key": "/etc/migration-guard/fleet.key.old",
     "migration_guard_fingerprint_max_age": "15m",
