@@ -145,7 +145,9 @@ class _Run:
     def _leave_pending(self, outcome, record_id, now):
         """The migration goes ahead: leave the decision (and the incoming XML) for the
         collector service, which records what became of it (guard.outcome_watch)."""
-        from .pending import entry, write_pending
+        from .pending import entry, service_is_watching, write_pending
+        if not service_is_watching(self.config.paths.pending, now):
+            return  # nobody would settle it (the collector timer only, or the service stopped)
         try:
             write_pending(self.config.paths.pending, entry(outcome, record_id, now), self.xml)
         except (OSError, ValueError, Untrusted) as exc:

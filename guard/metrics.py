@@ -9,7 +9,8 @@ clock; nothing here touches a file. Series:
   decision's deny and warn findings, so a refusal for two codes counts once under each;
 - migration_guard_outcomes_total{decision, outcome}: outcome records (what became of a
   migration the hook let proceed) by the decision they follow and their outcome
-  (migrated, failed, unknown): `{decision="allow",outcome="failed"}` counts false allows;
+  (migrated, failed, unknown), each decision once; `migration-guard accuracy` classes them
+  (an exempted or waived deny is decided "allow" but is no false allow);
 - migration_guard_info{version, mode, profile, config_digest}: 1, the policy this host
   enforces (count by (config_digest) tells whether every host enforces the same one);
 - migration_guard_hook_live: 1 when the running libvirt daemon runs the hook, 0 when it
@@ -38,9 +39,13 @@ def count_decisions(records):
     before it had none) and records without a decision are skipped."""
     counts = Counts()
     latest = None
+    outcomes_seen = set()
     for record in records:
         decision = record.get("decision")
         if record.get("event") == "outcome":
+            if record.get("decision_id") in outcomes_seen:
+                continue  # one decision, one outcome
+            outcomes_seen.add(record.get("decision_id"))
             key = (str(record.get("decided")), str(record.get("outcome")))
             counts.outcomes[key] = counts.outcomes.get(key, 0) + 1
             continue

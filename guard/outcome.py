@@ -28,9 +28,12 @@ from .records import struct
 MIGRATED, FAILED, UNKNOWN = "migrated", "failed", "unknown"
 OUTCOMES = (MIGRATED, FAILED, UNKNOWN)
 
-TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, UNDECIDED = (
-    "true-allow", "true-deny", "false-allow", "false-deny", "policy", "guard-error", "unknown")
-CLASSES = (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, UNDECIDED)
+TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, ABORTED, UNDECIDED = (
+    "true-allow", "true-deny", "false-allow", "false-deny", "policy", "guard-error", "aborted", "unknown")
+# aborted: failed after QEMU ran the incoming migration here, with no error of its own: the
+# source, the network or a cancel ended it, not this host; no class of the guard's, and left
+# out of the rates.
+CLASSES = (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, ABORTED, UNDECIDED)
 
 # Deny codes for what RHEL 9 forbids although libvirt migrates it: a deny for these alone,
 # on a guest that migrated, is the guard doing its job ("policy"), not a false deny.
@@ -42,8 +45,10 @@ ABSENCE_GRACE_SECONDS = 10.0
 
 # Guest states (libvirt's virDomainState and reasons) that mean "still arriving".
 STATE_RUNNING, STATE_PAUSED = 1, 3
-RUNNING_POSTCOPY = 10  # VIR_DOMAIN_RUNNING_POSTCOPY: post-copy may still fail
-PAUSED_ARRIVING = (2, 11, 12, 13)  # MIGRATION, STARTING_UP, POSTCOPY, POSTCOPY_FAILED
+RUNNING_POSTCOPY, RUNNING_POSTCOPY_FAILED = 10, 11  # post-copy may still fail; it did
+RUNNING_ARRIVING = (RUNNING_POSTCOPY, RUNNING_POSTCOPY_FAILED)
+PAUSED_POSTCOPY_FAILED = 13
+PAUSED_ARRIVING = (2, 11, 12, PAUSED_POSTCOPY_FAILED)  # MIGRATION, STARTING_UP, POSTCOPY, POSTCOPY_FAILED
 
 # One decision waiting for its outcome, as the hook left it (guard.pending.entry).
 # said: "allow" (no deny finding), "deny" (a deny finding the guest came through anyway: audit
@@ -58,13 +63,15 @@ Pending = struct("Pending", "id time domain uuid decision said deny_codes mode")
 # libvirt from before the decision until now, so an event would not have been missed.
 # defined: the guest is defined here but not running (an offline migration's definition, or
 # one that was here before).
-Evidence = struct("Evidence", "state events log watched daemon_errors defined", defaults=((), (), False, (), False))
+# arriving: an incoming migration job still runs for it here.
+Evidence = struct("Evidence", "state events log watched daemon_errors defined arriving",
+                  defaults=((), (), False, (), False, False))
 
 # The outcome of one decision: outcome (OUTCOMES), reason (for failed and unknown), at (epoch
-# of the evidence that settled it).
-Verdict = struct("Verdict", "outcome reason at")
+# of the evidence that settled it), where (a failure: "here" or "elsewhere", see judge).
+Verdict = struct("Verdict", "outcome reason at where", defaults=(None,))
 
-EVENT_STARTED, EVENT_RESUMED, EVENT_STOPPED = 2, 4, 5
+EVENT_DEFINED, EVENT_STARTED, EVENT_RESUMED, EVENT_STOPPED = 0, 2, 4, 5
 DETAIL_MIGRATED, STOPPED_FAILED = 1, 5
 
 
@@ -115,51 +122,85 @@ def _shutdown_reason(line):
     return line[index + len(marker):].split()[0].strip(",") if index >= 0 else None
 
 
-def judge(pending, evidence, now):
-    """The Verdict for a pending decision, or None while it cannot be told yet.
+def _qemu_errors(log):
+    """QEMU's own error lines in its log ("qemu-system-x86_64: ..."): what this host's QEMU
+    said when it could not start or load the incoming state."""
+    return [line for line in log if "qemu-system-" in line and ": " in line and not line.lstrip().startswith("/")]
 
-    - migrated: the guest runs here (or is paused for a reason other than arriving), or
-      RESUMED/MIGRATED was seen;
-    - failed: STOPPED/FAILED was seen, or the QEMU log says "shutting down, reason=failed"
-      since the decision; or the guest is not here after the grace period while the service
-      watched throughout (a completed migration would have raised an event), or QEMU never
-      started here at all (no log line since the decision);
-    - unknown: the guest is gone and nothing tells how (the service was not watching and
-      the QEMU log shows another ending).
+
+def judge(pending, evidence, now, superseded=False):
+    """The Verdict for a pending decision, or None while it cannot be told yet. Only what
+    happened in this attempt's window counts (the caller gives events and log lines from the
+    decision until the next decision for the same guest, if any): a guest that was already
+    running here, or that a later retry brought here, says nothing about this attempt.
+
+    - migrated: RESUMED/MIGRATED was seen; or the guest runs here and this attempt started
+      its QEMU (STARTED/MIGRATED, or "starting up" in its QEMU log); or, for `virsh migrate
+      --offline`, the guest was defined here (DEFINED) and no QEMU started;
+    - failed: STOPPED/FAILED was seen, or its QEMU log says "shutting down, reason=failed";
+      or the guest is not here after the grace period and either the service watched
+      throughout (a completed migration would have raised an event) or no QEMU started here;
+      or a later decision for the same guest (a retry) came with no sign this one arrived.
+      `where` is "here" when this host failed it (QEMU never started, or its QEMU reported an
+      error) and "elsewhere" when QEMU ran the incoming migration and stopped without a word
+      of its own: the source, the network or a cancel ended it (class aborted);
+    - unknown: the guest is gone and nothing tells how.
     """
+    started = any(event == EVENT_STARTED and detail == DETAIL_MIGRATED for event, detail, _at in evidence.events) \
+        or any("starting up" in line for line in evidence.log)
     for event, detail, at in evidence.events:
         if event == EVENT_RESUMED and detail == DETAIL_MIGRATED:
             return Verdict(MIGRATED, None, at)
         if event == EVENT_STOPPED and detail == STOPPED_FAILED:
-            return Verdict(FAILED, _failure_text(evidence) or "the incoming QEMU stopped (failed)", at)
+            return _failed(evidence, started, at, "the incoming QEMU stopped (failed)")
     if evidence.state is not None:
         state, reason = evidence.state
-        if state == STATE_RUNNING and reason != RUNNING_POSTCOPY:
+        arrived = (state == STATE_RUNNING and reason not in RUNNING_ARRIVING) or (
+            state == STATE_PAUSED and reason not in PAUSED_ARRIVING)
+        if state == STATE_RUNNING and reason == RUNNING_POSTCOPY_FAILED or (
+                state == STATE_PAUSED and reason == PAUSED_POSTCOPY_FAILED):
+            return _failed(evidence, started, now, "post-copy migration failed")
+        if arrived and started:
             return Verdict(MIGRATED, None, now)
-        if state == STATE_PAUSED and reason not in PAUSED_ARRIVING:
-            return Verdict(MIGRATED, None, now)
-        return None  # still arriving
-    if now - pending.time < ABSENCE_GRACE_SECONDS:
+        if not arrived and not superseded:
+            return None  # still arriving
+    if evidence.arriving and not superseded:
+        return None  # an incoming job is still running here (storage being created, say)
+    if now - pending.time < ABSENCE_GRACE_SECONDS and not superseded:
         return None
     endings = [_shutdown_reason(line) for line in evidence.log]
     endings = [ending for ending in endings if ending]
     if "failed" in endings:
-        return Verdict(FAILED, _failure_text(evidence) or "libvirt stopped the incoming guest (reason=failed)",
-                       failure_time(evidence.log) or now)
-    started = any("starting up" in line for line in evidence.log)
-    if evidence.defined and not started and not endings:
+        return _failed(evidence, started, failure_time(evidence.log) or now,
+                       "libvirt stopped the incoming guest (reason=failed)")
+    defined_now = any(event == EVENT_DEFINED for event, _detail, _at in evidence.events)
+    if evidence.defined and defined_now and not started and not endings:
         # `virsh migrate --offline` runs the migrate hook too, then only defines the guest
-        # here: no QEMU, no log line, no event (measured on libvirt 9.0).
+        # here (DEFINED): no QEMU, no log line (measured on libvirt 9.0).
         return Verdict(MIGRATED, "offline migration: the definition arrived, QEMU did not start here", now)
+    if superseded:
+        return _failed(evidence, started, now, "a later attempt for the same guest followed before this one arrived")
     if evidence.watched:
-        return Verdict(FAILED, _failure_text(evidence) or (
-            "the guest never arrived here; libvirt's error went back to the source" if not started
-            else "the incoming guest stopped before the migration completed"), now)
-    if not started and not endings:
-        return Verdict(FAILED, _failure_text(evidence) or
-                       "QEMU never started here for it; libvirt's error went back to the source", now)
-    return Verdict(UNKNOWN, "the guest is not here and the service was not watching when it left (QEMU log: %s)"
-                   % (", ".join("reason=%s" % e for e in endings) or "started, no ending"), now)
+        if evidence.state is not None:
+            return Verdict(FAILED, "the guest was already running here; this attempt did not start it", now,
+                           "here")
+        return _failed(evidence, started, now, "the guest never arrived here; libvirt's error went back to the "
+                                               "source" if not started else "the incoming guest stopped before "
+                                                                             "the migration completed")
+    if not started and not endings and not evidence.defined and evidence.state is None:
+        return _failed(evidence, started, now, "QEMU never started here for it; libvirt's error went back to the "
+                                               "source")
+    return Verdict(UNKNOWN, "the service was not watching throughout and this host cannot tell what became of it "
+                            "(QEMU log: %s)" % (", ".join("reason=%s" % e for e in endings) or
+                                               ("started, no ending" if started else "nothing")), now)
+
+
+def _failed(evidence, started, at, fallback):
+    """A failure, placed: here (QEMU never started for it, or this host's QEMU reported an
+    error) or elsewhere (QEMU ran the incoming migration and was stopped without a word of
+    its own: the source, the network or a cancel ended it)."""
+    where = "elsewhere" if started and not _qemu_errors(evidence.log) else "here"
+    return Verdict(FAILED, _failure_text(evidence) or fallback, at, where)
 
 
 def expired(pending, now, max_wait):
@@ -198,10 +239,13 @@ def _failure_text(evidence):
     return text[:MAX_REASON_CHARS - 1] + "\u2026" if len(text) > MAX_REASON_CHARS else text
 
 
-def classify(said_, deny_codes, outcome):
-    """The class of one decision with its outcome, as the differential suite names them."""
+def classify(said_, deny_codes, outcome, where=None):
+    """The class of one decision with its outcome, as the differential suite names them;
+    a failure elsewhere (judge) is aborted whatever the guard said."""
     if outcome == UNKNOWN:
         return UNDECIDED
+    if outcome == FAILED and where == "elsewhere":
+        return ABORTED
     if said_ == "error":
         return GUARD_ERROR
     if outcome == MIGRATED:
@@ -217,7 +261,13 @@ def summarize(outcome_records, refused=0):
     its source), reported beside the classes."""
     tally = dict.fromkeys(CLASSES, 0)
     false_allows = []
+    seen = set()
     for record in outcome_records:
+        decision_id = record.get("decision_id")
+        if decision_id is not None:
+            if decision_id in seen:
+                continue  # one decision, one outcome: a record written twice counts once
+            seen.add(decision_id)
         kind = record.get("class")
         if kind not in tally:
             kind = classify(record.get("said"), record.get("deny_codes") or (), record.get("outcome"))

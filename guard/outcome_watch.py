@@ -18,7 +18,6 @@ from .audit import append_record
 from .audit_record import outcome_record, render_record
 from .escaping import text as one_line
 from .outcome import (
-    ABSENCE_GRACE_SECONDS,
     FALSE_ALLOW,
     Evidence,
     Pending,
@@ -29,11 +28,13 @@ from .outcome import (
     lines_since,
     log_time,
 )
-from .pending import keep_xml, read_pending, remove_pending
+from .pending import claim_pending, keep_xml, read_pending, remove_pending, touch_heartbeat, unclaim_pending
 from .trusted import Untrusted
 
 POLL_SECONDS = 2.0
-DEFINED = "defined"
+HEARTBEAT_EVERY = 60.0
+DEFINED, ARRIVING = "defined", "arriving"
+SLACK = 1.0  # seconds: an event's time is when the service got it
 QEMU_LOG_DIR = "/var/log/libvirt/qemu"
 # What is read of a log: its end, where this migration's lines are.
 MAX_LOG_TAIL = 256 * 1024
@@ -88,6 +89,17 @@ def daemon_errors_since(where, since, until):
     return tuple(errors[-8:])
 
 
+def _job_running(dom, libvirt):
+    """Whether a job (an incoming migration) runs for the guest; False where the driver
+    cannot say (libvirt's test driver)."""
+    try:
+        return dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+        return False
+
+
 def pending_of(entry):
     return Pending(str(entry.get("id")), float(entry.get("time") or 0.0), entry.get("domain"), entry.get("uuid"),
                    entry.get("decision"), entry.get("said"), tuple(entry.get("deny_codes") or ()), entry.get("mode"))
@@ -103,19 +115,27 @@ class OutcomeTracker:
         self.lock = threading.Lock()
         self.wakeup = threading.Event()
         self.conn = None
+        self.conn_lock = threading.Lock()  # held for a lookup, and to drop the connection
         self.connected_since = None  # epoch: events since then have all been seen
+        self.beat = 0.0
         self.events = {}  # uuid -> [(event, detail, epoch)]
         self.problems_said = set()
 
     # The service's side.
     def connected(self, conn):
+        with self.conn_lock:
+            self.conn = conn
         with self.lock:
-            self.conn, self.connected_since = conn, time.time()
+            self.connected_since = time.time()
         self.wakeup.set()
 
     def disconnected(self):
+        """The service is about to close its connection: wait for a lookup in flight, so
+        that no call runs on a closed connection."""
+        with self.conn_lock:
+            self.conn = None
         with self.lock:
-            self.conn, self.connected_since = None, None
+            self.connected_since = None
 
     def on_event(self, uuid, event, detail):
         with self.lock:
@@ -140,65 +160,90 @@ class OutcomeTracker:
     def check(self, now=None):
         """Decide what can be decided now; returns the outcome records written."""
         folder = self.config.paths.pending
+        now = time.time() if now is None else now
+        self._heartbeat(folder, now)
         entries, problems = read_pending(folder)
         for problem in problems:
             if problem not in self.problems_said:
                 self.problems_said.add(problem)
                 self.log.warning("outcome not tracked", error=problem)
         written = []
-        for entry in entries:
-            pending = pending_of(entry)
-            now = time.time() if now is None else now
-            verdict = self._verdict(pending, now)
-            if verdict is None:
-                continue
-            written.append(self._record(pending, verdict, now))
+        # A guest's attempts in order: each one's window ends where the next begins, so a
+        # retry that arrived says nothing about the attempt before it.
+        pendings = [pending_of(entry) for entry in entries]
+        for index, pending in enumerate(pendings):
+            later = [p.time for p in pendings[index + 1:] if (p.uuid or "").lower() == (pending.uuid or "").lower()]
+            verdict = self._verdict(pending, now, min(later) if later else None)
+            if verdict is None and now - pending.time > self.config.outcome_wait:
+                verdict = expired(pending, now, self.config.outcome_wait)
+            if verdict is not None:
+                record = self._record(pending, verdict, now)
+                if record is not None:
+                    written.append(record)
         self._forget_events(entries)
         return written
 
-    def _verdict(self, pending, now):
-        with self.lock:
-            conn, since = self.conn, self.connected_since
-            events = tuple(e for e in self.events.get((pending.uuid or "").lower(), ()) if e[2] >= pending.time - 1.0)
-        if now - pending.time > self.config.outcome_wait:
-            return expired(pending, now, self.config.outcome_wait)
-        if conn is None:
-            return None  # libvirt is away: nothing can be told now
-        state = self._state(conn, pending.uuid)
-        if state is False:
-            return None  # could not ask
-        defined = state == DEFINED
-        state = None if defined else state
-        evidence = Evidence(state, events, (), since is not None and since <= pending.time, (), defined)
-        verdict = judge(pending, evidence, now)
-        if verdict is not None and verdict.outcome == "migrated":
-            return verdict
-        if state is not None or (verdict is None and now - pending.time < ABSENCE_GRACE_SECONDS):
-            return verdict
-        # Not here: read what tells how it ended, then judge again.
-        log = qemu_log_since(pending.domain, pending.time, self.qemu_logs)
-        # libvirt's errors from the decision to the failure (when the QEMU log dates it).
-        errors = daemon_errors_since(self.config.outcome_libvirt_log, pending.time, failure_time(log) or now)
-        return judge(pending, evidence._replace(log=tuple(log), daemon_errors=errors), now)
-
-    @staticmethod
-    def _state(conn, uuid):
-        """(state, reason) of the guest here if it runs, DEFINED if it is only defined, None
-        if it is not here, False if libvirt could not be asked."""
-        import libvirt
+    def _heartbeat(self, folder, now):
+        """Tell the hook this service is running (guard.pending.HEARTBEAT): without one, the
+        hook leaves nothing pending (a host with the collector timer only)."""
+        if now - self.beat < HEARTBEAT_EVERY:
+            return
         try:
-            dom = conn.lookupByUUIDString(uuid)
-            if not dom.isActive():
-                return DEFINED
-            state = dom.state()
-            return state[0], state[1]
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            return False
+            touch_heartbeat(folder)
+            self.beat = now
+        except (OSError, Untrusted) as exc:
+            self.log.warning("outcome not tracked", error="%s: %s" % (folder, exc))
+
+    def _verdict(self, pending, now, until=None):
+        """Judge one decision on what this host shows of its window: from the decision until
+        `until` (the next decision for the same guest), or now."""
+        end = until if until is not None else float("inf")
+        with self.lock:
+            since = self.connected_since
+            events = tuple(e for e in self.events.get((pending.uuid or "").lower(), ())
+                           if pending.time - SLACK < e[2] < end)
+        state = self._state(pending.uuid)
+        if state is False:
+            return None  # libvirt is away or could not be asked: nothing can be told now
+        defined, arriving = state in (DEFINED, ARRIVING), state == ARRIVING
+        state = None if state in (DEFINED, ARRIVING) else state
+        watched = since is not None and since <= pending.time
+        # Lines without a time of their own (QEMU's command line) go with the last that had one.
+        log = tuple(line for line in qemu_log_since(pending.domain, pending.time, self.qemu_logs)
+                    if (log_time(line) or 0.0) < end)
+        evidence = Evidence(state, events, log, watched, (), defined, arriving)
+        verdict = judge(pending, evidence, now, superseded=until is not None)
+        if verdict is None or verdict.outcome != "failed":
+            return verdict
+        # libvirt's errors from the decision to the failure (when the QEMU log dates it).
+        errors = daemon_errors_since(self.config.outcome_libvirt_log, pending.time,
+                                     min(failure_time(log) or verdict.at, end))
+        return judge(pending, evidence._replace(daemon_errors=errors), now, superseded=until is not None)
+
+    def _state(self, uuid):
+        """(state, reason) of the guest here if it runs, ARRIVING if an incoming job runs
+        for it, DEFINED if it is only defined, None if it is not here, False if libvirt
+        could not be asked (or the service is not connected)."""
+        import libvirt
+        with self.conn_lock:
+            conn = self.conn
+            if conn is None:
+                return False
+            try:
+                dom = conn.lookupByUUIDString(uuid)
+                if _job_running(dom, libvirt):
+                    return ARRIVING
+                if not dom.isActive():
+                    return DEFINED if dom.isPersistent() else ARRIVING
+                state = dom.state()
+                return state[0], state[1]
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                return False
 
     def _record(self, pending, verdict, now):
-        kind = classify(pending.said, pending.deny_codes, verdict.outcome)
+        kind = classify(pending.said, pending.deny_codes, verdict.outcome, verdict.where)
         kept = None
         folder = self.config.paths.pending
         if kind == FALSE_ALLOW:
@@ -207,12 +252,21 @@ class OutcomeTracker:
             except (OSError, Untrusted) as exc:
                 self.log.warning("false allow's XML not kept", domain=pending.domain, error=str(exc))
         record = outcome_record(pending, verdict, kind, now, self.host, __version__, kept)
+        # Claimed before it is recorded: a decision whose files cannot then be removed (a
+        # read-only folder) is never recorded twice.
+        try:
+            claimed = claim_pending(folder, pending.id)
+        except OSError as exc:
+            self.log.error("outcome not recorded", domain=pending.domain, error="cannot claim %s: %s" % (
+                pending.id, exc))
+            return None
         try:
             append_record(self.config.paths.audit_log, render_record(record))
         except (OSError, ValueError, Untrusted) as exc:
             self.log.error("outcome not audited", domain=pending.domain, error=str(exc))
-            return record  # the files stay: the next check tries again
-        remove_pending(folder, pending.id)
+            unclaim_pending(folder, pending.id, claimed)  # the next check tries again
+            return None
+        remove_pending(folder, pending.id, claimed)
         name = one_line(pending.domain or pending.uuid or "?")
         if kind == FALSE_ALLOW:
             journal.send("migration of %s: allowed, then failed here: %s" % (name, one_line(verdict.reason or "?")),

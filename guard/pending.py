@@ -12,16 +12,22 @@ this module on every migration it lets through: nothing here costs at import.
 """
 import json
 import os
+import re
 
 from .trusted import Untrusted, folder_reason, read_trusted
 
 # The incoming XML kept per decision: a guest's definition is rarely over 64 KiB; one with
 # thousands of devices is cut here (the file says so), not held whole.
-MAX_XML_BYTES = 1024 * 1024
+MAX_XML_BYTES = 512 * 1024
 MAX_PENDING_BYTES = 64 * 1024
-# Decisions waiting at once: each migration leaves one; beyond this the hook leaves none
-# (the outcome is then never known, and `accuracy` counts the decision as without one).
-MAX_PENDING = 4096
+# Decisions waiting at once: each migration leaves one, and the service settles it within
+# seconds; beyond this the hook leaves none (at most 128 MiB of /run).
+MAX_PENDING = 256
+# The collector service touches this file while it runs (every minute); the hook leaves
+# decisions only while it is fresh, so a host with the collector timer alone, or with the
+# service stopped, does not fill /run with guests' XML nobody will settle.
+HEARTBEAT = ".watching"
+HEARTBEAT_FRESH_SECONDS = 600.0
 # False allows whose XML is kept ([paths] false_allows): the oldest go first.
 MAX_KEPT = 64
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -74,19 +80,42 @@ def _write_new(path, data):
         os.close(fd)
 
 
+def service_is_watching(folder, now):
+    """Whether the collector service has touched the heartbeat lately (one stat)."""
+    try:
+        return now - os.stat(os.path.join(folder, HEARTBEAT)).st_mtime < HEARTBEAT_FRESH_SECONDS
+    except OSError:
+        return False
+
+
+def touch_heartbeat(folder):
+    _private_folder(folder)
+    path = os.path.join(folder, HEARTBEAT)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        os.utime(fd)
+    finally:
+        os.close(fd)
+
+
 def write_pending(folder, entry, xml):
     """Leave one decision for the collector service: the XML first, then the entry that
     names it (so an entry never lacks its XML). entry: a dict with guard.outcome.Pending's
     fields, `id` a fresh random hex id."""
     _private_folder(folder)
     if len(os.listdir(folder)) >= 2 * MAX_PENDING:
-        raise OSError("%s holds %d decisions already (is the collector service running?)" % (folder, MAX_PENDING))
+        raise OSError("%s holds %d decisions already (is the collector service stuck?)" % (folder, MAX_PENDING))
     name = os.path.join(folder, entry["id"])
     if xml:
         if len(xml) > MAX_XML_BYTES:
             xml = xml[:MAX_XML_BYTES] + _CUT_MARK % MAX_XML_BYTES
         _write_new(name + ".xml", xml)
-    _write_new(name + ".json", json.dumps(entry, sort_keys=True).encode("utf-8"))
+    try:
+        _write_new(name + ".json", json.dumps(entry, sort_keys=True).encode("utf-8"))
+    except BaseException:
+        if xml:
+            os.unlink(name + ".xml")  # no entry will ever name it
+        raise
 
 
 def read_pending(folder):
@@ -112,11 +141,30 @@ def read_pending(folder):
     return entries, problems
 
 
-def remove_pending(folder, decision_id):
-    for suffix in (".json", ".xml"):
+def claim_pending(folder, decision_id):
+    """Take a decision out of the waiting list before its outcome is recorded (a rename:
+    read_pending lists only .json). Returns the claimed path."""
+    claimed = os.path.join(folder, decision_id + ".claimed")
+    os.rename(os.path.join(folder, decision_id + ".json"), claimed)
+    return claimed
+
+
+def unclaim_pending(folder, decision_id, claimed):
+    """Put a claimed decision back (its outcome could not be recorded): the next check
+    tries again."""
+    try:
+        os.rename(claimed, os.path.join(folder, decision_id + ".json"))
+    except OSError:
+        pass
+
+
+def remove_pending(folder, decision_id, claimed=None):
+    """Remove a decision's files once its outcome is recorded. What cannot be removed
+    stays claimed, never listed again."""
+    for path in (claimed or os.path.join(folder, decision_id + ".json"), os.path.join(folder, decision_id + ".xml")):
         try:
-            os.unlink(os.path.join(folder, decision_id + suffix))
-        except FileNotFoundError:
+            os.unlink(path)
+        except OSError:
             pass
 
 
@@ -128,6 +176,8 @@ def keep_xml(folder, decision_id, kept_folder):
         data = read_trusted(source, MAX_XML_BYTES + 256, private=True)
     except FileNotFoundError:
         return None
+    # The XML came with VIR_DOMAIN_XML_SECURE: a VNC or SPICE password is not for a bug report.
+    data = re.sub(rb"""(\spasswd=)(['"])[^'"]*\2""", rb"\1\2(removed)\2", data)
     _private_folder(kept_folder)
     target = os.path.join(kept_folder, decision_id + ".xml")
     try:

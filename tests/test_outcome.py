@@ -21,7 +21,7 @@ from guard.config import Config, parse_config
 from guard.findings import Finding
 from guard.metrics import count_decisions, render
 from guard.outcome_watch import OutcomeTracker, daemon_errors_since
-from guard.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, write_pending
+from guard.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, touch_heartbeat, write_pending
 from helpers import REPO
 
 T0 = 1_764_686_000.0  # 2025-12-02T14:33:20Z
@@ -42,10 +42,36 @@ class TestJudge:
         assert (verdict.outcome, verdict.at) == ("migrated", T0 + 2)
 
     @pytest.mark.parametrize("state, outcome", [((1, 2), "migrated"), ((3, 1), "migrated"), ((3, 2), None),
-                                                ((1, 10), None), ((3, 11), None)])
-    def test_the_guest_here_is_migrated_unless_still_arriving(self, state, outcome):
-        verdict = oc.judge(PENDING, evidence(state=state), T0 + 1)
+                                                ((1, 10), None), ((3, 11), None), ((1, 11), "failed")])
+    def test_the_guest_here_is_migrated_once_this_attempt_started_it(self, state, outcome):
+        verdict = oc.judge(PENDING, evidence(state=state, events=((2, 1, T0 + 0.2),)), T0 + 1)
         assert (verdict.outcome if verdict else None) == outcome
+
+    def test_a_guest_already_running_here_says_nothing_of_this_attempt(self):
+        """Same host, or a clash with a running UUID: libvirt fails it after the hook."""
+        assert oc.judge(PENDING, evidence(state=(1, 1), watched=True), T0 + 1) is None
+        verdict = oc.judge(PENDING, evidence(state=(1, 1), watched=True), T0 + 30)
+        assert verdict.outcome == "failed" and "already running" in verdict.reason
+        assert oc.judge(PENDING, evidence(state=(1, 1)), T0 + 30).outcome == "unknown"  # not watched
+
+    def test_an_attempt_a_retry_followed_failed_although_the_guest_runs_now(self):
+        """Attempt 1 fails in prepare (no event), attempt 2 succeeds: attempt 1's window
+        ends at attempt 2, in which nothing of it arrived."""
+        verdict = oc.judge(PENDING, evidence(state=(1, 2), watched=True), T0 + 3, superseded=True)
+        assert verdict.outcome == "failed" and verdict.where == "here"
+
+    def test_a_failure_after_qemu_ran_the_incoming_migration_is_aborted_unless_qemu_said_why(self):
+        started, stopped = (2, 1, T0 + 0.2), (5, 5, T0 + 40)
+        verdict = oc.judge(PENDING, evidence(events=(started, stopped)), T0 + 41)
+        assert (verdict.outcome, verdict.where) == ("failed", "elsewhere")
+        assert oc.classify("allow", (), verdict.outcome, verdict.where) == "aborted"
+        load_error = "2025-12-02T14:34:00.100000Z qemu-system-x86_64: load of migration failed: Invalid argument"
+        verdict = oc.judge(PENDING, evidence(events=(started, stopped), log=(STARTED, load_error)), T0 + 41)
+        assert verdict.where == "here" and "load of migration failed" in verdict.reason
+        assert oc.classify("allow", (), verdict.outcome, verdict.where) == "false-allow"
+
+    def test_an_incoming_job_still_running_is_waited_for(self):
+        assert oc.judge(PENDING, evidence(arriving=True, defined=True, watched=True), T0 + 300) is None
 
     def test_absence_counts_only_after_the_grace_period(self):
         assert oc.judge(PENDING, evidence(watched=True), T0 + oc.ABSENCE_GRACE_SECONDS - 1) is None
@@ -77,8 +103,11 @@ class TestJudge:
         assert verdict.outcome == "failed" and "never started" in verdict.reason
 
     def test_a_definition_that_arrived_without_qemu_is_an_offline_migration(self):
-        verdict = oc.judge(PENDING, evidence(defined=True, watched=True), T0 + 20)
+        verdict = oc.judge(PENDING, evidence(defined=True, watched=True, events=((0, 0, T0 + 0.1),)), T0 + 20)
         assert verdict.outcome == "migrated" and "offline" in verdict.reason
+        # A definition that was here before (no DEFINED since the decision) is no arrival.
+        assert oc.judge(PENDING, evidence(defined=True, watched=True), T0 + 20).outcome == "failed"
+        assert oc.judge(PENDING, evidence(defined=True), T0 + 20).outcome == "unknown"
         # ... but not when QEMU started and failed here: a live migration's failure.
         verdict = oc.judge(PENDING, evidence(defined=True, watched=True, log=(STARTED, FAILED_LINE)), T0 + 20)
         assert verdict.outcome == "failed"
@@ -248,11 +277,13 @@ class TestTrackerOnLibvirtsTestDriver:
     def test_a_guest_running_here_is_migrated_and_the_files_go(self, tmp_path):
         now = time.time()
         decision_id = self.leave(tmp_path, self.test_uuid, "test", now - 1)
-        written = self.tracker(tmp_path).check(now)
+        tracker = self.tracker(tmp_path)
+        tracker.on_event(self.test_uuid.lower(), 2, 1)  # STARTED/MIGRATED: this attempt started it
+        written = tracker.check(now)
         assert [(r["decision_id"], r["outcome"], r["class"]) for r in written] == [(decision_id, "migrated",
                                                                                     "true-allow")]
         assert self.records(tmp_path)[0]["decision_id"] == decision_id
-        assert os.listdir(tmp_path / "pending") == []
+        assert os.listdir(tmp_path / "pending") == [".watching"]
 
     def test_an_absent_guest_waits_for_the_grace_period_then_is_a_false_allow_with_its_xml(self, tmp_path):
         now = time.time()
@@ -280,10 +311,29 @@ class TestTrackerOnLibvirtsTestDriver:
         [record] = tracker.check(now + 7 * 3600)
         assert record["outcome"] == "unknown" and record["reason"] == "no outcome within 6h"
 
+    def test_a_late_outcome_is_still_judged_before_it_expires(self, tmp_path):
+        now = time.time()
+        self.leave(tmp_path, self.test_uuid, "test", now - 8 * 3600)
+        tracker = self.tracker(tmp_path)
+        tracker.events[self.test_uuid.lower()] = [(2, 1, now - 8 * 3600 + 1)]
+        [record] = tracker.check(now)
+        assert record["outcome"] == "migrated"
+
+    def test_a_decision_that_cannot_be_removed_is_recorded_once(self, tmp_path, monkeypatch):
+        import guard.pending as pending_files
+        now = time.time()
+        self.leave(tmp_path, "0b8c1f7e-0000-4000-8000-000000000003", "gone", now - 100)
+        tracker = self.tracker(tmp_path, connected_at=now - 200)
+        monkeypatch.setattr(pending_files.os, "unlink", lambda path: (_ for _ in ()).throw(PermissionError(path)))
+        assert len(tracker.check(now)) == 1
+        assert tracker.check(now + 5) == [] and len(self.records(tmp_path)) == 1
+
     def test_records_match_the_documented_schema(self, tmp_path):
         now = time.time()
         self.leave(tmp_path, self.test_uuid, "test", now - 1)
-        [record] = self.tracker(tmp_path).check(now)
+        tracker = self.tracker(tmp_path)
+        tracker.on_event(self.test_uuid.lower(), 4, 1)
+        [record] = tracker.check(now)
         fields = documented_fields("outcome")
         assert set(record) == set(fields)
         for name, (types, _presence) in fields.items():
@@ -324,12 +374,13 @@ def _outcome_line(kind, outcome, decided="allow", domain="web01", decision_id="a
 @needs_root
 def test_audit_outcome_filter_accuracy_and_metrics_over_a_real_hook_log(tmp_path):
     host = Host(str(tmp_path))
+    touch_heartbeat(host.pending)  # the collector service runs
     assert host.run(name="small", xml=SMALL).returncode == 0
     assert host.run(name="big", xml=BIG).returncode == 1
     allowed, refused = host.records()
     assert len(allowed["id"]) == 32 and allowed["id"] != refused["id"]
     pending = sorted(os.listdir(host.pending))
-    assert pending == [allowed["id"] + ".json", allowed["id"] + ".xml"]  # the refused guest left nothing
+    assert pending == [".watching", allowed["id"] + ".json", allowed["id"] + ".xml"]  # the refused guest: nothing
     with open(os.path.join(host.pending, allowed["id"] + ".xml")) as handle:
         assert handle.read() == SMALL
     with open(host.audit, "a") as handle:
@@ -358,6 +409,25 @@ def test_audit_outcome_filter_accuracy_and_metrics_over_a_real_hook_log(tmp_path
     samples = {(s.labels["decision"], s.labels["outcome"]): s.value for s in families["migration_guard_outcomes"].samples}
     assert samples == {("allow", "failed"): 1.0, ("allow", "migrated"): 1.0}
     assert counts.decisions == {"allow": 1, "deny": 1}  # outcomes are not decisions
+
+
+@needs_root
+def test_no_pending_file_while_no_collector_service_runs(tmp_path):
+    """A host with the collector timer only (no heartbeat), or a stale one: nothing left in /run."""
+    host = Host(str(tmp_path))
+    assert host.run(name="small", xml=SMALL).returncode == 0
+    assert not os.path.exists(host.pending)
+    touch_heartbeat(host.pending)
+    os.utime(os.path.join(host.pending, ".watching"), (time.time() - 3600, time.time() - 3600))
+    assert host.run(name="small", xml=SMALL).returncode == 0
+    assert os.listdir(host.pending) == [".watching"]
+
+
+def test_kept_xml_has_no_graphics_password(tmp_path):
+    folder, kept = str(tmp_path / "pending"), str(tmp_path / "kept")
+    write_pending(folder, {"id": "2" * 32, "time": T0}, b"<graphics type='vnc' passwd='s3cret' port='-1'/>")
+    with open(keep_xml(folder, "2" * 32, kept), "rb") as handle:
+        assert handle.read() == b"<graphics type='vnc' passwd='(removed)' port='-1'/>"
 
 
 @needs_root

@@ -20,6 +20,7 @@ EXPLAINED = {
     "false-allow": "allowed, then failed here: a rule the guard lacks",
     "false-deny": "would-deny, bypassed or waived, and it migrated fine",
     "guard-error": "the guard could not decide (on_error accepted), with an outcome",
+    "aborted": "failed after QEMU ran it here, with no error of its own: the source, network or a cancel",
     "unknown": "no outcome could be told",
 }
 
@@ -77,7 +78,7 @@ def run(args):
     if args.format == "json":
         print(escaping.dumps(summary, sort_keys=True))
         return 0
-    print("decisions: %d (%d refused in enforce mode; %d let through without an outcome yet)"
+    print("decisions: %d (%d refused in enforce mode; %d let through with no outcome: still open, or not tracked)"
           % (decisions["total"], decisions["refused"], decisions["awaiting"]))
     print("outcomes:  %d" % summary["outcomes"])
     for name in CLASSES:

@@ -112,7 +112,7 @@ def test_a_guest_that_migrates_gets_a_migrated_outcome_linked_to_its_decision(ou
     assert outcome is not None, "no outcome recorded"
     assert (outcome["outcome"], outcome["class"], outcome["decided"]) == ("migrated", "true-allow", "allow")
     assert outcome["uuid"] == decision["uuid"] and outcome["seconds"] < 60
-    assert not os.listdir(guard.pending), "the pending decision was not removed"
+    assert os.listdir(guard.pending) == [".watching"], "the pending decision was not removed"
 
 
 def test_an_allowed_guest_that_fails_on_b_is_a_false_allow_with_libvirts_error(disk_pool_on_b):
