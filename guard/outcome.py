@@ -182,8 +182,8 @@ def judge(pending, evidence, now, superseded=False):
         return _failed(evidence, started, now, "a later attempt for the same guest followed before this one arrived")
     if evidence.watched:
         if evidence.state is not None:
-            return Verdict(FAILED, "the guest was already running here; this attempt did not start it", now,
-                           "here")
+            return Verdict(FAILED, _failure_text(evidence) or "the guest was already running here; this attempt "
+                                                              "did not start it", now, "here")
         return _failed(evidence, started, now, "the guest never arrived here; libvirt's error went back to the "
                                                "source" if not started else "the incoming guest stopped before "
                                                                              "the migration completed")

@@ -202,3 +202,21 @@ def test_an_offline_migration_is_migrated_not_failed(outcome_env):
     finally:
         for host in (source, dest):
             host.virsh("undefine", "out-offline", check=False)
+
+
+def test_a_guest_already_running_on_b_does_not_make_the_attempt_migrated(outcome_env):
+    """The same guest (its UUID) already runs on B: libvirt refuses the migration after the
+    hook. The guest runs on B all along, but this attempt started nothing there."""
+    source, dest, guard, _watch = outcome_env
+    xml = guest_xml("out-twice").replace("<name>out-twice</name>",
+                                         "<name>out-twice</name><uuid>5f0c6f8e-7b64-4c39-9d55-3a1d2c0e9b71</uuid>")
+    source.define_and_start(xml)
+    dest.define_and_start(xml)
+    result = subprocess.run(["virsh", "-c", source.uri, "migrate", "--live", "out-twice", dest.uri, "--migrateuri",
+                             "tcp://127.0.0.1", "--listen-address", "127.0.0.1"], capture_output=True, text=True)
+    assert result.returncode != 0
+    decisions = [r for r in guard.records() if r.get("event") == "decision" and r["domain"] == "out-twice"]
+    assert decisions, "B's hook did not run: %s" % result.stderr.strip()
+    outcome = outcome_of(guard, decisions[-1])
+    assert outcome is not None and (outcome["outcome"], outcome["class"]) == ("failed", "true-deny"), outcome
+    assert outcome["reason"], outcome
