@@ -4,10 +4,15 @@ from ..findings import BY_CONTEXT, DENY, INFO, WARN, Code, UndeclaredCode, decla
 from ..fingerprint import fingerprint_of
 from ..records import derived, struct
 
+# [memory] limit's default, in bytes: RHEL 9's "VMs with more than 1 TB of memory may not
+# work reliably when migrated" (memory-size[limit]). The config's default and the catalogue's
+# text are this one value.
+MEMORY_LIMIT = 1 << 40
+
 # The few policy values that change what a rule detects (not what is done about it).
 # dirty_rate_bytes_per_s is measured by preflight; None in the hook.
 Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downtime_s dirty_rate_bytes_per_s",
-                     defaults=(1 << 40, None, None, None))
+                     defaults=(MEMORY_LIMIT, None, None, None))
 
 
 class Context(struct("Context", "domain dest source options connection source_connection probe source_trusted "

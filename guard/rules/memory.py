@@ -1,10 +1,9 @@
 """memory-size: very large guests, guests larger than the destination, and non-convergence."""
 from ..convergence import estimate
 from ..units import format_bytes
-from .base import DENY, WARN, Rule, codes
+from .base import DENY, MEMORY_LIMIT, WARN, Rule, codes
 
 ID = "memory-size"
-RHEL_LIMIT = 1 << 40  # also the config's default [memory] limit (guard.config)
 
 
 def check(ctx):
@@ -12,7 +11,7 @@ def check(ctx):
     limit = ctx.options.memory_limit_bytes
     if memory > limit:
         # RHEL 9's reason holds for its own 1 TB; a site's lower limit is the site's to explain.
-        if limit == RHEL_LIMIT:
+        if limit == MEMORY_LIMIT:
             message = ("guest has %s of memory, over the %s limit; RHEL 9 says VMs with more than 1 TB of memory "
                        "may not migrate reliably" % (format_bytes(memory), format_bytes(limit)))
         else:
@@ -48,8 +47,8 @@ RULE = Rule(
     id=ID,
     title="Memory size",
     limitation="VMs with more than 1 TB of memory may not work reliably when migrated.",
-    checks="Guest <memory> over [memory] limit (1 TiB by default); larger than the destination host's "
-           "memory; pre-copy non-convergence predicted from bandwidth, max downtime and a measured dirty rate.",
+    checks="Guest <memory> over [memory] limit (%s by default); larger than the destination host's memory; pre-copy "
+           "non-convergence predicted from bandwidth, max downtime and a measured dirty rate." % format_bytes(MEMORY_LIMIT),
     remedy="Shrink the guest, or raise [memory] limit for validated host pairs.",
     codes=codes(ID, DENY, "limit", "host") + codes(ID, WARN, "convergence"),
     check=check,
