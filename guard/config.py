@@ -22,6 +22,7 @@ from . import __version__
 from .errors import ConfigError
 from .findings import DENY, OFF, WARN
 from .records import struct
+from .rules.base import MEMORY_LIMIT
 from .units import format_bytes, format_duration, parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,
@@ -84,7 +85,7 @@ _CONFIG_DEFAULTS = (
     ("max_facts_age", 24 * 3600.0),  # seconds
     ("allow_metadata_exemptions", False),
     ("paths", Paths()),
-    ("memory_limit", 1 << 40),  # bytes
+    ("memory_limit", MEMORY_LIMIT),  # bytes
     ("bandwidth", None),  # bytes per second
     ("max_downtime", None),  # seconds
     ("rules", ()),  # (rule id or code, action)

@@ -19,15 +19,17 @@ from . import (
     unverifiable,
 )
 
-REGISTRY = (
+_CHECKING = (
     (session.RULE, source_refusal.RULE, migration_flags.RULE)
     + devices.RULES
     + (numa.RULE, cpu.RULE, unmigratable.RULE, device_support.RULE, source_fingerprint.RULE)
     + host_identity.RULES
     + platform.RULES
     + network.RULES
-    + (storage.RULE, host_resource.RULE, defined_guest.RULE, memory.RULE, unverifiable.RULE)
+    + (storage.RULE, host_resource.RULE, defined_guest.RULE, memory.RULE)
 )
+# unverifiable's codes are derived from the rules above (guard.rules.unverifiable.record).
+REGISTRY = _CHECKING + (unverifiable.record(_CHECKING),)
 
 BY_ID = {rule.id: rule for rule in REGISTRY}
 

@@ -1,12 +1,18 @@
 """The rule record and the context every rule receives."""
-from ..findings import DENY, WARN, declare, finding
+# The actions are re-exported: the rule modules take them, and everything else, from here.
+from ..findings import BY_CONTEXT, DENY, INFO, WARN, Code, UndeclaredCode, declare, declared_code  # noqa: F401
 from ..fingerprint import fingerprint_of
 from ..records import derived, struct
+
+# [memory] limit's default, in bytes: RHEL 9's "VMs with more than 1 TB of memory may not
+# work reliably when migrated" (memory-size[limit]). The config's default and the catalogue's
+# text are this one value.
+MEMORY_LIMIT = 1 << 40
 
 # The few policy values that change what a rule detects (not what is done about it).
 # dirty_rate_bytes_per_s is measured by preflight; None in the hook.
 Options = struct("Options", "memory_limit_bytes bandwidth_bytes_per_s max_downtime_s dirty_rate_bytes_per_s",
-                     defaults=(1 << 40, None, None, None))
+                     defaults=(MEMORY_LIMIT, None, None, None))
 
 
 class Context(struct("Context", "domain dest source options connection source_connection probe source_trusted "
@@ -49,20 +55,62 @@ class Context(struct("Context", "domain dest source options connection source_co
         return True if path in known else None
 
 
+# The inputs the engine reports missing, by the Rule flag that needs them (guard.engine):
+# without usable destination facts it skips every rule that needs_dest and reports
+# unverifiable[facts], without a source fingerprint every rule that needs_source and reports
+# unverifiable[source-fingerprint]. The unverifiable record's codes are derived from these
+# and the rules' own may_be_unverifiable (guard.rules.unverifiable).
+MISSING_INPUTS = (("needs_dest", "facts"), ("needs_source", "source-fingerprint"))
+
+FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "
+                "fingerprint (`migration-guard stamp`)")
+
+
 class Rule:
     """A declarative rule record (ansible-lint style): the registry holds one per rule id.
-    `codes` maps each code the rule can report to its declared default and strict action
-    (guard.findings.Code); `check(ctx)` yields findings made with `finding()`."""
+    `codes`: every code the rule can report, each declared once with its default action
+    (and strict one, deny unless declared otherwise: guard.findings.Code), made with
+    `codes()`; `check(ctx)` yields findings made from them: `RULE.finding(variant, ...)`,
+    and `RULE.unverifiable(...)` when a fact it needs is missing, which only a rule declared
+    `may_be_unverifiable` reports. needs_dest / needs_source: the rule cannot run without
+    destination facts / a source fingerprint; the engine then reports it unverifiable."""
 
-    __slots__ = ("id", "title", "limitation", "checks", "remedy", "codes", "check", "needs_dest", "needs_source")
+    __slots__ = ("id", "title", "limitation", "checks", "remedy", "codes", "check", "needs_dest", "needs_source",
+                 "may_be_unverifiable", "_variants")
 
-    def __init__(self, id, title, limitation, checks, remedy, codes, check, needs_dest=False, needs_source=False):
+    def __init__(self, id, title, limitation, checks, remedy, codes, check, needs_dest=False, needs_source=False,
+                 may_be_unverifiable=False):
         self.id, self.title, self.limitation, self.checks, self.remedy = id, title, limitation, checks, remedy
         self.check, self.needs_dest, self.needs_source = check, needs_dest, needs_source
-        self.codes = tuple(declare(*spec) for spec in codes)
+        self.may_be_unverifiable = may_be_unverifiable
+        self.codes = tuple(declare(code) for code in codes)
+        self._variants = {}
         for code in self.codes:
-            if code.code != id and not code.code.startswith(id + "["):
+            if code.code == id:
+                self._variants[None] = code
+            elif code.code.startswith(id + "[") and code.code.endswith("]"):
+                self._variants[code.code[len(id) + 1:-1]] = code
+            else:
                 raise ValueError("%s declares %s, which is not one of its codes" % (id, code.code))
+
+    def finding(self, variant, message, remedy="", public=None, action=None, **evidence):
+        """A Finding of this rule's code id[variant] (the id itself when variant is None),
+        with the action its declaration gives. action: only for a code whose rule picks by
+        context ("deny|warn"), and then one of those. public: the refusal's text when the
+        message names host paths (guard.findings.Finding); evidence: name=value pairs."""
+        code = self._variants.get(variant)
+        if code is None:
+            raise UndeclaredCode("%s reported undeclared code %s[%s]" % (self.id, self.id, variant))
+        return code.make(self.id, code.action(action), message, remedy, public, evidence)
+
+    def unverifiable(self, message, remedy=FACTS_REMEDY, public=None, **evidence):
+        """The finding unverifiable[<this rule's id>]: a check that could not run for lack of
+        a fact, reported, never guessed. Only for a rule declared may_be_unverifiable."""
+        if not self.may_be_unverifiable:
+            raise UndeclaredCode("%s reported unverifiable[%s] but is not declared may_be_unverifiable"
+                                 % (self.id, self.id))
+        code = declared_code("unverifiable[%s]" % self.id)
+        return code.make("unverifiable", code.action(), message, remedy, public, evidence)
 
     @property
     def default(self):
@@ -86,24 +134,10 @@ def _summary(rule, which):
 
 
 def codes(rule_id, default, *variants, strict=DENY):
-    """Code specs (code, default, strict) for variants of one rule sharing their actions."""
-    return tuple(("%s[%s]" % (rule_id, v) if v else rule_id, default, strict) for v in variants)
-
-
-# The rules whose own checks can lack a fact and say so (unverifiable[<rule>]); the engine
-# adds unverifiable[facts] and unverifiable[source-fingerprint].
-UNVERIFIABLE_FOR = ("facts", "source-fingerprint", "numa-pinning", "cpu-model", "emulator", "machine-type",
-                    "firmware", "memory-size", "device-passthrough", "network", "graphics-listen", "storage",
-                    "host-resource", "source-refusal", "migration-flags", "security-driver")
-
-
-FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect`) or stamp the source "
-                "fingerprint (`migration-guard stamp`)")
-
-
-def unverifiable(rule_id, message, remedy=FACTS_REMEDY, public=None, **evidence):
-    """A check that could not run for lack of facts: reported, never guessed."""
-    return finding("unverifiable", rule_id, WARN, message, remedy, public, **evidence)
+    """The Codes rule_id[variant] (rule_id itself for a variant None) of variants sharing
+    their default action: DENY, WARN, INFO, or BY_CONTEXT where the rule picks by context;
+    strict: their action under profile strict, given only where it is not deny."""
+    return tuple(Code("%s[%s]" % (rule_id, v) if v else rule_id, default, strict) for v in variants)
 
 
 def listing(items, limit=4):

@@ -6,8 +6,7 @@ later; qemu_capabilities.c virQEMUCapsFillDomainFeatureHypervCaps) and QEMU refu
 start with an unsupported hv-* property (target/i386/kvm/kvm.c hyperv_feature_supported);
 hv-evmcs needs Intel VMX (kvm_hyperv_expand_features: "Hyper-V eVMCS ... not supported").
 """
-from ..findings import DENY, finding
-from .base import Rule, codes, domcaps_for, listing, unverifiable
+from .base import DENY, Rule, codes, domcaps_for, listing
 
 ID = "cpu-model"
 BASELINE_REMEDY = "use a custom CPU model from `virsh hypervisor-cpu-baseline` run against both hosts"
@@ -18,36 +17,36 @@ def _mode(ctx, caps):
     supported = caps.mode_supported(cpu.mode)
     if supported is False:
         extra = " (libvirt refuses host-passthrough under TCG)" if ctx.domain.virt_type == "qemu" else ""
-        yield finding(ID, "mode", DENY,
-                      "CPU mode '%s' is not supported for %s guests on the destination%s"
-                      % (cpu.mode, ctx.domain.virt_type, extra), BASELINE_REMEDY,
-                      guest_mode=cpu.mode, virt_type=ctx.domain.virt_type)
+        yield RULE.finding("mode",
+                           "CPU mode '%s' is not supported for %s guests on the destination%s"
+                           % (cpu.mode, ctx.domain.virt_type, extra), BASELINE_REMEDY,
+                           guest_mode=cpu.mode, virt_type=ctx.domain.virt_type)
 
 
 def _model(ctx, caps):
     cpu = ctx.domain.cpu
     model = caps.cpu_model(cpu.model)
     if model is None:
-        yield finding(ID, "unknown-model", DENY,
-                      "CPU model %s is unknown to the destination's QEMU" % cpu.model, BASELINE_REMEDY,
-                      guest_model=cpu.model)
+        yield RULE.finding("unknown-model",
+                           "CPU model %s is unknown to the destination's QEMU" % cpu.model, BASELINE_REMEDY,
+                           guest_model=cpu.model)
         return
     if model.usable != "no":
         return
     # A feature the guest disables no longer blocks the model.
     disabled = set(cpu.features_with("disable", "forbid"))
     if model.blockers is None:
-        yield finding(ID, "unusable", DENY,
-                      "CPU model %s is not usable on the destination (usable='no'; this libvirt does not list "
-                      "the blocking features)" % cpu.model, BASELINE_REMEDY, guest_model=cpu.model)
+        yield RULE.finding("unusable",
+                           "CPU model %s is not usable on the destination (usable='no'; this libvirt does not list "
+                           "the blocking features)" % cpu.model, BASELINE_REMEDY, guest_model=cpu.model)
         return
     blockers = [b for b in model.blockers if b not in disabled]
     if blockers:
-        yield finding(ID, "unusable", DENY,
-                      "CPU model %s is not usable on the destination; it lacks %s"
-                      % (cpu.model, ", ".join(blockers)),
-                      BASELINE_REMEDY + ", or disable %s in the guest CPU" % ", ".join(blockers),
-                      guest_model=cpu.model, blockers=blockers)
+        yield RULE.finding("unusable",
+                           "CPU model %s is not usable on the destination; it lacks %s"
+                           % (cpu.model, ", ".join(blockers)),
+                           BASELINE_REMEDY + ", or disable %s in the guest CPU" % ", ".join(blockers),
+                           guest_model=cpu.model, blockers=blockers)
 
 
 def _features(ctx, caps):
@@ -60,25 +59,25 @@ def _features(ctx, caps):
         present |= set(ctx.dest.cpu.features)
     missing = [f for f in cpu.features_with("require", "force") if f in absent]
     if missing:
-        yield finding(ID, "feature-missing", DENY,
-                      "guest CPU requires %s, which the destination's CPU lacks" % ", ".join(missing),
-                      BASELINE_REMEDY, missing=missing)
+        yield RULE.finding("feature-missing",
+                           "guest CPU requires %s, which the destination's CPU lacks" % ", ".join(missing),
+                           BASELINE_REMEDY, missing=missing)
     forbidden = [f for f in cpu.features_with("forbid") if f in present]
     if forbidden:
-        yield finding(ID, "feature-forbidden", DENY,
-                      "guest CPU forbids %s, which the destination's CPU has" % ", ".join(forbidden),
-                      BASELINE_REMEDY, forbidden=forbidden)
+        yield RULE.finding("feature-forbidden",
+                           "guest CPU forbids %s, which the destination's CPU has" % ", ".join(forbidden),
+                           BASELINE_REMEDY, forbidden=forbidden)
 
 
 def _vendor(ctx):
     cpu = ctx.domain.cpu
     host_vendor = ctx.dest.cpu.vendor
     if cpu.vendor and host_vendor and ctx.domain.virt_type == "kvm" and cpu.vendor != host_vendor:
-        yield finding(ID, "vendor", DENY,
-                      "<cpu><vendor>%s</vendor> differs from the destination's CPU vendor %s; KVM cannot "
-                      "present another vendor's CPU" % (cpu.vendor, host_vendor),
-                      "drop <vendor> and use a model from `virsh hypervisor-cpu-baseline` run against both hosts",
-                      guest_vendor=cpu.vendor, dest_vendor=host_vendor)
+        yield RULE.finding("vendor",
+                           "<cpu><vendor>%s</vendor> differs from the destination's CPU vendor %s; KVM cannot "
+                           "present another vendor's CPU" % (cpu.vendor, host_vendor),
+                           "drop <vendor> and use a model from `virsh hypervisor-cpu-baseline` run against both hosts",
+                           guest_vendor=cpu.vendor, dest_vendor=host_vendor)
 
 
 # Enlightenments that exist on one CPU vendor only.
@@ -103,8 +102,8 @@ def _hyperv(ctx, caps):
     if not features:
         return
     if caps is None or caps.hyperv is None:
-        yield unverifiable(ID, "the destination's domcapabilities do not list Hyper-V enlightenments; "
-                               "<features><hyperv> %s not checked" % listing(features, 6))
+        yield RULE.unverifiable("the destination's domcapabilities do not list Hyper-V enlightenments; "
+                                "<features><hyperv> %s not checked" % listing(features, 6))
         return
     offered = set(caps.hyperv)
     missing = [f for f in features if f not in offered]
@@ -113,13 +112,13 @@ def _hyperv(ctx, caps):
                     and f not in missing]
     lacking = missing + wrong_vendor
     if lacking:
-        yield finding(ID, "hyperv", DENY,
-                      "<features><hyperv> enables %s, which the destination's %s does not offer%s"
-                      % (listing(lacking, 8), "QEMU/KVM" if missing else "CPU",
-                         "".join(" (%s needs an %s CPU; it has %s)" % (f, VENDOR_ONLY[f], vendor)
-                                 for f in wrong_vendor)),
-                      "switch those enlightenments off (state='off') in the guest, or migrate to a host that "
-                      "offers them", missing=lacking, dest_offers=sorted(offered))
+        yield RULE.finding("hyperv",
+                           "<features><hyperv> enables %s, which the destination's %s does not offer%s"
+                           % (listing(lacking, 8), "QEMU/KVM" if missing else "CPU",
+                              "".join(" (%s needs an %s CPU; it has %s)" % (f, VENDOR_ONLY[f], vendor)
+                                      for f in wrong_vendor)),
+                           "switch those enlightenments off (state='off') in the guest, or migrate to a host that "
+                           "offers them", missing=lacking, dest_offers=sorted(offered))
 
 
 def check(ctx):
@@ -130,8 +129,8 @@ def check(ctx):
         return
     caps = domcaps_for(ctx.domain, ctx.dest)
     if caps is None:
-        yield unverifiable(ID, "the destination's facts have no domcapabilities for %s guests (%s)"
-                           % (ctx.domain.virt_type, ctx.domain.machine), virt_type=ctx.domain.virt_type)
+        yield RULE.unverifiable("the destination's facts have no domcapabilities for %s guests (%s)"
+                                % (ctx.domain.virt_type, ctx.domain.machine), virt_type=ctx.domain.virt_type)
         return
     yield from _mode(ctx, caps)
     # host-model guests carry the expanded model once started; check it like a custom one.
@@ -158,4 +157,5 @@ RULE = Rule(
                 "hyperv"),
     check=check,
     needs_dest=True,
+    may_be_unverifiable=True,
 )

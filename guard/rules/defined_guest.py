@@ -9,8 +9,7 @@ VIR_DOMAIN_OBJ_LIST_ADD_LIVE | ADD_CHECK_LIVE, src/conf/virdomainobjlist.c) and 
 The same guest defined there but shut off is fine: the migration replaces its definition.
 Known from the destination's own files at decision time (guard.probe.defined_guests).
 """
-from ..findings import DENY, finding
-from .base import Rule, codes
+from .base import DENY, Rule, codes
 
 ID = "defined-guest"
 RENAME = "migrate under another name (`virsh migrate --dname NEW`), or undefine the other guest on the destination"
@@ -26,20 +25,20 @@ def check(ctx):
     uuid = (domain.uuid or "").lower()
     for name, other_uuid, active in known:
         if name == domain.name and uuid and other_uuid and other_uuid != uuid:
-            yield finding(ID, "name", DENY,
-                          "the destination already has a guest named %s, with another UUID (%s): libvirt refuses "
-                          "(\"domain '%s' already exists with uuid %s\")" % (name, other_uuid, name, other_uuid),
-                          RENAME, uuid=other_uuid)
+            yield RULE.finding("name",
+                               "the destination already has a guest named %s, with another UUID (%s): libvirt refuses "
+                               "(\"domain '%s' already exists with uuid %s\")" % (name, other_uuid, name, other_uuid),
+                               RENAME, uuid=other_uuid)
         elif uuid and other_uuid == uuid and name != domain.name:
-            yield finding(ID, "uuid", DENY,
-                          "the destination already has this guest's UUID %s as %s: libvirt refuses (\"domain '%s' is "
-                          "already defined with uuid %s\")" % (uuid, name, name, uuid),
-                          "undefine %s on the destination if it is a stale copy of this guest" % name, name=name)
+            yield RULE.finding("uuid",
+                               "the destination already has this guest's UUID %s as %s: libvirt refuses (\"domain '%s' is "
+                               "already defined with uuid %s\")" % (uuid, name, name, uuid),
+                               "undefine %s on the destination if it is a stale copy of this guest" % name, name=name)
         elif name == domain.name and active and (not other_uuid or not uuid or other_uuid == uuid):
-            yield finding(ID, "active", DENY,
-                          "%s is already running on the destination: libvirt refuses (\"domain '%s' is already "
-                          "active\")" % (name, name),
-                          "stop the copy running on the destination first; two copies of one guest corrupt its disks")
+            yield RULE.finding("active",
+                               "%s is already running on the destination: libvirt refuses (\"domain '%s' is already "
+                               "active\")" % (name, name),
+                               "stop the copy running on the destination first; two copies of one guest corrupt its disks")
 
 
 RULE = Rule(

@@ -9,8 +9,7 @@ qemu_capabilities.c virQEMUCapsFillDomainDevice*Caps). So a value the destinatio
 lacks is refused there. This is how a guest from a host whose QEMU has SPICE, QXL or a TPM
 emulator fails on one without (RHEL 9's qemu-kvm builds no SPICE or QXL).
 """
-from ..findings import DENY, finding
-from .base import Rule, domcaps_for, listing, machine_family
+from .base import DENY, Rule, codes, domcaps_for, listing, machine_family
 
 ID = "device-support"
 # The codes: one per device whose values domain.DEVICE_ENUMS reads.
@@ -51,13 +50,13 @@ def check(ctx):
     for device, items in lacking.items():
         shown = listing(sorted({what for what, _ in items}))
         offered = items[0][1]
-        yield finding(ID, device, DENY,
-                      "%s: the destination does not offer it (%s); libvirt refuses the guest there when it "
-                      "starts" % (shown, "it offers %s" % ", ".join(offered) if offered else
-                                  "it supports no <%s> at all" % device),
-                      _REMEDY.get(device, "change the device to one the destination offers (`virsh domcapabilities` "
-                                          "there lists them), or migrate to a host whose QEMU supports it"),
-                      device=device, offered=list(offered))
+        yield RULE.finding(device,
+                           "%s: the destination does not offer it (%s); libvirt refuses the guest there when it "
+                           "starts" % (shown, "it offers %s" % ", ".join(offered) if offered else
+                                       "it supports no <%s> at all" % device),
+                           _REMEDY.get(device, "change the device to one the destination offers (`virsh domcapabilities` "
+                                               "there lists them), or migrate to a host whose QEMU supports it"),
+                           device=device, offered=list(offered))
 
 
 RULE = Rule(
@@ -68,7 +67,7 @@ RULE = Rule(
            "model, RNG model and backend, filesystem driver, TPM model and backend, redirdev bus) is one the "
            "destination's domcapabilities for the guest's emulator and machine offer.",
     remedy="Change the device to one the destination offers, or migrate to a host whose QEMU supports it.",
-    codes=tuple(("%s[%s]" % (ID, device), DENY, DENY) for device in DEVICES),
+    codes=codes(ID, DENY, *DEVICES),
     check=check,
     needs_dest=True,
 )

@@ -16,11 +16,10 @@ the GPU's state, held by a host process.
 """
 from ..domain import mdev_path
 from ..facts.model import MELLANOX, MLX5_VFIO_PCI
-from ..findings import DENY, WARN, finding
 from ..fingerprint import POOL
 from ..records import derived, struct
 from ..versions import compare_versions
-from .base import Rule, codes, count, listing, unverifiable
+from .base import DENY, WARN, Rule, codes, count, listing
 
 PASSTHROUGH = "device-passthrough"
 SRIOV = "sriov"
@@ -64,12 +63,12 @@ def check_passthrough(ctx):
         groups.setdefault(variant, []).append(dev)
     for variant, devs in groups.items():
         what = _HOSTDEV_WHAT.get(variant, "<hostdev type='%s'>" % "/".join(sorted({d.type for d in devs})))
-        yield finding(PASSTHROUGH, variant, DENY,
-                      "%s assigned (%s); assigned host devices cannot be migrated"
-                      % (count(len(devs), what, what), listing(d.source for d in devs)),
-                      "detach them before migrating (`virsh detach-device --live`) and attach the destination's "
-                      "own devices after", devices=len(devs), sources=listing((d.source for d in devs), 8),
-                      device_type=devs[0].type)
+        yield PASSTHROUGH_RULE.finding(variant,
+                                       "%s assigned (%s); assigned host devices cannot be migrated"
+                                       % (count(len(devs), what, what), listing(d.source for d in devs)),
+                                       "detach them before migrating (`virsh detach-device --live`) and attach the destination's "
+                                       "own devices after", devices=len(devs), sources=listing((d.source for d in devs), 8),
+                                       device_type=devs[0].type)
     yield from _backed(ctx)
 
 
@@ -82,16 +81,15 @@ def _backed(ctx):
             groups.setdefault(dev.kind, []).append(dev)
     for kind, devs in groups.items():
         variant, why = _BACKED[kind]
-        yield finding(PASSTHROUGH, variant, DENY, "%s: %s" % (listing(d.what for d in devs), why),
-                      "remove the device from the guest (`virsh detach-device --live`) before migrating",
-                      devices=len(devs))
+        yield PASSTHROUGH_RULE.finding(variant, "%s: %s" % (listing(d.what for d in devs), why),
+                                       "remove the device from the guest (`virsh detach-device --live`) before migrating",
+                                       devices=len(devs))
     evdev = [d for d in ctx.domain.backed if d.kind == "input-evdev"]
     if evdev:
-        yield finding(PASSTHROUGH, "input-evdev", WARN,
-                      "%s: the guest reads this host's input device; on the destination QEMU opens the same path, "
-                      "another device or none" % listing(d.what for d in evdev),
-                      "detach the evdev input before migrating and attach the destination's own after",
-                      devices=len(evdev))
+        yield PASSTHROUGH_RULE.finding(
+            "input-evdev", "%s: the guest reads this host's input device; on the destination QEMU opens the same path, "
+                           "another device or none" % listing(d.what for d in evdev),
+            "detach the evdev input before migrating and attach the destination's own after", devices=len(evdev))
     yield from _sockets(ctx)
 
 
@@ -107,26 +105,26 @@ def _sockets(ctx):
     source_libvirt = ctx.source.libvirt_version if ctx.source is not None else None
     if fs and source_libvirt and compare_versions(source_libvirt, VIRTIOFS_LIBVIRT) < 0:
         # Refused on the source before the destination is asked: the pre-flight's to say.
-        yield finding(PASSTHROUGH, "virtiofs", DENY,
-                      "%s: libvirt %s on the source refuses to migrate virtiofs (\"migration with virtiofs device is "
-                      "not supported\"; libvirt %s and later can)" % (listing(d.what for d in fs), source_libvirt,
-                                                                       VIRTIOFS_LIBVIRT),
-                      "unmount and detach the filesystem before migrating, or upgrade libvirt on the source",
-                      devices=len(fs), source_libvirt=source_libvirt)
+        yield PASSTHROUGH_RULE.finding(
+            "virtiofs", "%s: libvirt %s on the source refuses to migrate virtiofs (\"migration with virtiofs device is "
+                        "not supported\"; libvirt %s and later can)" % (listing(d.what for d in fs), source_libvirt,
+                                                                         VIRTIOFS_LIBVIRT),
+            "unmount and detach the filesystem before migrating, or upgrade libvirt on the source",
+            devices=len(fs), source_libvirt=source_libvirt)
     elif fs and qemu and compare_versions(qemu, VIRTIOFS_QEMU) < 0:
-        yield finding(PASSTHROUGH, "virtiofs", DENY,
-                      "%s: QEMU %s on the destination cannot migrate vhost-user-fs (QEMU %s and later can)"
-                      % (listing(d.what for d in fs), qemu, VIRTIOFS_QEMU),
-                      "unmount and detach the filesystem before migrating, or upgrade QEMU on the destination",
-                      devices=len(fs), dest_qemu=qemu)
+        yield PASSTHROUGH_RULE.finding("virtiofs",
+                                       "%s: QEMU %s on the destination cannot migrate vhost-user-fs (QEMU %s and later can)"
+                                       % (listing(d.what for d in fs), qemu, VIRTIOFS_QEMU),
+                                       "unmount and detach the filesystem before migrating, or upgrade QEMU on the destination",
+                                       devices=len(fs), dest_qemu=qemu)
     elif fs:
         external = [d for d in fs if d.path]
         needs += [(d.what, d.path, "virtiofs") for d in external]
         if len(external) < len(fs):
-            yield unverifiable(PASSTHROUGH, "%s: migrates only if the destination's virtiofsd supports "
-                                            "migrate-precopy, which the facts do not say"
-                               % listing(d.what for d in fs if not d.path),
-                               "check `virtiofsd --help` for --migration-mode on the destination")
+            yield PASSTHROUGH_RULE.unverifiable("%s: migrates only if the destination's virtiofsd supports "
+                                                "migrate-precopy, which the facts do not say"
+                                                % listing(d.what for d in fs if not d.path),
+                                                "check `virtiofsd --help` for --migration-mode on the destination")
     missing = {}
     undecided = []
     for what, path, variant in needs:
@@ -138,13 +136,14 @@ def _sockets(ctx):
     # The messages name the sockets' paths (for the audit record); the refusal counts them.
     for variant, whats in missing.items():
         text = "%s: no such socket on the destination; QEMU cannot connect to its backend there"
-        yield finding(PASSTHROUGH, variant, DENY, text % listing(whats),
-                      "start the backend (vhost-user daemon, ivshmem-server, virtiofsd) on the destination first",
-                      text % _counted(len(whats)), devices=len(whats))
+        yield PASSTHROUGH_RULE.finding(
+            variant, text % listing(whats),
+            "start the backend (vhost-user daemon, ivshmem-server, virtiofsd) on the destination first",
+            text % _counted(len(whats)), devices=len(whats))
     if undecided:
         text = "backend socket of %s not checked on the destination"
-        yield unverifiable(PASSTHROUGH, text % listing(undecided), "run the hook or `check --probe` on the destination",
-                           text % _counted(len(undecided)))
+        yield PASSTHROUGH_RULE.unverifiable(text % listing(undecided), "run the hook or `check --probe` on the destination",
+                                            text % _counted(len(undecided)))
 
 
 def _counted(number):
@@ -160,24 +159,24 @@ def check_sriov(ctx):
         if iface.type == "hostdev" and iface.source in mellanox:
             continue  # judged below, with every condition of RHEL's Mellanox VF migration
         if iface.type == "hostdev":
-            yield finding(SRIOV, "hostdev", DENY,
-                          "interface %s is an SR-IOV VF assigned with <interface type='hostdev'> (%s)"
-                          % (iface.mac or "?", iface.source),
-                          "use a virtio NIC, or pair the VF with a virtio NIC using <teaming type='transient'>",
-                          mac=iface.mac, source=iface.source)
+            yield SRIOV_RULE.finding("hostdev",
+                                     "interface %s is an SR-IOV VF assigned with <interface type='hostdev'> (%s)"
+                                     % (iface.mac or "?", iface.source),
+                                     "use a virtio NIC, or pair the VF with a virtio NIC using <teaming type='transient'>",
+                                     mac=iface.mac, source=iface.source)
         elif iface.type == "vdpa":
-            yield finding(SRIOV, "vdpa", DENY,
-                          "interface %s is a vDPA device (%s), which libvirt cannot migrate"
-                          % (iface.mac or "?", iface.source),
-                          "use a virtio NIC on a bridge or network", mac=iface.mac, source=iface.source)
+            yield SRIOV_RULE.finding("vdpa",
+                                     "interface %s is a vDPA device (%s), which libvirt cannot migrate"
+                                     % (iface.mac or "?", iface.source),
+                                     "use a virtio NIC on a bridge or network", mac=iface.mac, source=iface.source)
         elif iface.type == "network" and ctx.dest is not None and iface.network not in mellanox:
             network = ctx.dest.network(iface.network)
             if network is not None and network.forward_mode == "hostdev":
-                yield finding(SRIOV, "network-pool", DENY,
-                              "interface %s uses network '%s', an SR-IOV VF pool (<forward mode='hostdev'>)"
-                              % (iface.mac or "?", iface.network),
-                              "use a bridged or NAT network, or add <teaming type='transient'> with a virtio twin",
-                              mac=iface.mac, network=iface.network, dest_forward_mode=network.forward_mode)
+                yield SRIOV_RULE.finding("network-pool",
+                                         "interface %s uses network '%s', an SR-IOV VF pool (<forward mode='hostdev'>)"
+                                         % (iface.mac or "?", iface.network),
+                                         "use a bridged or NAT network, or add <teaming type='transient'> with a virtio twin",
+                                         mac=iface.mac, network=iface.network, dest_forward_mode=network.forward_mode)
     if uses:
         yield from _mlx5_exception(ctx, uses)
 
@@ -253,38 +252,38 @@ def check_mdev(ctx):
             continue
         present = _mdev_present(ctx, dev)
         if present is None:
-            yield finding(MDEV, "absent", DENY,
-                          "guest has mediated device %s (%s) assigned; the destination has no active mdev %s"
-                          % (dev.mdev_uuid, dev.model or "mdev", dev.mdev_uuid),
-                          "create and start the mdev with the same UUID and type on the destination (`virsh "
-                          "nodedev-define`, `virsh nodedev-start`), or detach it before migrating",
-                          mdev_uuid=dev.mdev_uuid)
+            yield MDEV_RULE.finding("absent",
+                                    "guest has mediated device %s (%s) assigned; the destination has no active mdev %s"
+                                    % (dev.mdev_uuid, dev.model or "mdev", dev.mdev_uuid),
+                                    "create and start the mdev with the same UUID and type on the destination (`virsh "
+                                    "nodedev-define`, `virsh nodedev-start`), or detach it before migrating",
+                                    mdev_uuid=dev.mdev_uuid)
             continue
         if not (present.type or "").startswith(NVIDIA_VGPU):
-            yield finding(MDEV, "present", DENY,
-                          "guest has mediated device %s (%s) assigned; the destination has it (type %s), but RHEL "
-                          "supports migrating only NVIDIA vGPUs" % (dev.mdev_uuid, dev.model or "mdev", present.type),
-                          "detach the mdev before migrating, or, if its vendor supports migrating it, opt in with "
-                          "[rules.\"mediated-device[present]\"] action = \"warn\"",
-                          mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
+            yield MDEV_RULE.finding("present",
+                                    "guest has mediated device %s (%s) assigned; the destination has it (type %s), but RHEL "
+                                    "supports migrating only NVIDIA vGPUs" % (dev.mdev_uuid, dev.model or "mdev", present.type),
+                                    "detach the mdev before migrating, or, if its vendor supports migrating it, opt in with "
+                                    "[rules.\"mediated-device[present]\"] action = \"warn\"",
+                                    mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
             continue
         unmet = _vgpu_conditions(ctx, present.type)
         if unmet:
-            yield finding(MDEV, "vgpu-conditions", DENY,
-                          "NVIDIA vGPU %s (type %s on the destination): RHEL 9.4+ migrates it only when every "
-                          "condition holds, and %s" % (dev.mdev_uuid, present.type, "; ".join(unmet)),
-                          "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached "
-                          "NVIDIA vGPU\"), or detach the vGPU before migrating",
-                          mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type, unmet=unmet)
+            yield MDEV_RULE.finding("vgpu-conditions",
+                                    "NVIDIA vGPU %s (type %s on the destination): RHEL 9.4+ migrates it only when every "
+                                    "condition holds, and %s" % (dev.mdev_uuid, present.type, "; ".join(unmet)),
+                                    "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached "
+                                    "NVIDIA vGPU\"), or detach the vGPU before migrating",
+                                    mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type, unmet=unmet)
             continue
-        yield finding(MDEV, "nvidia-vgpu", WARN,
-                      "NVIDIA vGPU %s: every condition RHEL 9.4+ sets for its live migration that the guard can see "
-                      "holds (an active mdev of that UUID on the destination, type %s, which must be the source's; "
-                      "RHEL 9.4+ libvirt and QEMU on both hosts; the same vGPU driver %s; no vIOMMU); do not use "
-                      "post-copy" % (dev.mdev_uuid, present.type, ctx.dest.local.vgpu_driver),
-                      "nothing to do; to refuse vGPU migrations all the same, set "
-                      "[rules.\"mediated-device[nvidia-vgpu]\"] action = \"deny\"",
-                      mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
+        yield MDEV_RULE.finding("nvidia-vgpu",
+                                "NVIDIA vGPU %s: every condition RHEL 9.4+ sets for its live migration that the guard can see "
+                                "holds (an active mdev of that UUID on the destination, type %s, which must be the source's; "
+                                "RHEL 9.4+ libvirt and QEMU on both hosts; the same vGPU driver %s; no vIOMMU); do not use "
+                                "post-copy" % (dev.mdev_uuid, present.type, ctx.dest.local.vgpu_driver),
+                                "nothing to do; to refuse vGPU migrations all the same, set "
+                                "[rules.\"mediated-device[nvidia-vgpu]\"] action = \"deny\"",
+                                mdev_uuid=dev.mdev_uuid, dest_mdev_type=present.type)
 
 
 # RHEL 9.4 and later migrate a guest with a Mellanox ConnectX-7 VF ("Live migrating a virtual
@@ -451,66 +450,76 @@ def _mlx5_exception(ctx, uses):
     what = listing(u.what for u in uses)
     unmet, pairs = _mlx5_conditions(ctx, uses)
     if unmet:
-        yield finding(SRIOV, MLX5_CONDITIONS, DENY,
-                      "Mellanox VF %s: RHEL 9.4+ migrates a ConnectX-7 VF only when every condition holds, and %s"
-                      % (what, "; ".join(unmet)),
-                      "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached Mellanox "
-                      "virtual function\"), or detach the VF before migrating",
-                      devices=len(uses), unmet=unmet)
+        yield SRIOV_RULE.finding(MLX5_CONDITIONS,
+                                 "Mellanox VF %s: RHEL 9.4+ migrates a ConnectX-7 VF only when every condition holds, and %s"
+                                 % (what, "; ".join(unmet)),
+                                 "meet the conditions named (RHEL's \"Live migrating a virtual machine with an attached Mellanox "
+                                 "virtual function\"), or detach the VF before migrating",
+                                 devices=len(uses), unmet=unmet)
         return
-    yield finding(SRIOV, MLX5, WARN,
-                  "Mellanox VF %s: every condition RHEL 9.4+ sets for its live migration that the guard can see holds "
-                  "(a ConnectX-7 VF on %s, or one libvirt binds to it; the source's PSID and firmware, %s; RHEL 9.4+ "
-                  "libvirt and QEMU on both hosts; no vIOMMU; at most %d VFs of one PF); do not use post-copy, migrate "
-                  "at most %d VFs of one PF at a time, and expect `virsh domjobinfo` and `domdirtyrate-calc` to leave "
-                  "the VF's state out" % (what, MLX5_VFIO_PCI, ", ".join("PSID %s firmware %s" % p for p in pairs),
-                                          MAX_VFS_PER_PF, MAX_VFS_PER_PF),
-                  "nothing to do; to refuse Mellanox VF migrations all the same, set "
-                  "[rules.\"sriov[mlx5-vf]\"] action = \"deny\"", devices=len(uses))
+    yield SRIOV_RULE.finding(
+        MLX5,
+        "Mellanox VF %s: every condition RHEL 9.4+ sets for its live migration that the guard can see holds "
+        "(a ConnectX-7 VF on %s, or one libvirt binds to it; the source's PSID and firmware, %s; RHEL 9.4+ "
+        "libvirt and QEMU on both hosts; no vIOMMU; at most %d VFs of one PF); do not use post-copy, migrate "
+        "at most %d VFs of one PF at a time, and expect `virsh domjobinfo` and `domdirtyrate-calc` to leave "
+        "the VF's state out" % (what, MLX5_VFIO_PCI, ", ".join("PSID %s firmware %s" % p for p in pairs),
+                                MAX_VFS_PER_PF, MAX_VFS_PER_PF),
+        "nothing to do; to refuse Mellanox VF migrations all the same, set "
+        "[rules.\"sriov[mlx5-vf]\"] action = \"deny\"", devices=len(uses))
 
 
-RULES = (
-    Rule(id=PASSTHROUGH, title="Device passthrough", limitation="Device passthrough",
-         checks="<hostdev> of type pci, usb, scsi, scsi_host (vhost-scsi) and mode='capabilities' "
-                "(qemuMigrationSrcIsAllowedHostdev; a PCI hostdev with <teaming type='transient'>, a failover VF "
-                "that QEMU unplugs, is allowed); host-backed devices QEMU or libvirt cannot migrate: <tpm> with "
-                "<backend type='passthrough'>, <input type='passthrough'> (virtio-input-host), <shmem> without "
-                "role='master', <video><driver name='vhostuser'>; virtiofs on a destination QEMU older than 8.2 "
-                "(else unverifiable: virtiofsd's migrate-precopy is not in the facts); vhost-user, ivshmem-server "
-                "and external virtiofsd sockets that do not exist on the destination; <input type='evdev'> warns.",
-         remedy="Detach the device before migrating and re-attach it on the destination.",
-         codes=codes(PASSTHROUGH, DENY, *SUBSYSTEM_TYPES + ("capabilities", "other", "tpm-passthrough",
-                                                            "input-passthrough", "shmem", "vhost-user-gpu",
-                                                            "vhost-user", "virtiofs"))
-         + codes(PASSTHROUGH, WARN, "input-evdev"),
-         check=check_passthrough),
-    Rule(id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
-         checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "
-                "<forward mode='hostdev'> pool of the destination, <interface type='vdpa'>. "
-                "<interface type='direct' mode='passthrough'> is macvtap and is not SR-IOV. RHEL 9.4+ migrates a "
-                "Mellanox ConnectX-7 VF (a PCI <hostdev>, an <interface type='hostdev'>, or the VF a pool gives: "
-                "the first free one, bridge_driver.c networkAllocatePort) when every condition it sets holds, each "
-                "checked on the destination's sysfs at decision time: a ConnectX-7 VF (15b3:101e on a 15b3:1021 "
-                "PF) bound to mlx5_vfio_pci, or managed and bound to it by libvirt 10.0+ (virpci.c "
-                "virPCIDeviceBindToStub, virPCIDeviceFindBestVFIOVariant) with the driver present; its PF's PSID "
-                "and firmware (infiniband board_id, fw_ver) the same as the source's, which its fingerprint carries "
-                "(given or signed with the fleet key); RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
-                "hosts; no vIOMMU (hw/vfio/migration.c vfio_migration_realize); at most 4 VFs of one PF "
-                "(`mlx5-vf`, a warning; action deny turns the exception off). An unmet or unverified one is "
-                "`mlx5-vf-conditions` and names itself.",
-         remedy="Use virtio NICs, or a VF teamed with a virtio NIC (<teaming type='transient'>), or meet RHEL's "
-                "conditions for Mellanox VF migration.",
-         codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa", MLX5_CONDITIONS) + codes(SRIOV, WARN, MLX5),
-         check=check_sriov),
-    Rule(id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
-         checks="<hostdev type='mdev'>: the destination must have an active mdev of the same UUID (`absent` if "
-                "not; the probe checks /sys/bus/mdev/devices). RHEL 9.4+ migrates an NVIDIA vGPU when every "
-                "condition it sets holds, each checked: RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
-                "hosts, the same vGPU host driver on both (the source's from its fingerprint, which must be given "
-                "or signed with the fleet key), no vIOMMU, an Intel 64 or AMD64 host (`nvidia-vgpu`, a warning; "
-                "action deny turns the exception off); an unmet or unverified one is `vgpu-conditions` and names "
-                "itself. Another vendor's mdev is `present`, which an administrator may opt in to allow.",
-         remedy="Detach the mediated device before migrating, or meet RHEL's conditions for NVIDIA vGPU migration.",
-         codes=codes(MDEV, DENY, "present", "absent", "vgpu-conditions") + codes(MDEV, WARN, "nvidia-vgpu"),
-         check=check_mdev),
+PASSTHROUGH_RULE = Rule(
+    id=PASSTHROUGH, title="Device passthrough", limitation="Device passthrough",
+    checks="<hostdev> of type pci, usb, scsi, scsi_host (vhost-scsi) and mode='capabilities' "
+           "(qemuMigrationSrcIsAllowedHostdev; a PCI hostdev with <teaming type='transient'>, a failover VF "
+           "that QEMU unplugs, is allowed); host-backed devices QEMU or libvirt cannot migrate: <tpm> with "
+           "<backend type='passthrough'>, <input type='passthrough'> (virtio-input-host), <shmem> without "
+           "role='master', <video><driver name='vhostuser'>; virtiofs on a destination QEMU older than 8.2 "
+           "(else unverifiable: virtiofsd's migrate-precopy is not in the facts); vhost-user, ivshmem-server "
+           "and external virtiofsd sockets that do not exist on the destination; <input type='evdev'> warns.",
+    remedy="Detach the device before migrating and re-attach it on the destination.",
+    codes=codes(PASSTHROUGH, DENY, *SUBSYSTEM_TYPES + ("capabilities", "other", "tpm-passthrough",
+                                                       "input-passthrough", "shmem", "vhost-user-gpu",
+                                                       "vhost-user", "virtiofs"))
+    + codes(PASSTHROUGH, WARN, "input-evdev"),
+    check=check_passthrough,
+    may_be_unverifiable=True,
 )
+
+SRIOV_RULE = Rule(
+    id=SRIOV, title="SR-IOV device assignment", limitation="SR-IOV device assignment",
+    checks="<interface type='hostdev'> (unless transient teaming), <interface type='network'> on a "
+           "<forward mode='hostdev'> pool of the destination, <interface type='vdpa'>. "
+           "<interface type='direct' mode='passthrough'> is macvtap and is not SR-IOV. RHEL 9.4+ migrates a "
+           "Mellanox ConnectX-7 VF (a PCI <hostdev>, an <interface type='hostdev'>, or the VF a pool gives: "
+           "the first free one, bridge_driver.c networkAllocatePort) when every condition it sets holds, each "
+           "checked on the destination's sysfs at decision time: a ConnectX-7 VF (15b3:101e on a 15b3:1021 "
+           "PF) bound to mlx5_vfio_pci, or managed and bound to it by libvirt 10.0+ (virpci.c "
+           "virPCIDeviceBindToStub, virPCIDeviceFindBestVFIOVariant) with the driver present; its PF's PSID "
+           "and firmware (infiniband board_id, fw_ver) the same as the source's, which its fingerprint carries "
+           "(given or signed with the fleet key); RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
+           "hosts; no vIOMMU (hw/vfio/migration.c vfio_migration_realize); at most 4 VFs of one PF "
+           "(`mlx5-vf`, a warning; action deny turns the exception off). An unmet or unverified one is "
+           "`mlx5-vf-conditions` and names itself.",
+    remedy="Use virtio NICs, or a VF teamed with a virtio NIC (<teaming type='transient'>), or meet RHEL's "
+           "conditions for Mellanox VF migration.",
+    codes=codes(SRIOV, DENY, "hostdev", "network-pool", "vdpa", MLX5_CONDITIONS) + codes(SRIOV, WARN, MLX5),
+    check=check_sriov,
+)
+
+MDEV_RULE = Rule(
+    id=MDEV, title="Mediated devices", limitation="Mediated devices, such as vGPUs",
+    checks="<hostdev type='mdev'>: the destination must have an active mdev of the same UUID (`absent` if "
+           "not; the probe checks /sys/bus/mdev/devices). RHEL 9.4+ migrates an NVIDIA vGPU when every "
+           "condition it sets holds, each checked: RHEL 9.4's libvirt 10.0 and QEMU 8.2 or later on both "
+           "hosts, the same vGPU host driver on both (the source's from its fingerprint, which must be given "
+           "or signed with the fleet key), no vIOMMU, an Intel 64 or AMD64 host (`nvidia-vgpu`, a warning; "
+           "action deny turns the exception off); an unmet or unverified one is `vgpu-conditions` and names "
+           "itself. Another vendor's mdev is `present`, which an administrator may opt in to allow.",
+    remedy="Detach the mediated device before migrating, or meet RHEL's conditions for NVIDIA vGPU migration.",
+    codes=codes(MDEV, DENY, "present", "absent", "vgpu-conditions") + codes(MDEV, WARN, "nvidia-vgpu"),
+    check=check_mdev,
+)
+
+RULES = (PASSTHROUGH_RULE, SRIOV_RULE, MDEV_RULE)

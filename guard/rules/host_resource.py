@@ -21,8 +21,7 @@ Existence is the destination's own answer at decision time (guard.probe): withou
 (preflight, check without --probe) the resources are unverifiable, never assumed present.
 """
 from ..addresses import explicit_binds, sort_binds
-from ..findings import DENY, WARN, finding
-from .base import Rule, codes, count, listing, unverifiable
+from .base import DENY, WARN, Rule, codes, count, listing
 
 ID = "host-resource"
 
@@ -113,18 +112,18 @@ def check(ctx):
                  else _describe(i) for i in items]
         # The paths for the audit record; the refusal counts them. A tap's name is no path.
         counted = None if variant == "netdev" else "%s: %s" % (_counted(len(items)), message)
-        yield finding(ID, variant, WARN if variant == "backing" else DENY, "%s: %s" % (listing(shown), message),
-                      remedy, counted, resources=len(items))
+        yield RULE.finding(variant, "%s: %s" % (listing(shown), message),
+                           remedy, counted, resources=len(items))
     foreign, unknown = _addresses(ctx, binds)
     if foreign:
-        yield finding(ID, "address", DENY,
-                      "%s: the destination has no such address, so QEMU cannot bind it there (\"Cannot assign "
-                      "requested address\")" % listing([_describe(b) for b in foreign]),
-                      "bind a wildcard address (0.0.0.0 or ::) in the guest's XML, or migrate with `virsh migrate "
-                      "--xml` giving a destination address", addresses=len(foreign))
+        yield RULE.finding("address",
+                           "%s: the destination has no such address, so QEMU cannot bind it there (\"Cannot assign "
+                           "requested address\")" % listing([_describe(b) for b in foreign]),
+                           "bind a wildcard address (0.0.0.0 or ::) in the guest's XML, or migrate with `virsh migrate "
+                           "--xml` giving a destination address", addresses=len(foreign))
     undecided += [_describe(b) for b in unknown]
     if undecided:
-        yield unverifiable(ID, "%s not checked on the destination (%s)" % (
+        yield RULE.unverifiable("%s not checked on the destination (%s)" % (
             count(len(undecided), "host resource"), listing(undecided, 3)),
             "the hook checks them on the destination; run `migration-guard check --probe` there to see the same"
             if ctx.probe is None else
@@ -152,4 +151,5 @@ RULE = Rule(
     check=check,
     # The probe answers on the destination itself: unusable facts must not silence it.
     needs_dest=False,
+    may_be_unverifiable=True,
 )

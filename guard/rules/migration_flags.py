@@ -21,8 +21,7 @@ is given --tls; the hook does not know the flags, but on a host that forces TLS 
 migration libvirt lets in uses it unless it is --tunnelled: a warning there, since a tunnelled
 migration needs no certificates.
 """
-from ..findings import DENY, WARN, finding
-from .base import Rule, codes, unverifiable
+from .base import BY_CONTEXT, DENY, WARN, Rule, codes
 from .source_refusal import TLS, TUNNELLED
 
 ID = "migration-flags"
@@ -34,12 +33,12 @@ def check(ctx):
     flags = set(state.flags) if state is not None else None  # None: the hook, which does not see them
     forced = ctx.host("migrate_tls_force")
     if flags is not None and forced and not {TLS, TUNNELLED} & flags:
-        yield finding(ID, "tls-required", DENY,
-                      "the destination's qemu.conf sets migrate_tls_force = 1 and the migration is neither --tls nor "
-                      "--tunnelled: libvirt refuses (\"this libvirtd instance allows migration only with "
-                      "VIR_MIGRATE_TLS flag\")",
-                      "migrate with `virsh migrate --tls` (both hosts need the migration TLS certificates), or "
-                      "choose another destination")
+        yield RULE.finding("tls-required",
+                           "the destination's qemu.conf sets migrate_tls_force = 1 and the migration is neither --tls nor "
+                           "--tunnelled: libvirt refuses (\"this libvirtd instance allows migration only with "
+                           "VIR_MIGRATE_TLS flag\")",
+                           "migrate with `virsh migrate --tls` (both hosts need the migration TLS certificates), or "
+                           "choose another destination")
     if flags is not None and TLS in flags:
         yield from _certificates(ctx, "the migration is --tls", DENY)
     elif forced and flags is None:
@@ -52,21 +51,21 @@ def _certificates(ctx, why, action):
     entry = next((e for e in ctx.host("tls_certs") or () if e[0] == MIGRATE), None)
     if entry is None:
         if action == DENY:  # the migration surely uses TLS: say what was not checked
-            yield unverifiable(ID, "%s; whether the destination has its migration TLS certificates is not known"
-                               % why, "collect the destination's facts on the destination itself (it reads "
-                                      "qemu.conf and the certificate folder as root)")
+            yield RULE.unverifiable("%s; whether the destination has its migration TLS certificates is not known"
+                                    % why, "collect the destination's facts on the destination itself (it reads "
+                                           "qemu.conf and the certificate folder as root)")
         return
     _service, folder, missing = entry
     if not missing:
         return
     text = ("%s, and the destination's migration certificate folder %s lacks %s: its QEMU cannot create the "
             "tls-creds-x509 object libvirt asks for, and the migration fails there")
-    yield finding(ID, "tls-certs", action, text % (why, folder, ", ".join(missing)),
-                  "install the CA certificate and this host's server certificate and key (ca-cert.pem, "
-                  "server-cert.pem, server-key.pem) in the destination's migrate_tls_x509_cert_dir (or "
-                  "default_tls_x509_cert_dir, /etc/pki/qemu unless set), or migrate without --tls to a host that does "
-                  "not force TLS", text % (why, "(named in the audit record)", ", ".join(missing)),
-                  missing=list(missing))
+    yield RULE.finding("tls-certs", text % (why, folder, ", ".join(missing)),
+                       "install the CA certificate and this host's server certificate and key (ca-cert.pem, "
+                       "server-cert.pem, server-key.pem) in the destination's migrate_tls_x509_cert_dir (or "
+                       "default_tls_x509_cert_dir, /etc/pki/qemu unless set), or migrate without --tls to a host that does "
+                       "not force TLS", text % (why, "(named in the audit record)", ", ".join(missing)),
+                       missing=list(missing), action=action)
 
 
 RULE = Rule(
@@ -82,6 +81,7 @@ RULE = Rule(
            "virQEMUDriverConfigSetDefaults; qemu_migration_params.c qemuMigrationParamsEnableTLS; QEMU "
            "crypto/tlscredsx509.c qcrypto_tls_creds_x509_load), as the collector found them.",
     remedy="Migrate with --tls to a host that forces TLS, and give the destination its migration TLS certificates.",
-    codes=codes(ID, DENY, "tls-required") + codes(ID, "deny|warn", "tls-certs"),
+    codes=codes(ID, DENY, "tls-required") + codes(ID, BY_CONTEXT, "tls-certs"),
     check=check,
+    may_be_unverifiable=True,
 )

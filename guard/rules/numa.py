@@ -16,9 +16,8 @@ What libvirt does with them there (libvirt src/qemu/qemu_process.c, qemu_cgroup.
   bound host nodes if any. <hugepages/> without <page> is the host's default size.
 """
 from ..cpuset import IdRanges, format_idset
-from ..findings import DENY, WARN, finding
 from ..units import format_bytes, format_sizes
-from .base import Rule, codes, count, derived, listing, unverifiable
+from .base import DENY, WARN, Rule, codes, count, derived, listing
 
 ID = "numa-pinning"
 STRICT_MODES = ("strict", "restrictive")
@@ -74,14 +73,14 @@ def _pins(ctx):
     cgroup = missing & existing
     where = ("guests may use only CPUs %s there (the cpuset of libvirt's machine partition)" % format_idset(usable)
              if cgroup else "it has CPUs %s" % format_idset(usable))
-    yield finding(ID, "cpus", DENY,
-                  "%s (%s) name host CPUs %s the destination %s; %s"
-                  % (count(len(bad), "CPU pin"), _pin_groups(bad), format_idset(missing),
-                     "does not let guests use" if cgroup and cgroup == missing else "lacks", where),
-                  "pin within CPUs %s, or use `virsh migrate --xml` with pins for the destination"
-                  % format_idset(usable),
-                  pins=len(bad), missing=format_idset(missing), dest_cpus=format_idset(usable),
-                  outside_cgroup=format_idset(cgroup))
+    yield RULE.finding("cpus",
+                       "%s (%s) name host CPUs %s the destination %s; %s"
+                       % (count(len(bad), "CPU pin"), _pin_groups(bad), format_idset(missing),
+                          "does not let guests use" if cgroup and cgroup == missing else "lacks", where),
+                       "pin within CPUs %s, or use `virsh migrate --xml` with pins for the destination"
+                       % format_idset(usable),
+                       pins=len(bad), missing=format_idset(missing), dest_cpus=format_idset(usable),
+                       outside_cgroup=format_idset(cgroup))
 
 
 def _cell_binding(domain):
@@ -112,13 +111,13 @@ def _nodes(ctx, dest_nodes):
     bad = [(what, nodeset, nodes - dest_nodes) for what, nodeset, nodes in named if nodes - dest_nodes]
     if bad:
         missing = set().union(*(lost for _w, _n, lost in bad))
-        yield finding(ID, "nodes", DENY,
-                      "%s name host NUMA nodes %s that the destination lacks (it has %s): %s"
-                      % (count(len(bad), "binding"), format_idset(missing), format_idset(dest_nodes),
-                         listing("%s='%s'" % (what, nodeset) for what, nodeset, _l in bad)),
-                      "bind to nodes %s, or use placement='auto' so numad picks nodes on the destination"
-                      % format_idset(dest_nodes),
-                      bindings=len(bad), missing=format_idset(missing), dest_nodes=format_idset(dest_nodes))
+        yield RULE.finding("nodes",
+                           "%s name host NUMA nodes %s that the destination lacks (it has %s): %s"
+                           % (count(len(bad), "binding"), format_idset(missing), format_idset(dest_nodes),
+                              listing("%s='%s'" % (what, nodeset) for what, nodeset, _l in bad)),
+                           "bind to nodes %s, or use placement='auto' so numad picks nodes on the destination"
+                           % format_idset(dest_nodes),
+                           bindings=len(bad), missing=format_idset(missing), dest_nodes=format_idset(dest_nodes))
     for binding in domain.node_bindings:
         if binding.mode not in STRICT_MODES or binding.nodes - dest_nodes:
             continue
@@ -126,11 +125,11 @@ def _nodes(ctx, dest_nodes):
         available = sum(ctx.dest.cell(node).memory_bytes for node in binding.nodes)
         if needed > available:
             need_text, have_text = format_sizes(needed, available)
-            yield finding(ID, "memory", DENY,
-                          "%s mode='%s' binds %s to host nodes %s, which have %s in all on the destination"
-                          % (binding.what, binding.mode, need_text, binding.nodeset, have_text),
-                          "widen the nodeset or use mode='preferred'", binding=binding.what,
-                          guest_bytes=needed, dest_bytes=available)
+            yield RULE.finding("memory",
+                               "%s mode='%s' binds %s to host nodes %s, which have %s in all on the destination"
+                               % (binding.what, binding.mode, need_text, binding.nodeset, have_text),
+                               "widen the nodeset or use mode='preferred'", binding=binding.what,
+                               guest_bytes=needed, dest_bytes=available)
 
 
 def default_page_size(ctx):
@@ -209,18 +208,18 @@ def _hugepages(ctx):
     for size, items in sorted(by_size.items()):
         page = format_bytes(size)
         if offered and size not in offered:
-            yield finding(ID, "hugepages", DENY,
-                          "guest memory is backed by %s huge pages (<memoryBacking><hugepages>); the destination's "
-                          "CPU offers %s" % (page, ", ".join(format_bytes(s) for s in sorted(offered))),
-                          "back the guest with a page size the destination offers, or migrate with "
-                          "`virsh migrate --xml`", guest_page=size, dest_pages=sorted(offered))
+            yield RULE.finding("hugepages",
+                               "guest memory is backed by %s huge pages (<memoryBacking><hugepages>); the destination's "
+                               "CPU offers %s" % (page, ", ".join(format_bytes(s) for s in sorted(offered))),
+                               "back the guest with a page size the destination offers, or migrate with "
+                               "`virsh migrate --xml`", guest_page=size, dest_pages=sorted(offered))
             continue
         if mounted is not None and size not in mounted:
-            yield finding(ID, "hugepages", DENY,
-                          "guest memory is backed by %s huge pages; the destination has no hugetlbfs mounted for "
-                          "that size (libvirt: \"Unable to find any usable hugetlbfs mount\")" % page,
-                          "mount hugetlbfs with pagesize=%s on the destination (and restart virtqemud)" % page,
-                          guest_page=size, dest_mounts=list(mounted))
+            yield RULE.finding("hugepages",
+                               "guest memory is backed by %s huge pages; the destination has no hugetlbfs mounted for "
+                               "that size (libvirt: \"Unable to find any usable hugetlbfs mount\")" % page,
+                               "mount hugetlbfs with pagesize=%s on the destination (and restart virtqemud)" % page,
+                               guest_page=size, dest_mounts=list(mounted))
             continue
         if free is not None:
             per_node = {node: pages for node, page_size, pages in free if page_size == size}
@@ -229,7 +228,7 @@ def _hugepages(ctx):
             per_node = {c.id: c.pages_of(size) for c in facts.cells}
             kind = "reserved"
         else:
-            yield unverifiable(ID, "the destination's facts list no huge pages per node; %s pages not checked" % page)
+            yield RULE.unverifiable("the destination's facts list no huge pages per node; %s pages not checked" % page)
             continue
         groups = {}
         for nodes, amount, what in items:
@@ -251,12 +250,12 @@ def _hugepages(ctx):
         if shortfalls:
             amount, have, where, whats = shortfalls[0]
             need_text, have_text = format_sizes(amount, have)
-            yield finding(ID, "hugepages", DENY,
-                          "%s need %s of %s huge pages on %s; the destination has %s %s"
-                          % (listing(whats, 3), need_text, page, where, have_text, kind),
-                          "free or reserve %s pages on the destination (vm.nr_hugepages or "
-                          "/sys/devices/system/node/node*/hugepages)" % page,
-                          page_bytes=size, guest_bytes=amount, dest_bytes=have, pages=kind, where=where)
+            yield RULE.finding("hugepages",
+                               "%s need %s of %s huge pages on %s; the destination has %s %s"
+                               % (listing(whats, 3), need_text, page, where, have_text, kind),
+                               "free or reserve %s pages on the destination (vm.nr_hugepages or "
+                               "/sys/devices/system/node/node*/hugepages)" % page,
+                               page_bytes=size, guest_bytes=amount, dest_bytes=have, pages=kind, where=where)
 
 
 def _pinned(domain):
@@ -269,7 +268,7 @@ def check(ctx):
     if not (domain.pins or domain.node_bindings or domain.hugepages or domain.memory_devices):
         return
     if not ctx.dest.cells:
-        yield unverifiable(ID, "the destination's facts have no NUMA topology; pins cannot be checked")
+        yield RULE.unverifiable("the destination's facts have no NUMA topology; pins cannot be checked")
         return
     yield from _pins(ctx)
     yield from _nodes(ctx, derived(ctx.dest, "node ids", _node_ranges))
@@ -278,11 +277,11 @@ def check(ctx):
         source_shape = ctx.source.numa_shape()
         dest_shape = ctx.dest_fingerprint.numa_shape()
         if source_shape != dest_shape:
-            yield finding(ID, "shape", WARN,
-                          "guest is pinned and the hosts' NUMA topologies differ: source %s, destination %s "
-                          "(cell, CPUs)" % (list(source_shape), list(dest_shape)),
-                          "NUMA pinning works only between hosts of similar topology; re-pin for the destination",
-                          source_shape=list(source_shape), dest_shape=list(dest_shape))
+            yield RULE.finding("shape",
+                               "guest is pinned and the hosts' NUMA topologies differ: source %s, destination %s "
+                               "(cell, CPUs)" % (list(source_shape), list(dest_shape)),
+                               "NUMA pinning works only between hosts of similar topology; re-pin for the destination",
+                               source_shape=list(source_shape), dest_shape=list(dest_shape))
 
 
 RULE = Rule(
@@ -300,4 +299,5 @@ RULE = Rule(
     codes=codes(ID, DENY, "cpus", "nodes", "memory", "hugepages") + codes(ID, WARN, "shape"),
     check=check,
     needs_dest=True,
+    may_be_unverifiable=True,
 )

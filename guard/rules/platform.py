@@ -19,8 +19,7 @@ security_driver names, or when it names none the first the host enables (SELinux
 AppArmor, else "none"), and the system daemon DAC on top whatever it says: security_driver =
 "none" leaves DAC (src/qemu/qemu_driver.c qemuSecurityInit). Its capabilities list them
 (<secmodel>, src/qemu/qemu_conf.c virQEMUDriverCreateCapabilities), which is what is compared."""
-from ..findings import DENY, finding
-from .base import Rule, codes, derived, domcaps_for, listing, unverifiable
+from .base import DENY, Rule, codes, derived, domcaps_for, listing
 
 EMULATOR, MACHINE, FIRMWARE, CONFIDENTIAL = "emulator", "machine-type", "firmware", "confidential-computing"
 SECURITY = "security-driver"
@@ -42,22 +41,22 @@ def check_emulator(ctx):
     domain = ctx.domain
     arch = ctx.arch  # libvirt uses the host's arch when <type> names none
     if domain.os_type != "hvm":
-        yield finding(EMULATOR, "os-type", DENY,
-                      "<os><type>%s</type>: the destination's QEMU runs only hvm guests" % domain.os_type,
-                      "this guest is not a QEMU guest; move it with the tools of its own driver",
-                      guest=domain.os_type)
+        yield EMULATOR_RULE.finding("os-type",
+                                    "<os><type>%s</type>: the destination's QEMU runs only hvm guests" % domain.os_type,
+                                    "this guest is not a QEMU guest; move it with the tools of its own driver",
+                                    guest=domain.os_type)
         return
     if not ctx.dest.guests:
-        yield unverifiable(EMULATOR, "the destination's facts list no guest support")
+        yield EMULATOR_RULE.unverifiable("the destination's facts list no guest support")
         return
     if not supported(ctx.dest, arch, domain.virt_type)[0]:
         offered = sorted({g.virt_type for g in ctx.dest.guests if g.arch == arch})
-        yield finding(EMULATOR, "domain-type", DENY,
-                      "<domain type='%s'> for %s: the destination offers %s for that arch"
-                      % (domain.virt_type, arch, ", ".join(offered) or "no domain type"),
-                      "migrate to a host with %s support, or use `virsh migrate --xml` with type='%s'"
-                      % (domain.virt_type, offered[0] if offered else "qemu"),
-                      guest=domain.virt_type, dest=offered)
+        yield EMULATOR_RULE.finding("domain-type",
+                                    "<domain type='%s'> for %s: the destination offers %s for that arch"
+                                    % (domain.virt_type, arch, ", ".join(offered) or "no domain type"),
+                                    "migrate to a host with %s support, or use `virsh migrate --xml` with type='%s'"
+                                    % (domain.virt_type, offered[0] if offered else "qemu"),
+                                    guest=domain.virt_type, dest=offered)
         return
     if not domain.emulator:
         return
@@ -66,18 +65,18 @@ def check_emulator(ctx):
     present = ctx.path_exists(domain.emulator, emulators)
     # The message names the path (for the audit record); the refusal does not (guard.findings.Finding).
     if present is False:
-        yield finding(EMULATOR, "binary", DENY,
-                      "<emulator>%s</emulator> does not exist on the destination" % domain.emulator,
-                      "migrate with `virsh migrate --xml` naming the destination's emulator (%s)"
-                      % (", ".join(emulators) or "see `virsh capabilities` there"),
-                      "the guest's <emulator> (named in the audit record) does not exist on the destination",
-                      guest=domain.emulator, dest=emulators)
+        yield EMULATOR_RULE.finding("binary",
+                                    "<emulator>%s</emulator> does not exist on the destination" % domain.emulator,
+                                    "migrate with `virsh migrate --xml` naming the destination's emulator (%s)"
+                                    % (", ".join(emulators) or "see `virsh capabilities` there"),
+                                    "the guest's <emulator> (named in the audit record) does not exist on the destination",
+                                    guest=domain.emulator, dest=emulators)
     elif present is None:
         rest = ("is not among the destination's listed emulators (%s); whether it exists there was not checked"
                 % (", ".join(emulators) or "none"))
-        yield unverifiable(EMULATOR, "<emulator>%s</emulator> %s" % (domain.emulator, rest),
-                           "run `migration-guard check --probe` on the destination (the hook checks it itself)",
-                           "the guest's <emulator> (named in the audit record) %s" % rest, path=domain.emulator)
+        yield EMULATOR_RULE.unverifiable("<emulator>%s</emulator> %s" % (domain.emulator, rest),
+                                         "run `migration-guard check --probe` on the destination (the hook checks it itself)",
+                                         "the guest's <emulator> (named in the audit record) %s" % rest, path=domain.emulator)
 
 
 def supported(facts, arch, virt_type):
@@ -93,15 +92,15 @@ def check_machine(ctx):
     if not support:
         return
     if not machines:
-        yield unverifiable(MACHINE, "the destination's facts list no machine types for %s" % ctx.arch)
+        yield MACHINE_RULE.unverifiable("the destination's facts list no machine types for %s" % ctx.arch)
         return
     if domain.machine not in machines:
         family = [m for m in sorted(machines) if m.split("-")[:2] == domain.machine.split("-")[:2]]
-        yield finding(MACHINE, None, DENY,
-                      "machine type %s is not offered by the destination's QEMU" % domain.machine,
-                      "upgrade QEMU on the destination, or migrate to a host whose QEMU has %s (the destination "
-                      "has %s)" % (domain.machine, ", ".join(family[-3:]) or "other families"),
-                      guest=domain.machine, dest_family=family)
+        yield MACHINE_RULE.finding(None,
+                                   "machine type %s is not offered by the destination's QEMU" % domain.machine,
+                                   "upgrade QEMU on the destination, or migrate to a host whose QEMU has %s (the destination "
+                                   "has %s)" % (domain.machine, ", ".join(family[-3:]) or "other families"),
+                                   guest=domain.machine, dest_family=family)
 
 
 def check_firmware(ctx):
@@ -112,26 +111,26 @@ def check_firmware(ctx):
         return
     caps = domcaps_for(domain, ctx.dest)
     if caps is None:
-        yield unverifiable(FIRMWARE, "the destination's facts have no domcapabilities for %s guests"
-                           % domain.virt_type)
+        yield FIRMWARE_RULE.unverifiable("the destination's facts have no domcapabilities for %s guests"
+                                         % domain.virt_type)
         return
     if fw.firmware:
         if caps.firmware is None:
-            yield unverifiable(FIRMWARE, "the destination's domcapabilities do not list firmware types")
+            yield FIRMWARE_RULE.unverifiable("the destination's domcapabilities do not list firmware types")
         elif fw.firmware not in caps.firmware:
-            yield finding(FIRMWARE, "type", DENY,
-                          "guest asks for firmware='%s'; the destination offers %s (libvirt fails with "
-                          "\"Unable to find any firmware to satisfy '%s'\")"
-                          % (fw.firmware, ", ".join(caps.firmware) or "no firmware descriptors", fw.firmware),
-                          "install the firmware package on the destination (edk2-ovmf for efi, seabios-bin "
-                          "for bios)", guest=fw.firmware, dest=list(caps.firmware))
+            yield FIRMWARE_RULE.finding("type",
+                                        "guest asks for firmware='%s'; the destination offers %s (libvirt fails with "
+                                        "\"Unable to find any firmware to satisfy '%s'\")"
+                                        % (fw.firmware, ", ".join(caps.firmware) or "no firmware descriptors", fw.firmware),
+                                        "install the firmware package on the destination (edk2-ovmf for efi, seabios-bin "
+                                        "for bios)", guest=fw.firmware, dest=list(caps.firmware))
     wants_secure = fw.wants("secure-boot") or fw.wants("enrolled-keys") or fw.loader_secure
     if wants_secure and "yes" not in caps.loader_secure:
-        yield finding(FIRMWARE, "secure-boot", DENY,
-                      "guest firmware needs secure boot; the destination offers secure=%s"
-                      % ("/".join(caps.loader_secure) or "nothing"),
-                      "install secure-boot firmware (edk2-ovmf) on the destination",
-                      dest=list(caps.loader_secure))
+        yield FIRMWARE_RULE.finding("secure-boot",
+                                    "guest firmware needs secure boot; the destination offers secure=%s"
+                                    % ("/".join(caps.loader_secure) or "nothing"),
+                                    "install secure-boot firmware (edk2-ovmf) on the destination",
+                                    dest=list(caps.loader_secure))
     known = set(caps.loaders)
     if ctx.dest.local is not None:
         known |= set(ctx.dest.local.firmware_files)
@@ -147,16 +146,16 @@ def check_firmware(ctx):
         # The message names the file (for the audit record); the refusal, its remedy included, does not.
         counted = "the guest's %s (named in the audit record)" % label
         if present is False:
-            yield finding(FIRMWARE, "file", DENY,
-                          "%s %s does not exist on the destination" % (label, path),
-                          "install the firmware package that ships it on the destination (edk2-ovmf, seabios-bin), or "
-                          "migrate with `virsh migrate --xml` naming a firmware file it has",
-                          "%s does not exist on the destination" % counted, path=path)
+            yield FIRMWARE_RULE.finding("file",
+                                        "%s %s does not exist on the destination" % (label, path),
+                                        "install the firmware package that ships it on the destination (edk2-ovmf, "
+                                        "seabios-bin), or migrate with `virsh migrate --xml` naming a firmware file it has",
+                                        "%s does not exist on the destination" % counted, path=path)
         elif present is None:
             text = "%s is not in the destination's firmware listings; whether it exists there was not checked"
-            yield unverifiable(FIRMWARE, text % ("%s %s" % (label, path)),
-                               "run `migration-guard check --probe` on the destination (the hook checks it itself)",
-                               text % counted, path=path)
+            yield FIRMWARE_RULE.unverifiable(text % ("%s %s" % (label, path)),
+                                             "run `migration-guard check --probe` on the destination (the hook checks it itself)",
+                                             text % counted, path=path)
 
 
 def check_confidential(ctx):
@@ -173,10 +172,10 @@ def check_confidential(ctx):
     # The type is guest-controlled text: a type this guard does not know is still encrypted
     # memory bound to its host (libvirt migrates no launchSecurity guest).
     variant = kind if kind in CONFIDENTIAL_KINDS else "unknown"
-    yield finding(CONFIDENTIAL, variant, DENY,
-                  "guest uses launch security %s, whose memory is encrypted for this host only; QEMU and "
-                  "libvirt cannot migrate it%s" % (kind, dest_note),
-                  "shut the guest down and start it on the destination", **evidence)
+    yield CONFIDENTIAL_RULE.finding(variant,
+                                    "guest uses launch security %s, whose memory is encrypted for this host only; QEMU and "
+                                    "libvirt cannot migrate it%s" % (kind, dest_note),
+                                    "shut the guest down and start it on the destination", **evidence)
 
 
 def _loaded_security_models(ctx):
@@ -200,58 +199,78 @@ def check_security_driver(ctx):
     loaded, known_from = _loaded_security_models(ctx)
     labels = ["%s model='%s'" % (element, model) for model, element in wanted]
     if loaded is None:
-        yield unverifiable(SECURITY, "%s: which security drivers the destination's libvirt loaded is not known"
-                           % listing(labels), "refresh the destination's facts (`migration-guard facts collect` reads "
-                                              "its capabilities)", labels=len(labels))
+        yield SECURITY_RULE.unverifiable("%s: which security drivers the destination's libvirt loaded is not known"
+                                         % listing(labels),
+                                         "refresh the destination's facts (`migration-guard facts collect` reads its "
+                                         "capabilities)", labels=len(labels))
         return
     missing = [(model, element) for model, element in wanted if model not in loaded]
     if not missing:
         return
     models = sorted({model for model, _element in missing})
-    yield finding(SECURITY, "model", DENY,
-                  "%s: the destination's libvirt has no %s security driver (%s %s), so it refuses to start the guest "
-                  "(\"Security driver model '%s' is not available\")"
-                  % (listing("%s model='%s'" % (element, model) for model, element in missing), " or ".join(models),
-                     known_from, ", ".join(sorted(loaded)) or "none", models[0]),
-                  "enable the security driver on the destination (SELinux enabled, or security_driver in "
-                  "/etc/libvirt/qemu.conf, then restart its daemon), or migrate with `virsh migrate --xml` without "
-                  "that <seclabel>", models=models, dest=sorted(loaded))
+    yield SECURITY_RULE.finding(
+        "model",
+        "%s: the destination's libvirt has no %s security driver (%s %s), so it refuses to start the guest "
+        "(\"Security driver model '%s' is not available\")"
+        % (listing("%s model='%s'" % (element, model) for model, element in missing), " or ".join(models),
+           known_from, ", ".join(sorted(loaded)) or "none", models[0]),
+        "enable the security driver on the destination (SELinux enabled, or security_driver in "
+        "/etc/libvirt/qemu.conf, then restart its daemon), or migrate with `virsh migrate --xml` without "
+        "that <seclabel>", models=models, dest=sorted(loaded))
 
 
-RULES = (
-    Rule(id=EMULATOR, title="Emulator", limitation="the destination cannot run the guest's emulator",
-         checks="<os><type> is hvm; the guest's domain type is offered for its arch (the host's when <type> "
-                "names none); its <emulator> binary exists on the destination (stat at decision time; libvirt "
-                "runs any existing binary, listed in capabilities or not).",
-         remedy="Migrate with an XML that names the destination's emulator.",
-         codes=codes(EMULATOR, DENY, "domain-type", "binary", "os-type"), check=check_emulator, needs_dest=True),
-    Rule(id=MACHINE, title="Machine type", limitation="QEMU migration compatibility",
-         checks="The guest's machine type (or alias) is offered by the destination's QEMU.",
-         remedy="Upgrade QEMU on the destination.",
-         codes=codes(MACHINE, DENY, None), check=check_machine, needs_dest=True),
-    Rule(id=FIRMWARE, title="Guest firmware", limitation="Firmware settings (of the guest)",
-         checks="<os firmware='efi|bios'> is satisfiable from the destination's firmware list (an empty list "
-                "refuses even bios); secure-boot / enrolled-keys need secure firmware; an explicit loader, and the "
-                "nvram template when the NVRAM file must be created from it, exist on the destination (stat at "
-                "decision time; a file outside the firmware listings is fine when it exists).",
-         remedy="Install the same firmware packages on the destination.",
-         codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
-         needs_dest=True),
-    Rule(id=SECURITY, title="Security driver",
-         limitation="libvirt refuses to start a guest whose seclabel names a security driver the destination did not "
-                    "load",
-         checks="The model of every <seclabel> libvirt checks before it starts a guest (the domain's own, each disk "
-                "source's and character device source's: security_manager.c virSecurityManagerCheckAllLabel, from "
-                "qemu_process.c qemuProcessStartValidate) is a security driver the destination's daemon stacked: its "
-                "capabilities' <secmodel> list (qemu_conf.c virQEMUDriverCreateCapabilities), else its qemu.conf "
-                "security_driver with DAC for the system daemon (qemu_driver.c qemuSecurityInit: \"none\" leaves "
-                "DAC). Model 'none' always passes, and a <seclabel> without a model takes the destination's first "
-                "driver (domain_conf.c virSecurityLabelDefsParseXML).",
-         remedy="Enable the security driver on the destination, or migrate with an XML without that <seclabel>.",
-         codes=codes(SECURITY, DENY, "model"), check=check_security_driver, needs_dest=True),
-    Rule(id=CONFIDENTIAL, title="Confidential computing", limitation="not migratable (QEMU/libvirt)",
-         checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx, and any other type (unknown).",
-         remedy="Shut down and start on the destination instead.",
-         codes=codes(CONFIDENTIAL, DENY, *CONFIDENTIAL_KINDS + ("unknown",)),
-         check=check_confidential),
+EMULATOR_RULE = Rule(
+    id=EMULATOR, title="Emulator", limitation="the destination cannot run the guest's emulator",
+    checks="<os><type> is hvm; the guest's domain type is offered for its arch (the host's when <type> "
+           "names none); its <emulator> binary exists on the destination (stat at decision time; libvirt "
+           "runs any existing binary, listed in capabilities or not).",
+    remedy="Migrate with an XML that names the destination's emulator.",
+    codes=codes(EMULATOR, DENY, "domain-type", "binary", "os-type"), check=check_emulator, needs_dest=True,
+    may_be_unverifiable=True,
 )
+
+MACHINE_RULE = Rule(
+    id=MACHINE, title="Machine type", limitation="QEMU migration compatibility",
+    checks="The guest's machine type (or alias) is offered by the destination's QEMU.",
+    remedy="Upgrade QEMU on the destination.",
+    codes=codes(MACHINE, DENY, None), check=check_machine, needs_dest=True,
+    may_be_unverifiable=True,
+)
+
+FIRMWARE_RULE = Rule(
+    id=FIRMWARE, title="Guest firmware", limitation="Firmware settings (of the guest)",
+    checks="<os firmware='efi|bios'> is satisfiable from the destination's firmware list (an empty list "
+           "refuses even bios); secure-boot / enrolled-keys need secure firmware; an explicit loader, and the "
+           "nvram template when the NVRAM file must be created from it, exist on the destination (stat at "
+           "decision time; a file outside the firmware listings is fine when it exists).",
+    remedy="Install the same firmware packages on the destination.",
+    codes=codes(FIRMWARE, DENY, "type", "secure-boot", "file"), check=check_firmware,
+    needs_dest=True,
+    may_be_unverifiable=True,
+)
+
+SECURITY_RULE = Rule(
+    id=SECURITY, title="Security driver",
+    limitation="libvirt refuses to start a guest whose seclabel names a security driver the destination did not "
+               "load",
+    checks="The model of every <seclabel> libvirt checks before it starts a guest (the domain's own, each disk "
+           "source's and character device source's: security_manager.c virSecurityManagerCheckAllLabel, from "
+           "qemu_process.c qemuProcessStartValidate) is a security driver the destination's daemon stacked: its "
+           "capabilities' <secmodel> list (qemu_conf.c virQEMUDriverCreateCapabilities), else its qemu.conf "
+           "security_driver with DAC for the system daemon (qemu_driver.c qemuSecurityInit: \"none\" leaves "
+           "DAC). Model 'none' always passes, and a <seclabel> without a model takes the destination's first "
+           "driver (domain_conf.c virSecurityLabelDefsParseXML).",
+    remedy="Enable the security driver on the destination, or migrate with an XML without that <seclabel>.",
+    codes=codes(SECURITY, DENY, "model"), check=check_security_driver, needs_dest=True,
+    may_be_unverifiable=True,
+)
+
+CONFIDENTIAL_RULE = Rule(
+    id=CONFIDENTIAL, title="Confidential computing", limitation="not migratable (QEMU/libvirt)",
+    checks="<launchSecurity> of type sev, sev-snp, s390-pv or tdx, and any other type (unknown).",
+    remedy="Shut down and start on the destination instead.",
+    codes=codes(CONFIDENTIAL, DENY, *CONFIDENTIAL_KINDS + ("unknown",)),
+    check=check_confidential,
+)
+
+RULES = (EMULATOR_RULE, MACHINE_RULE, FIRMWARE_RULE, SECURITY_RULE, CONFIDENTIAL_RULE)

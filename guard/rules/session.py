@@ -1,6 +1,5 @@
 """session-connection: libvirt session (unprivileged) connections on either side."""
-from ..findings import DENY, finding
-from .base import Rule, codes
+from .base import DENY, Rule, codes
 
 ID = "session-connection"
 
@@ -8,10 +7,10 @@ ID = "session-connection"
 def check(ctx):
     for side, connection in (("destination", ctx.connection), ("source", ctx.source_connection)):
         if connection == "session":
-            yield finding(ID, side, DENY,
-                          "the %s is a libvirt session (unprivileged) connection; RHEL 9 says migrating VMs "
-                          "from or to a session connection is unreliable" % side,
-                          "migrate between qemu:///system connections", side=side, connection=connection)
+            yield RULE.finding(side,
+                               "the %s is a libvirt session (unprivileged) connection; RHEL 9 says migrating VMs "
+                               "from or to a session connection is unreliable" % side,
+                               "migrate between qemu:///system connections", side=side, connection=connection)
 
 
 RULE = Rule(

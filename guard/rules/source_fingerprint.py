@@ -9,9 +9,8 @@ that verifies is refused whatever the profile, instead of merely not compared
 verification itself is guard.metadata.verify_domain, run by the hook and `check` before
 deciding; it leaves what went wrong in Domain.fingerprint_check. Source facts the caller
 gives (the pre-flight, `check --source-facts`) need no signature."""
-from ..findings import DENY, finding
 from ..metadata import EXPIRED, KEY, MISSING, SIGNATURE, UNSIGNED
-from .base import Rule, codes
+from .base import DENY, Rule, codes
 
 ID = "source-fingerprint"
 
@@ -32,8 +31,8 @@ def check(ctx):
     if problem is None or ctx.source is not None:
         return ()
     why = ctx.domain.fingerprint_problem or "the guest carries no source fingerprint"
-    return (finding(ID, problem, DENY, "%s; with a fleet key configured only a signed, fresh one is trusted" % why,
-                    REMEDIES[problem]),)
+    return (RULE.finding(problem, "%s; with a fleet key configured only a signed, fresh one is trusted" % why,
+                         REMEDIES[problem]),)
 
 
 RULE = Rule(

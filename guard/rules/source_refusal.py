@@ -15,9 +15,8 @@ Only the pre-flight, which runs on the source, knows these facts (SourceState, g
 guard.preflight over the source's libvirt and its mount table); the hook passes none, and
 this rule is then silent.
 """
-from ..findings import DENY, finding
 from ..records import struct
-from .base import Rule, codes, count, listing, unverifiable
+from .base import DENY, Rule, codes, count, listing
 
 ID = "source-refusal"
 
@@ -55,12 +54,12 @@ def check(ctx):
     if state is None:  # the hook: the source's state is not known here
         return
     if state.snapshots:
-        yield finding(ID, "snapshots", DENY,
-                      "the guest has %s on the source: libvirt refuses (\"cannot migrate domain with %d snapshots\")"
-                      % (count(state.snapshots, "snapshot"), state.snapshots),
-                      "delete the snapshot metadata on the source (`virsh snapshot-delete GUEST SNAP --metadata`), "
-                      "migrate, then redefine the snapshots on the destination (`virsh snapshot-create GUEST FILE "
-                      "--redefine`)", snapshots=state.snapshots)
+        yield RULE.finding("snapshots",
+                           "the guest has %s on the source: libvirt refuses (\"cannot migrate domain with %d snapshots\")"
+                           % (count(state.snapshots, "snapshot"), state.snapshots),
+                           "delete the snapshot metadata on the source (`virsh snapshot-delete GUEST SNAP --metadata`), "
+                           "migrate, then redefine the snapshots on the destination (`virsh snapshot-create GUEST FILE "
+                           "--redefine`)", snapshots=state.snapshots)
     flags = set(state.flags)
     if flags & {UNSAFE, OFFLINE, COPY_ALL, COPY_INC}:
         return
@@ -68,19 +67,19 @@ def check(ctx):
     if unsafe:
         shown = ["%s (%s%s)" % (d.target, d.path, ", on %s" % d.filesystem if d.filesystem else
                                 (", NVMe" if d.storage == NVME else "")) for d in unsafe]
-        yield finding(ID, "unsafe-storage", DENY,
-                      "%s not on shared storage: %s; libvirt refuses without --copy-storage-all or --unsafe "
-                      "(\"Migration without shared storage is unsafe\")"
-                      % ("disk is" if len(unsafe) == 1 else "%d disks are" % len(unsafe), listing(shown)),
-                      COPY_OR_UNSAFE, disks=",".join(d.target or "?" for d in unsafe))
+        yield RULE.finding("unsafe-storage",
+                           "%s not on shared storage: %s; libvirt refuses without --copy-storage-all or --unsafe "
+                           "(\"Migration without shared storage is unsafe\")"
+                           % ("disk is" if len(unsafe) == 1 else "%d disks are" % len(unsafe), listing(shown)),
+                           COPY_OR_UNSAFE, disks=",".join(d.target or "?" for d in unsafe))
         return
     unknown = [d for d in state.disks if d.storage is None]
     if unknown:
-        yield unverifiable(ID, "whether %s shared storage could not be told from here: %s"
-                           % ("disk %s is on" % unknown[0].target if len(unknown) == 1
-                              else "%d disks are on" % len(unknown), listing(d.path or "?" for d in unknown)),
-                           "run the pre-flight on the source itself, or migrate with --copy-storage-all",
-                           disks=",".join(d.target or "?" for d in unknown))
+        yield RULE.unverifiable("whether %s shared storage could not be told from here: %s"
+                                % ("disk %s is on" % unknown[0].target if len(unknown) == 1
+                                   else "%d disks are on" % len(unknown), listing(d.path or "?" for d in unknown)),
+                                "run the pre-flight on the source itself, or migrate with --copy-storage-all",
+                                disks=",".join(d.target or "?" for d in unknown))
 
 
 RULE = Rule(
@@ -95,4 +94,5 @@ RULE = Rule(
     remedy="Copy the disks (--copy-storage-all) or share them; remove snapshot metadata before migrating.",
     codes=codes(ID, DENY, "unsafe-storage", "snapshots"),
     check=check,
+    may_be_unverifiable=True,
 )

@@ -19,8 +19,7 @@ sets it to deny); what no migration can create is denied.
 """
 import posixpath
 
-from ..findings import DENY, WARN, finding
-from .base import Rule, codes, count, listing, unverifiable
+from .base import DENY, WARN, Rule, codes, count, listing
 
 ID = "storage"
 PROBE_REMEDY = ("check the mount on the destination (a hung NFS mount shows this way), or run "
@@ -69,26 +68,26 @@ def check(ctx):
     if uncopyable:
         text = ("%s missing on the destination; no migration creates these (block devices, directories and read-only "
                 "images are not copied)")
-        yield finding(ID, "uncopyable", DENY, text % listing(uncopyable),
-                      "make the storage reachable from the destination (shared storage, the same device) before "
-                      "migrating", _sources(uncopyable, text), sources=len(uncopyable))
+        yield RULE.finding("uncopyable", text % listing(uncopyable),
+                           "make the storage reachable from the destination (shared storage, the same device) before "
+                           "migrating", _sources(uncopyable, text), sources=len(uncopyable))
     if no_pool:
         text = "%s: the destination has no active storage pool to create it in, so even --copy-storage-all fails"
-        yield finding(ID, "pool", DENY, text % listing(no_pool),
-                      "define and start the storage pool on the destination (`virsh pool-define`, `pool-start`)",
-                      _sources(no_pool, text), sources=len(no_pool))
+        yield RULE.finding("pool", text % listing(no_pool),
+                           "define and start the storage pool on the destination (`virsh pool-define`, `pool-start`)",
+                           _sources(no_pool, text), sources=len(no_pool))
     if missing:
         text = "%s missing on the destination: only a --copy-storage-all migration (which creates it) can succeed"
-        yield finding(ID, "missing", WARN, text % listing(missing),
-                      "use `virsh migrate --copy-storage-all`, or make the storage shared; sites on shared storage "
-                      "only set [rules.\"storage[missing]\"] action = \"deny\"", _sources(missing, text),
-                      sources=len(missing))
+        yield RULE.finding("missing", text % listing(missing),
+                           "use `virsh migrate --copy-storage-all`, or make the storage shared; sites on shared storage "
+                           "only set [rules.\"storage[missing]\"] action = \"deny\"", _sources(missing, text),
+                           sources=len(missing))
     if undecided:
         text = "%s not checked on the destination" % count(len(undecided), "storage source")
-        yield unverifiable(ID, "%s (%s)" % (text, listing(undecided, 3)),
-                           PROBE_REMEDY if ctx.probe is not None else
-                           "the hook checks them on the destination; run `check --probe` there to see the same",
-                           "%s (named in the audit record)" % text, sources=len(undecided))
+        yield RULE.unverifiable("%s (%s)" % (text, listing(undecided, 3)),
+                                PROBE_REMEDY if ctx.probe is not None else
+                                "the hook checks them on the destination; run `check --probe` there to see the same",
+                                "%s (named in the audit record)" % text, sources=len(undecided))
 
 
 def _sources(items, text):
@@ -111,4 +110,5 @@ RULE = Rule(
     codes=codes(ID, WARN, "missing") + codes(ID, DENY, "uncopyable", "pool"),
     check=check,
     needs_dest=True,
+    may_be_unverifiable=True,
 )

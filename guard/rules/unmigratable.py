@@ -27,8 +27,7 @@ the same XML on the source, does, and says so before an evacuation starts.
   (a Hyper-V role or WSL2 inside: target/i386/machine.c hyperv_reenlightenment_post_load), which
   the XML cannot show: a warning.
 """
-from ..findings import DENY, WARN, finding
-from .base import Rule, codes
+from .base import DENY, WARN, Rule, codes
 
 ID = "unmigratable"
 
@@ -65,17 +64,17 @@ def _hyperv(domain):
         return
     mode, features = domain.hyperv
     if mode == "passthrough" and domain.virt_type == "kvm":
-        yield finding(ID, "hyperv-passthrough", DENY,
-                      "<features><hyperv mode='passthrough'>: QEMU refuses to migrate it (\"'hv-passthrough' CPU flag "
-                      "prevents migration, use explicit set of hv-* flags instead\")",
-                      "list the enlightenments explicitly (<hyperv mode='custom'> with the hv features the guest "
-                      "needs) and restart the guest before migrating")
+        yield RULE.finding("hyperv-passthrough",
+                           "<features><hyperv mode='passthrough'>: QEMU refuses to migrate it (\"'hv-passthrough' CPU flag "
+                           "prevents migration, use explicit set of hv-* flags instead\")",
+                           "list the enlightenments explicitly (<hyperv mode='custom'> with the hv features the guest "
+                           "needs) and restart the guest before migrating")
     if "reenlightenment" in features and not domain.platform.tsc_frequency:
-        yield finding(ID, "reenlightenment", WARN,
-                      "<hyperv><reenlightenment state='on'> without a TSC frequency: if the guest enabled "
-                      "re-enlightenment notifications (a Hyper-V role or WSL2 inside it), the destination refuses its "
-                      "state (\"Guest enabled re-enlightenment notifications, 'tsc-frequency=' has to be specified\")",
-                      "fix the TSC frequency in the guest (<clock><timer name='tsc' frequency='HZ'/></clock>)")
+        yield RULE.finding("reenlightenment",
+                           "<hyperv><reenlightenment state='on'> without a TSC frequency: if the guest enabled "
+                           "re-enlightenment notifications (a Hyper-V role or WSL2 inside it), the destination refuses its "
+                           "state (\"Guest enabled re-enlightenment notifications, 'tsc-frequency=' has to be specified\")",
+                           "fix the TSC frequency in the guest (<clock><timer name='tsc' frequency='HZ'/></clock>)")
 
 
 def check(ctx):
@@ -83,23 +82,23 @@ def check(ctx):
     yield from _hyperv(domain)
     for kind, element in domain.platform.unmigratable:
         variant, refusal, remedy = _DEVICES[kind]
-        yield finding(ID, variant, DENY, "%s: QEMU cannot migrate it (%s)" % (element, refusal), remedy,
-                      device=element)
+        yield RULE.finding(variant, "%s: QEMU cannot migrate it (%s)" % (element, refusal), remedy,
+                           device=element)
     invtsc = _invtsc(domain)
     if invtsc:
-        yield finding(ID, "invtsc", DENY,
-                      "%s without a TSC frequency: libvirt and QEMU refuse to migrate an invariant TSC whose "
-                      "frequency is not fixed (\"domain has 'invtsc' CPU feature but TSC frequency is not "
-                      "specified\")" % invtsc,
-                      "fix the frequency in the guest (<clock><timer name='tsc' frequency='HZ'/></clock>, the "
-                      "source host's TSC rate, which every destination must be able to give), or drop invtsc",
-                      cpu=invtsc)
+        yield RULE.finding("invtsc",
+                           "%s without a TSC frequency: libvirt and QEMU refuse to migrate an invariant TSC whose "
+                           "frequency is not fixed (\"domain has 'invtsc' CPU feature but TSC frequency is not "
+                           "specified\")" % invtsc,
+                           "fix the frequency in the guest (<clock><timer name='tsc' frequency='HZ'/></clock>, the "
+                           "source host's TSC rate, which every destination must be able to give), or drop invtsc",
+                           cpu=invtsc)
     if domain.platform.transient_disks:
-        yield finding(ID, "transient-disk", DENY,
-                      "disk %s is <transient/>: libvirt refuses to migrate a guest with a transient disk "
-                      "(\"migration with transient disk is not supported\")" % ", ".join(domain.platform.transient_disks),
-                      "shut the guest down and start it on the destination, or drop <transient/> from the disk",
-                      disks=list(domain.platform.transient_disks))
+        yield RULE.finding("transient-disk",
+                           "disk %s is <transient/>: libvirt refuses to migrate a guest with a transient disk "
+                           "(\"migration with transient disk is not supported\")" % ", ".join(domain.platform.transient_disks),
+                           "shut the guest down and start it on the destination, or drop <transient/> from the disk",
+                           disks=list(domain.platform.transient_disks))
 
 
 RULE = Rule(

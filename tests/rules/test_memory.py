@@ -34,3 +34,20 @@ def test_the_limit_gives_rhels_reason_only_for_rhels_limit():
                          "of memory may not migrate reliably")
     assert message(Config(memory_limit=100 * MIB)) == (
         "guest has 2 TiB of memory, over this host's [memory] limit of 100 MiB (RHEL 9's is 1 TB)")
+
+
+def test_the_default_limit_is_one_constant():
+    """The 1 TiB default is written once (guard.rules.base.MEMORY_LIMIT): the config's
+    default, the rules' Options, the catalogue's text and the shipped config.toml say it."""
+    import os
+
+    from guard.config import load_config
+    from guard.rules import BY_ID
+    from guard.rules.base import MEMORY_LIMIT, Options
+    from guard.units import format_bytes
+    assert MEMORY_LIMIT == 1 << 40
+    assert Config().memory_limit == Options().memory_limit_bytes == MEMORY_LIMIT
+    assert "[memory] limit (%s by default)" % format_bytes(MEMORY_LIMIT) in BY_ID["memory-size"].checks
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config",
+                           "config.toml")
+    assert load_config(shipped).memory_limit == MEMORY_LIMIT
