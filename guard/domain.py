@@ -17,7 +17,7 @@ from .errors import InputError
 from .metadata import read_metadata
 from .records import struct
 from .units import libvirt_bytes
-from .xmlsafe import parse_xml, text_of
+from .xmlsafe import domain_element, parse_xml, text_of
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
 _cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
@@ -791,18 +791,6 @@ def _waivers(metadata):
         return ()
     from .waiver import read_waivers
     return read_waivers(metadata)
-
-
-def domain_element(root):
-    """The <domain> element of a domain document or a <domstatus> status file."""
-    if root.tag == "domstatus":
-        inner = root.find("domain")
-        if inner is None:
-            raise InputError("<domstatus> holds no <domain>")
-        return inner
-    if root.tag != "domain":
-        raise InputError("expected a <domain> document, got <%s>" % root.tag)
-    return root
 
 
 def domain_from_element(root):

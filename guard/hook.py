@@ -19,17 +19,15 @@ from . import __version__, escaping
 from .audit import append_record
 from .audit_record import decision_record, render_record
 from .bounded import Event, Timer
-from .bypass import read_bypass
 from .config import Config, load_config
-from .core import Inputs, decide, failed
+from .core import decide, failed
 from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
-from .facts.cache import boot_clock, facts_age, load_cache
 from .findings import public
+from .incoming import incoming_inputs
 from .journal import send as journal_send
-from .probe import gather as gather_probe
 from .report import refusal_lines
-from .trusted import Untrusted, authenticated, read_trusted
+from .trusted import Untrusted, read_trusted
 from .xmlsafe import MAX_XML_BYTES
 
 
@@ -172,24 +170,6 @@ def _read_stdin(stream):
     if len(data) > MAX_XML_BYTES:
         raise InputError("incoming domain XML is over %d bytes" % MAX_XML_BYTES)
     return data
-
-
-def incoming_inputs(domain, config, now, **given):
-    """The Inputs this host's hook decides an incoming guest by: the guest (its fingerprint
-    verified with the fleet key and its age), this host's cached facts, its bypass, and what the probe
-    sees here now. `check --probe --batch` decides the pre-flight's guests with it, so
-    that the pre-flight's answer is the hook's. given: the caller's own Inputs fields (the
-    pre-flight's source fingerprint, source state, dirty rate)."""
-    domain = authenticated(domain, config, now)
-    # The facts' age by the boot they were collected in and its clock, not the wall clock.
-    boot = boot_clock()
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
-    bypass, bypass_note = read_bypass(config.paths.bypass, now)
-    # A hook run by a non-root daemon serves a session connection (docs/design.md section 1).
-    connection = "system" if os.geteuid() == 0 else "session"
-    return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
-                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout),
-                  facts_age=facts_age(facts, boot) if facts is not None else None, **given)
 
 
 def _gather(run, stdin):
