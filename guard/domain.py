@@ -8,7 +8,6 @@ is read by guard.metadata, which never raises: a guest's metadata cannot fail a 
 """
 import functools
 import posixpath
-import re
 
 from lxml import etree
 
@@ -669,21 +668,26 @@ DEVICE_ENUMS = (
     ("tpm", "backendModel", "devices/tpm/backend/@type"),
     ("redirdev", "bus", "devices/redirdev/@bus"),
 )
-_DEVICE_ENUM_READERS = None
+# Compiled XPaths by expression, each on its first use in this process: compiling one costs
+# some 15 us (more than running it), and most guests need few of them.
+_XPATHS = {}
+
+
+def _xpath(path, smart_strings=True):
+    select = _XPATHS.get((path, smart_strings))
+    if select is None:
+        select = _XPATHS[(path, smart_strings)] = etree.XPath(path, smart_strings=smart_strings)
+    return select
 
 
 def _device_values(root, present):
     """(device, enum, value) for each DEVICE_ENUMS value the guest gives, once each."""
-    global _DEVICE_ENUM_READERS
-    if _DEVICE_ENUM_READERS is None:
-        # Plain strings, not lxml's "smart" ones that know their element: a guest with thousands of
-        # disks gives thousands of bus values, of which a set keeps a few.
-        _DEVICE_ENUM_READERS = tuple((device, enum, etree.XPath(path, smart_strings=False))
-                                     for device, enum, path in DEVICE_ENUMS)
     found = []
-    for device, enum, select in _DEVICE_ENUM_READERS:
+    for device, enum, path in DEVICE_ENUMS:
         if device in present:
-            found.extend((device, enum, value) for value in dict.fromkeys(select(root)))
+            # Plain strings, not lxml's "smart" ones that know their element: a guest with thousands
+            # of disks gives thousands of bus values, of which a set keeps a few.
+            found.extend((device, enum, value) for value in dict.fromkeys(_xpath(path, False)(root)))
     return tuple(found)
 
 
@@ -708,25 +712,44 @@ def _first_elements(branch):
     first = branch.split("/", 1)[0]
     if "::" in first.split("[", 1)[0]:
         return None  # an axis step (descendant::...): it may find its element anywhere
-    names = re.findall(r"self::([\w-]+)", first) if first.startswith("*") else [first.split("[", 1)[0]]
+    names = _names_after(first, "self::") if first.startswith("*") else [first.split("[", 1)[0]]
     if not names or names == ["*"]:
         return None
-    types = re.findall(r"\[@type='([\w-]+)'\]", first) if device else ()
+    types = _names_after(first, "[@type='", "']") if device else ()
     return frozenset((name, kind) for name in names for kind in types) if types else frozenset(names)
 
 
+_WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+
+def _names_after(text, before, after=""):
+    """The names ([A-Za-z0-9_-]+) that follow each `before` in text (and are followed by
+    `after`): what re.findall would find in the catalogue's ASCII xpaths, without compiling a
+    pattern on the hook's path (that costs more than all of these calls)."""
+    found = []
+    for piece in text.split(before)[1:]:
+        if after:
+            name, sep, _rest = piece.partition(after)
+            if not sep or name.strip(_WORD):  # no `after`, or a character no name has
+                continue
+        else:
+            name = piece[:len(piece) - len(piece.lstrip(_WORD))]
+        if name:
+            found.append(name)
+    return found
+
+
 def _resource_readers():
-    """((resource, access, code, XPath, first elements), ...): one per branch of each catalogue
-    libvirt-schema entry the host-resource rule checks, compiled on first use, once per
+    """((resource, access, code, XPath branch, first elements), ...): one per branch of each
+    catalogue libvirt-schema entry the host-resource rule checks, read on first use, once per
     process. A branch runs only for a guest that has one of the elements it starts from
-    (_first_elements): each location path costs about half a microsecond, and most guests
-    name none of these."""
+    (_first_elements), and is compiled only then (_xpath): each location path costs about half
+    a microsecond to run and thirty times that to compile, and most guests name none of these."""
     global _RESOURCE_READERS
     if _RESOURCE_READERS is None:
         from .blockers.schema import BLOCKERS
         _RESOURCE_READERS = tuple(
-            (entry.resource, entry.access, entry.rule[len("host-resource["):-1], etree.XPath(branch),
-             _first_elements(branch))
+            (entry.resource, entry.access, entry.rule[len("host-resource["):-1], branch, _first_elements(branch))
             for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource[")
             for branch in _branches(entry.xpath))
     return _RESOURCE_READERS
@@ -755,10 +778,10 @@ def _resources(root, present):
     """The host resources the guest names; present: the tags of <domain>'s and <devices>'s children,
     and (tag, type) of the devices."""
     found = []
-    for resource, access, code, select, starts in _resource_readers():
+    for resource, access, code, branch, starts in _resource_readers():
         if starts is not None and starts.isdisjoint(present):
             continue
-        for value in select(root):
+        for value in _xpath(branch)(root):
             text = str(value).strip()
             if text:
                 found.append(HostResource(resource, access, text, _element_of(value, root), code))

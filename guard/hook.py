@@ -7,6 +7,16 @@ migrate` shows), exit 0 accepts. stdout would replace the domain XML: the sh fro
 inputs, calls guard.core.decide and writes the outcome out; every outcome, including
 errors and timeouts, is audited and bounded in time.
 """
+# The cyclic garbage collector, paused while the modules below load (lxml among them, in
+# the hook): they allocate enough for several passes, a millisecond or two of each hook run,
+# and leave nothing for one to free (reference counting frees what a module drops).
+# Resumed at the end of this module for whoever else imports it (the tests); entry()
+# pauses it again for the whole decision of the short-lived hook process.
+import gc
+
+_GC_WAS_ENABLED = gc.isenabled()
+gc.disable()
+
 # _signal, not signal: the signal module builds enums of every signal at import, which
 # costs more than the decision. The handlers and timers are the same.
 import _signal as signal
@@ -270,6 +280,7 @@ def _reopen_closed_stdio():
 def entry():
     """The sh front end's entry point: `python3 -I -c '...; entry()' [--mg-closed=WHAT] ARGS`.
     The front end reopens a closed stdin or stderr on /dev/null and says so with the mark."""
+    gc.disable()  # the process ends with os._exit below: nothing for the collector to do
     argv = sys.argv[1:]
     closed = _reopen_closed_stdio()
     if len(argv) == 5 and argv[0].startswith(CLOSED_MARK):
@@ -297,3 +308,11 @@ def entry():
 class _NoStdin:
     def read(self, _size=-1):
         return b""
+
+
+# The imports are done (see the top). What they made lives as long as the process: frozen,
+# the collector never walks it again, and resumes with no backlog (the allocations counted
+# while it was paused would otherwise set off a pass over all of it at the next one).
+gc.freeze()
+if _GC_WAS_ENABLED:
+    gc.enable()
