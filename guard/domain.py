@@ -13,6 +13,7 @@ from lxml import etree
 
 from .cpuset import parse_idset
 from .errors import InputError
+from .host_resources import READERS as RESOURCE_READERS  # resource_readers(), by make docs
 from .metadata import read_metadata
 from .records import struct
 from .units import libvirt_bytes
@@ -691,9 +692,6 @@ def _device_values(root, present):
     return tuple(found)
 
 
-_RESOURCE_READERS = None
-
-
 def _branches(xpath):
     """The branches of a top-level union "A | B" (catalogue xpaths have no union inside a
     predicate: tests/rules/test_blockers.py). Each is run as an XPath of its own: libxml2 merges
@@ -739,20 +737,19 @@ def _names_after(text, before, after=""):
     return found
 
 
-def _resource_readers():
+def resource_readers(entries):
     """((resource, access, code, XPath branch, first elements), ...): one per branch of each
-    catalogue libvirt-schema entry the host-resource rule checks, read on first use, once per
-    process. A branch runs only for a guest that has one of the elements it starts from
-    (_first_elements), and is compiled only then (_xpath): each location path costs about half
-    a microsecond to run and thirty times that to compile, and most guests name none of these."""
-    global _RESOURCE_READERS
-    if _RESOURCE_READERS is None:
-        from .blockers.schema import BLOCKERS
-        _RESOURCE_READERS = tuple(
-            (entry.resource, entry.access, entry.rule[len("host-resource["):-1], branch, _first_elements(branch))
-            for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource[")
-            for branch in _branches(entry.xpath))
-    return _RESOURCE_READERS
+    blocker catalogue libvirt-schema entry (guard.blockers.schema) the host-resource rule
+    checks. `make docs` writes them into guard/host_resources.py, which the parser reads: the
+    hook then loads neither the catalogue nor this derivation (half a millisecond of each
+    run), and tests/test_resource_readers.py fails until the two agree. A branch runs only
+    for a guest that has one of the elements it starts from (_first_elements), and is
+    compiled only then (_xpath): each location path costs about half a microsecond to run
+    and thirty times that to compile, and most guests name none of these."""
+    return tuple(
+        (entry.resource, entry.access, entry.rule[len("host-resource["):-1], branch, _first_elements(branch))
+        for entry in entries if entry.xpath and (entry.rule or "").startswith("host-resource[")
+        for branch in _branches(entry.xpath))
 
 
 def _element_of(value, root):
@@ -778,7 +775,7 @@ def _resources(root, present):
     """The host resources the guest names; present: the tags of <domain>'s and <devices>'s children,
     and (tag, type) of the devices."""
     found = []
-    for resource, access, code, branch, starts in _resource_readers():
+    for resource, access, code, branch, starts in RESOURCE_READERS:
         if starts is not None and starts.isdisjoint(present):
             continue
         for value in _xpath(branch)(root):

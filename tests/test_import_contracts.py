@@ -37,7 +37,7 @@ LAYERS = (
                   "guard.rules", "guard.rules.*")),
     ("guest model", ("guard.domain", "guard.metadata", "guard.waiver", "guard.addresses", "guard.cpuset")),
     ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.fingerprint",
-                                   "guard.blockers", "guard.blockers.*")),
+                                   "guard.blockers", "guard.blockers.*", "guard.host_resources")),
     # Shared by all, importing no other layer; trusted, bounded and bundled touch files,
     # clocks and sys.path, so the pure core may not use them (CORE_FORBIDDEN).
     ("runtime helpers", ("guard", "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions",
@@ -52,8 +52,7 @@ PURE_CORE = (
     "guard", "guard.core", "guard.engine", "guard.policy", "guard.findings", "guard.convergence",
     "guard.rules", "guard.rules.*",
     "guard.domain", "guard.metadata", "guard.waiver", "guard.addresses", "guard.cpuset",
-    "guard.facts", "guard.facts.model", "guard.fingerprint",
-    "guard.blockers", "guard.blockers.*",
+    "guard.facts", "guard.facts.model", "guard.fingerprint", "guard.host_resources",
     "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions", "guard.signing",
 )
 # Named outright, whatever LAYERS says: the pure core never imports these guard modules...

@@ -1,12 +1,20 @@
-"""guard.domain's host-resource readers: which elements a catalogue xpath starts from
-(_first_elements) decides whether it runs for a guest at all, so it must find exactly the
-names the xpath says, for every entry of the catalogue (guard.blockers.schema)."""
+"""guard.domain's host-resource readers: guard/host_resources.py is what `make docs` derives
+from the blocker catalogue (guard.domain.resource_readers), and which elements a catalogue
+xpath starts from (_first_elements) decides whether it runs for a guest at all, so it must
+find exactly the names the xpath says, for every entry of the catalogue."""
 import re
 
 import pytest
 
 from guard import domain
 from guard.blockers import catalogue
+from guard.blockers.schema import BLOCKERS
+from guard.host_resources import READERS
+
+
+def test_the_parsers_readers_are_the_catalogues():
+    assert READERS == domain.resource_readers(BLOCKERS), "regenerate with: make docs"
+    assert domain.RESOURCE_READERS is READERS and len(READERS) > 50
 
 BRANCHES = sorted({branch for entry in catalogue() if entry.xpath for branch in domain._branches(entry.xpath)})
 
