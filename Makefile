@@ -1,6 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test`. `make check` is the
-# fast inner loop: lint and the tests not marked slow, with bootstrap's .venv (VENV=DIR for
-# another), in under a minute; `make test` (CI) runs everything.
+# fast inner loop: lint and the tests not marked slow, the import contracts among them
+# (tests/test_import_contracts.py), with bootstrap's .venv (VENV=DIR for another), in under a
+# minute; `make test` (CI) runs everything.
 .PHONY: demo test check bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
 
 VENV ?= .venv

@@ -26,14 +26,15 @@ from .rules.base import MEMORY_LIMIT
 from .units import format_bytes, format_duration, parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,
-# hashlib loads OpenSSL first (milliseconds). Same digest either way.
+# hashlib loads OpenSSL first (milliseconds). Same digest either way. The module this Python
+# has is tried first: a failed import searches every folder of sys.path.
 try:
-    from _sha2 import sha256  # Python >= 3.12
-except ImportError:
-    try:
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha256
+    else:
         from _sha256 import sha256  # Python 3.9 to 3.11
-    except ImportError:  # a build without the builtin modules
-        from hashlib import sha256
+except ImportError:  # a build without the builtin modules
+    from hashlib import sha256
 
 DEFAULT_PATH = "/etc/migration-guard/config.toml"
 ENV_VAR = "MIGRATION_GUARD_CONFIG"

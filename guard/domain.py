@@ -8,16 +8,16 @@ is read by guard.metadata, which never raises: a guest's metadata cannot fail a 
 """
 import functools
 import posixpath
-import re
 
 from lxml import etree
 
 from .cpuset import parse_idset
 from .errors import InputError
+from .host_resources import READERS as RESOURCE_READERS  # resource_readers(), by make docs
 from .metadata import read_metadata
 from .records import struct
 from .units import libvirt_bytes
-from .xmlsafe import parse_xml, text_of
+from .xmlsafe import domain_element, parse_xml, text_of
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
 _cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
@@ -690,25 +690,27 @@ DEVICE_ENUMS = (
     ("tpm", "backendModel", "devices/tpm/backend/@type"),
     ("redirdev", "bus", "devices/redirdev/@bus"),
 )
-_DEVICE_ENUM_READERS = None
+# Compiled XPaths by expression, each on its first use in this process: compiling one costs
+# some 15 us (more than running it), and most guests need few of them.
+_XPATHS = {}
+
+
+def _xpath(path, smart_strings=True):
+    select = _XPATHS.get((path, smart_strings))
+    if select is None:
+        select = _XPATHS[(path, smart_strings)] = etree.XPath(path, smart_strings=smart_strings)
+    return select
 
 
 def _device_values(root, present):
     """(device, enum, value) for each DEVICE_ENUMS value the guest gives, once each."""
-    global _DEVICE_ENUM_READERS
-    if _DEVICE_ENUM_READERS is None:
-        # Plain strings, not lxml's "smart" ones that know their element: a guest with thousands of
-        # disks gives thousands of bus values, of which a set keeps a few.
-        _DEVICE_ENUM_READERS = tuple((device, enum, etree.XPath(path, smart_strings=False))
-                                     for device, enum, path in DEVICE_ENUMS)
     found = []
-    for device, enum, select in _DEVICE_ENUM_READERS:
+    for device, enum, path in DEVICE_ENUMS:
         if device in present:
-            found.extend((device, enum, value) for value in dict.fromkeys(select(root)))
+            # Plain strings, not lxml's "smart" ones that know their element: a guest with thousands
+            # of disks gives thousands of bus values, of which a set keeps a few.
+            found.extend((device, enum, value) for value in dict.fromkeys(_xpath(path, False)(root)))
     return tuple(found)
-
-
-_RESOURCE_READERS = None
 
 
 def _branches(xpath):
@@ -729,28 +731,46 @@ def _first_elements(branch):
     first = branch.split("/", 1)[0]
     if "::" in first.split("[", 1)[0]:
         return None  # an axis step (descendant::...): it may find its element anywhere
-    names = re.findall(r"self::([\w-]+)", first) if first.startswith("*") else [first.split("[", 1)[0]]
+    names = _names_after(first, "self::") if first.startswith("*") else [first.split("[", 1)[0]]
     if not names or names == ["*"]:
         return None
-    types = re.findall(r"\[@type='([\w-]+)'\]", first) if device else ()
+    types = _names_after(first, "[@type='", "']") if device else ()
     return frozenset((name, kind) for name in names for kind in types) if types else frozenset(names)
 
 
-def _resource_readers():
-    """((resource, access, code, XPath, first elements), ...): one per branch of each catalogue
-    libvirt-schema entry the host-resource rule checks, compiled on first use, once per
-    process. A branch runs only for a guest that has one of the elements it starts from
-    (_first_elements): each location path costs about half a microsecond, and most guests
-    name none of these."""
-    global _RESOURCE_READERS
-    if _RESOURCE_READERS is None:
-        from .blockers.schema import BLOCKERS
-        _RESOURCE_READERS = tuple(
-            (entry.resource, entry.access, entry.rule[len("host-resource["):-1], etree.XPath(branch),
-             _first_elements(branch))
-            for entry in BLOCKERS if entry.xpath and (entry.rule or "").startswith("host-resource[")
-            for branch in _branches(entry.xpath))
-    return _RESOURCE_READERS
+_WORD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+
+def _names_after(text, before, after=""):
+    """The names ([A-Za-z0-9_-]+) that follow each `before` in text (and are followed by
+    `after`): what re.findall would find in the catalogue's ASCII xpaths, without compiling a
+    pattern on the hook's path (that costs more than all of these calls)."""
+    found = []
+    for piece in text.split(before)[1:]:
+        if after:
+            name, sep, _rest = piece.partition(after)
+            if not sep or name.strip(_WORD):  # no `after`, or a character no name has
+                continue
+        else:
+            name = piece[:len(piece) - len(piece.lstrip(_WORD))]
+        if name:
+            found.append(name)
+    return found
+
+
+def resource_readers(entries):
+    """((resource, access, code, XPath branch, first elements), ...): one per branch of each
+    blocker catalogue libvirt-schema entry (guard.blockers.schema) the host-resource rule
+    checks. `make docs` writes them into guard/host_resources.py, which the parser reads: the
+    hook then loads neither the catalogue nor this derivation (half a millisecond of each
+    run), and tests/test_resource_readers.py fails until the two agree. A branch runs only
+    for a guest that has one of the elements it starts from (_first_elements), and is
+    compiled only then (_xpath): each location path costs about half a microsecond to run
+    and thirty times that to compile, and most guests name none of these."""
+    return tuple(
+        (entry.resource, entry.access, entry.rule[len("host-resource["):-1], branch, _first_elements(branch))
+        for entry in entries if entry.xpath and (entry.rule or "").startswith("host-resource[")
+        for branch in _branches(entry.xpath))
 
 
 def _element_of(value, root):
@@ -776,10 +796,10 @@ def _resources(root, present):
     """The host resources the guest names; present: the tags of <domain>'s and <devices>'s children,
     and (tag, type) of the devices."""
     found = []
-    for resource, access, code, select, starts in _resource_readers():
+    for resource, access, code, branch, starts in RESOURCE_READERS:
         if starts is not None and starts.isdisjoint(present):
             continue
-        for value in select(root):
+        for value in _xpath(branch)(root):
             text = str(value).strip()
             if text:
                 found.append(HostResource(resource, access, text, _element_of(value, root), code))
@@ -843,18 +863,6 @@ def _waivers(metadata):
         return ()
     from .waiver import read_waivers
     return read_waivers(metadata)
-
-
-def domain_element(root):
-    """The <domain> element of a domain document or a <domstatus> status file."""
-    if root.tag == "domstatus":
-        inner = root.find("domain")
-        if inner is None:
-            raise InputError("<domstatus> holds no <domain>")
-        return inner
-    if root.tag != "domain":
-        raise InputError("expected a <domain> document, got <%s>" % root.tag)
-    return root
 
 
 def domain_from_element(root):

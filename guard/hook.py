@@ -7,6 +7,16 @@ migrate` shows), exit 0 accepts. stdout would replace the domain XML: the sh fro
 inputs, calls guard.core.decide and writes the outcome out; every outcome, including
 errors and timeouts, is audited and bounded in time.
 """
+# The cyclic garbage collector, paused while the modules below load (lxml among them, in
+# the hook): they allocate enough for several passes, a millisecond or two of each hook run,
+# and leave nothing for one to free (reference counting frees what a module drops).
+# Resumed at the end of this module for whoever else imports it (the tests); entry()
+# pauses it again for the whole decision of the short-lived hook process.
+import gc
+
+_GC_WAS_ENABLED = gc.isenabled()
+gc.disable()
+
 # _signal, not signal: the signal module builds enums of every signal at import, which
 # costs more than the decision. The handlers and timers are the same.
 import _signal as signal
@@ -19,17 +29,15 @@ from . import __version__, escaping
 from .audit import append_record
 from .audit_record import decision_record, render_record
 from .bounded import Event, Timer
-from .bypass import read_bypass
 from .config import Config, load_config
-from .core import Inputs, decide, failed
+from .core import decide, failed
 from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
-from .facts.cache import boot_clock, facts_age, load_cache
 from .findings import public
+from .incoming import incoming_inputs
 from .journal import send as journal_send
-from .probe import gather as gather_probe
 from .report import refusal_lines
-from .trusted import Untrusted, authenticated, read_trusted
+from .trusted import Untrusted, read_trusted
 from .xmlsafe import MAX_XML_BYTES
 
 
@@ -192,24 +200,6 @@ def _read_stdin(stream):
     return data
 
 
-def incoming_inputs(domain, config, now, **given):
-    """The Inputs this host's hook decides an incoming guest by: the guest (its fingerprint
-    verified with the fleet key and its age), this host's cached facts, its bypass, and what the probe
-    sees here now. `check --probe --batch` decides the pre-flight's guests with it, so
-    that the pre-flight's answer is the hook's. given: the caller's own Inputs fields (the
-    pre-flight's source fingerprint, source state, dirty rate)."""
-    domain = authenticated(domain, config, now)
-    # The facts' age by the boot they were collected in and its clock, not the wall clock.
-    boot = boot_clock()
-    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
-    bypass, bypass_note = read_bypass(config.paths.bypass, now)
-    # A hook run by a non-root daemon serves a session connection (docs/design.md section 1).
-    connection = "system" if os.geteuid() == 0 else "session"
-    return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
-                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout),
-                  facts_age=facts_age(facts, boot) if facts is not None else None, **given)
-
-
 def _gather(run, stdin):
     """The Inputs of this migration: the guest, this host's cached facts, the bypass."""
     run.xml = _read_stdin(stdin)
@@ -309,6 +299,7 @@ def _reopen_closed_stdio():
 def entry():
     """The sh front end's entry point: `python3 -I -c '...; entry()' [--mg-closed=WHAT] ARGS`.
     The front end reopens a closed stdin or stderr on /dev/null and says so with the mark."""
+    gc.disable()  # the process ends with os._exit below: nothing for the collector to do
     argv = sys.argv[1:]
     closed = _reopen_closed_stdio()
     if len(argv) == 5 and argv[0].startswith(CLOSED_MARK):
@@ -336,3 +327,11 @@ def entry():
 class _NoStdin:
     def read(self, _size=-1):
         return b""
+
+
+# The imports are done (see the top). What they made lives as long as the process: frozen,
+# the collector never walks it again, and resumes with no backlog (the allocations counted
+# while it was paused would otherwise set off a pass over all of it at the next one).
+gc.freeze()
+if _GC_WAS_ENABLED:
+    gc.enable()

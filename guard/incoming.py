@@ -8,23 +8,63 @@ destination and writes one request to its stdin:
      "guests": [{"xml": "<domain>...", "dirty_rate": 123.0 | null,
                  "source_state": {"flags": [...], "disks": [[target, path, storage, fs]], "snapshots": 0}}]}
 
-The destination decides each guest with the Inputs its hook would build (guard.hook.
-incoming_inputs: its config, its cached facts, its bypass, the probe run there, now),
+The destination decides each guest with the Inputs its hook would build (incoming_inputs,
+which guard.hook calls too: its config, its cached facts, its bypass, the probe run there, now),
 plus the source's facts and state the pre-flight read on the source, and prints one JSON
 decision a line (docs/design.md section 6), in the request's order. A guest whose XML is
 unusable is an `error` line of its own. The pre-flight reads the lines back into Outcomes (outcome_from_dict).
 """
 import json
+import os
 
-from .core import Outcome, failed
+from .bypass import read_bypass
+from .core import Inputs, Outcome, failed
 from .domain import parse_domain
 from .errors import GuardError, InputError
+from .facts.cache import boot_clock, facts_age, load_cache
 from .findings import Finding
+from .metadata import verify_domain
+from .probe import gather as gather_probe
 from .report import decision_json, dumps
 from .rules.source_refusal import SourceDisk, SourceState
+from .trusted import fleet_keys
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 256 * 1024 * 1024  # 16 MiB XMLs (the hook's cap), many guests
+
+
+def authenticated(domain, config, now):
+    """With a fleet key configured, the domain with its fingerprint kept only if signed with
+    the current or the previous key and issued within max_age of `now`; else dropped, and
+    why (guard.metadata.verify_domain): source-fingerprint[...] denies it. Its waivers are
+    marked verified only if signed for this guest with the fleet key and in force. The hook
+    (incoming_inputs) and `check` both call this, so they verify alike."""
+    if not config.fingerprint_key:
+        return domain
+    keys, problem = fleet_keys(config) if domain.fingerprint is not None or domain.waivers else ((), None)
+    domain = verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
+    if domain.waivers:  # guard.waiver loads only for the guests that carry one
+        from .waiver import verify_waivers
+        domain = domain._replace(waivers=verify_waivers(domain.waivers, domain.uuid, keys, now))
+    return domain
+
+
+def incoming_inputs(domain, config, now, **given):
+    """The Inputs this host's hook decides an incoming guest by: the guest (its fingerprint
+    verified with the fleet key and its age), this host's cached facts, its bypass, and what the probe
+    sees here now. `check --probe --batch` decides the pre-flight's guests with it, so
+    that the pre-flight's answer is the hook's. given: the caller's own Inputs fields (the
+    pre-flight's source fingerprint, source state, dirty rate)."""
+    domain = authenticated(domain, config, now)
+    # The facts' age by the boot they were collected in and its clock, not the wall clock.
+    boot = boot_clock()
+    facts, problem = load_cache(config.paths.facts, config.max_facts_age, boot)
+    bypass, bypass_note = read_bypass(config.paths.bypass, now)
+    # A hook run by a non-root daemon serves a session connection (docs/design.md section 1).
+    connection = "system" if os.geteuid() == 0 else "session"
+    return Inputs(domain, facts, config, now, facts_problem=problem, connection=connection,
+                  bypass=bypass, bypass_note=bypass_note, probe=gather_probe(domain, config.timeout),
+                  facts_age=facts_age(facts, boot) if facts is not None else None, **given)
 
 
 def state_to_dict(state):
@@ -73,7 +113,6 @@ def decide_batch(stdin, stdout, config, now):
     from .core import decide
     from .facts.model import HostFacts
     from .fingerprint import fingerprint_of
-    from .hook import incoming_inputs
     body = _read_request(stdin)
     source = None
     if body.get("source_facts") is not None:

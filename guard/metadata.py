@@ -20,6 +20,7 @@ from . import XMLNS, XMLNS_PREFIX
 from .errors import InputError
 from .fingerprint import canonical_dict, fingerprint_from_data
 from .records import struct
+from .xmlsafe import domain_element, parse_xml
 
 _NS = {"mg": XMLNS}
 MAX_FINGERPRINT_CHARS = 64 * 1024  # a real one is under 2 KiB
@@ -97,25 +98,15 @@ def fingerprint_json(fingerprint):
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-SIGNATURE_PREFIX = "hmac-sha256:"
-
-
 def signature_of(fingerprint, uuid, key):
     """HMAC-SHA256, with the fleet key, over the fingerprint (canonical JSON of its typed
     fields, the signature left out) and the guest's UUID: a fingerprint cannot be forged
-    without the key, nor copied onto another guest. hmac/hashlib load only here (a
-    configured key), not on every hook run."""
+    without the key, nor copied onto another guest. guard.signing (hmac, hashlib) loads
+    only here (a configured key), not on every hook run."""
+    from .signing import hmac_signature
     data = canonical_dict(fingerprint)
     message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), (uuid or "").strip().lower())
     return hmac_signature(key, message.encode("utf-8"))
-
-
-def hmac_signature(key, message):
-    """SIGNATURE_PREFIX and the HMAC-SHA256 of message (bytes) with the fleet key: what
-    stamps (here) and waivers (guard.waiver) are signed with."""
-    import hashlib
-    import hmac
-    return SIGNATURE_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def signed(fingerprint, uuid, key):
@@ -244,8 +235,6 @@ def metadata_xml(fingerprint, uuid=None, key=None):
 def stamp_xml(xml, fingerprint, key=None):
     """The domain XML with `fingerprint` in its <metadata> (signed for the guest's UUID
     when a key is given), any older one replaced. Everything else is left as it was."""
-    from .domain import domain_element
-    from .xmlsafe import parse_xml
     root = parse_xml(xml, "domain XML")
     domain = domain_element(root)
     fingerprint = signed(fingerprint, domain.findtext("uuid"), key)

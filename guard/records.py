@@ -28,12 +28,13 @@ _MISSING = object()
 _tuple_new = tuple.__new__
 
 
-def struct(name, fields, defaults=()):
+def struct(name, fields, defaults=(), methods=None):
     """An immutable record type like collections.namedtuple(name, fields, defaults=...),
     minus its cost: namedtuple compiles source for every type it makes (about half a
     million instructions each on CPython 3.9), and the hook imports some forty types on
     every migration. Instances are tuples; a call with every field positional goes
-    straight to tuple.__new__."""
+    straight to tuple.__new__. methods: more attributes of the type (record() adds its
+    loader there rather than in a subclass: a class costs some ten microseconds)."""
     if isinstance(fields, str):
         fields = fields.replace(",", " ").split()
     fields = tuple(fields)
@@ -60,6 +61,7 @@ def struct(name, fields, defaults=()):
 
     # Every field's value out of a dict of keywords, in field order, in one call in C.
     by_name = itemgetter(*fields) if count > 1 else (lambda kwargs: (kwargs[fields[0]],))
+    field_defaults = dict(zip(fields[first_default:], defaults))
 
     def __new__(cls, *args, **kwargs):
         if not kwargs:
@@ -68,11 +70,13 @@ def struct(name, fields, defaults=()):
                 return _tuple_new(cls, args)
             if first_default <= given < count:  # the rest from the defaults
                 return _tuple_new(cls, args + defaults[given - first_default:])
-        if not args and len(kwargs) == count:  # every field by name, as the parsers build records
-            try:
-                return _tuple_new(cls, by_name(kwargs))
-            except KeyError:
-                pass  # a misspelt name: fill() says which
+        elif not args:  # by name, as the parsers and the catalogues build records: in C
+            named = kwargs if len(kwargs) == count else {**field_defaults, **kwargs}
+            if len(named) == count:  # no more keys than fields: a missing one raises KeyError
+                try:
+                    return _tuple_new(cls, by_name(named))
+                except KeyError:
+                    pass  # a misspelt or missing name: fill() says which
         return _tuple_new(cls, fill(args, kwargs))
 
     def _make(cls, iterable):
@@ -93,7 +97,7 @@ def struct(name, fields, defaults=()):
     def _asdict(self):
         return dict(zip(fields, self))
 
-    namespace = {"__slots__": (), "_fields": fields, "_field_defaults": dict(zip(fields[first_default:], defaults)),
+    namespace = {"__slots__": (), "_fields": fields, "_field_defaults": dict(field_defaults),
                  "__new__": __new__, "_make": classmethod(_make), "_replace": _replace, "__repr__": __repr__,
                  "_asdict": _asdict, "__getnewargs__": tuple.__iter__}
     for position, field in enumerate(fields):
@@ -102,6 +106,7 @@ def struct(name, fields, defaults=()):
     # for parsers that build thousands of records in a loop. It checks nothing: the
     # caller passes exactly one value per field.
     namespace["from_tuple"] = classmethod(_tuple_new)
+    namespace.update(methods or ())
     return type(name, (tuple,), namespace)
 
 
@@ -152,11 +157,16 @@ def BOOL(value, where):
 # Exact types a scalar kind accepts without further checks: the fast path of seq(), which
 # the hook runs over every list of the facts cache on each migration.
 _FAST_TYPES = {STR: (str,), INT: (int,), NUMBER: (int, float), BOOL: (bool,)}
+# The same for a record's fields, where a kind may be optional(): a value of one of these
+# exact types is the field's value as it is, without a call (NUMBER's floats are checked
+# for NaN by the call). Loading the facts cache takes some three thousand of them.
+STR.exact, INT.exact, NUMBER.exact, BOOL.exact = (str,), (int,), (int,), (bool,)
 
 
 def optional(kind):
     def load(value, where):
         return None if value is None else kind(value, where)
+    load.exact = getattr(kind, "exact", ()) + (type(None),)
     return load
 
 
@@ -183,39 +193,33 @@ def tup(*kinds):
 
 
 def record(name, fields, doc=None):
-    """A namedtuple base class for `fields` [(name, kind, default)], required fields first.
-    Subclass it with `__slots__ = ()` to add methods."""
+    """A namedtuple base class for `fields` [(name, kind, default)], required fields first,
+    with `load` (from JSON) and `to_dict`. Subclass it with `__slots__ = ()` to add methods."""
     names = tuple(f[0] for f in fields)
     defaults = tuple(f[2] for f in fields if f[2] is not REQUIRED)
-    base = struct(name, names, defaults)
-    table = tuple((f[0], f[1], f[2]) for f in fields)
+    table = tuple((f[0], f[1], f[2], getattr(f[1], "exact", ())) for f in fields)
 
-    class Record(base):
-        __slots__ = ()
-        KINDS = {f[0]: f[1] for f in fields}
+    def load(cls, value, where):
+        """A record from a JSON object; unknown keys are ignored (written by a newer
+        minor version), missing ones take their defaults, wrong types raise InputError."""
+        if not isinstance(value, dict):
+            raise _bad(where, "an object", value)
+        values = []
+        for key, kind, default, exact in table:
+            if key in value:
+                item = value[key]
+                values.append(item if type(item) in exact else kind(item, (where, key)))
+            elif default is REQUIRED:
+                raise InputError("%s is missing" % where_text((where, key)))
+            else:
+                values.append(default)
+        return _tuple_new(cls, values)
 
-        @classmethod
-        def load(cls, value, where):
-            """A record from a JSON object; unknown keys are ignored (written by a newer
-            minor version), missing ones take their defaults, wrong types raise InputError."""
-            if not isinstance(value, dict):
-                raise _bad(where, "an object", value)
-            values = []
-            for key, kind, default in table:
-                if key in value:
-                    values.append(kind(value[key], (where, key)))
-                elif default is REQUIRED:
-                    raise InputError("%s is missing" % where_text((where, key)))
-                else:
-                    values.append(default)
-            return _tuple_new(cls, values)
+    def to_dict(self):
+        return {key: plain(getattr(self, key)) for key in self._fields}
 
-        def to_dict(self):
-            return {key: plain(getattr(self, key)) for key in self._fields}
-
-    Record.__name__ = Record.__qualname__ = name
-    Record.__doc__ = doc
-    return Record
+    return struct(name, names, defaults, methods={"KINDS": {f[0]: f[1] for f in fields}, "load": classmethod(load),
+                                                  "to_dict": to_dict, "__doc__": doc})
 
 
 def plain(value):

@@ -143,18 +143,3 @@ def fleet_keys(config):
     except Untrusted as exc:
         return (current,), "previous_key unusable: %s" % exc
 
-
-def authenticated(domain, config, now):
-    """With a fleet key configured, the domain with its fingerprint kept only if signed with
-    the current or the previous key and issued within max_age of `now`; else dropped, and
-    why (guard.metadata.verify_domain): source-fingerprint[...] denies it. The hook and
-    `check` both call this, so they verify alike."""
-    if not config.fingerprint_key:
-        return domain
-    from .metadata import verify_domain
-    keys, problem = fleet_keys(config) if domain.fingerprint is not None or domain.waivers else ((), None)
-    domain = verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
-    if domain.waivers:  # guard.waiver: kept only if signed for this guest with the fleet key, in force
-        from .waiver import verify_waivers
-        domain = domain._replace(waivers=verify_waivers(domain.waivers, domain.uuid, keys, now))
-    return domain

@@ -68,7 +68,7 @@ def _message(waiver, uuid):
 
 
 def signature_of(waiver, uuid, key):
-    from .metadata import hmac_signature  # the fingerprint's signing, over the waiver's message
+    from .signing import hmac_signature  # as stamps are signed, over the waiver's message
     return hmac_signature(key, _message(waiver, uuid))
 
 

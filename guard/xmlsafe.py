@@ -79,3 +79,16 @@ def text_of(element, path, default=None):
     if found is None or found.text is None:
         return default
     return found.text.strip()
+
+
+def domain_element(root):
+    """The <domain> element of a domain document or a <domstatus> status file (libvirt's
+    /run/libvirt/qemu/NAME.xml): what guard.domain reads and guard.metadata stamps."""
+    if root.tag == "domstatus":
+        inner = root.find("domain")
+        if inner is None:
+            raise InputError("<domstatus> holds no <domain>")
+        return inner
+    if root.tag != "domain":
+        raise InputError("expected a <domain> document, got <%s>" % root.tag)
+    return root

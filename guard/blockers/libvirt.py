@@ -19,7 +19,7 @@ answers; and the guest CPU the destination checks is the source's live CPU from 
 cookie (QEMU_MIGRATION_COOKIE_CPU, check='full'), while the hook's XML carries the CPU as it was
 configured (qemuDomainDefFormatBufInternal puts priv->origCPU back).
 """
-from . import Blocker
+from .base import Blocker
 
 SOURCE = "source-side: libvirt refuses on the source before the destination is asked; the pre-flight's"
 MIGRATION = "src/qemu/qemu_migration.c"

@@ -19,7 +19,7 @@ refused on the source: libvirt 9.0 and later read them from query-migrate blocke
 qemuMigrationSrcIsAllowed before the destination is asked (libvirt 8.0 does not, and QEMU's
 `migrate` fails on the source after the destination started); those are the pre-flight's.
 """
-from . import Blocker
+from .base import Blocker
 
 # Most QEMU blockers are refused on the source before the destination's hook runs.
 SOURCE = ("source-side: a QEMU migration blocker, refused on the source (libvirt 9.0+ reads query-migrate "

@@ -15,7 +15,7 @@ out of the migratable XML (qemuDomainChrDefDropDefaultPath, virDomainGraphicsLis
 out of the hook's sight. Each xpath is relative to <domain> and selects exactly the variant with that
 access; the entries whose rule is host-resource[...] are the resources guard.rules.host_resource
 checks (guard.domain reads them with these xpaths)."""
-from . import Blocker
+from .base import Blocker
 
 # Devices whose <source> is a character device backend (virDomainChrSourceDef): the chardev
 # devices proper, usb redirection, smartcard passthrough; the egd RNG backend is one too, with

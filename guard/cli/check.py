@@ -58,7 +58,7 @@ def run(args):
     now = time.time()
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
     if config.fingerprint_key:  # verify a signed fingerprint (and its age) as the hook does
-        from ..trusted import authenticated
+        from ..incoming import authenticated
         domain = authenticated(domain, config, now)
     dest = read_facts_file(args.facts)
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None

@@ -54,11 +54,17 @@ def register(sub):
 
 
 def _live_modules():
+    """collect and watch, in that order, when they import: both need libvirt-python (build
+    works without it), and watch uses collect's arguments (guard.cli.facts_live)."""
     try:
         from . import facts_live
     except ImportError:  # libvirt-python absent: build still works
         return ()
-    return (facts_live,)
+    try:
+        from . import watch
+    except ImportError:
+        return (facts_live,)
+    return (facts_live, watch)
 
 
 def _read(path):

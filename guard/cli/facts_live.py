@@ -1,4 +1,5 @@
-"""`migration-guard facts collect` and `facts watch`: need libvirt-python."""
+"""`migration-guard facts collect` (needs libvirt-python), and the arguments it shares with
+`facts watch` (guard.cli.watch). guard.cli.facts registers both."""
 import os
 import sys
 
@@ -27,11 +28,6 @@ def register(facts_sub):
                                               "config's paths.facts). '-' writes to stdout.")
     add_collector_arguments(parser)
     parser.set_defaults(run=run_collect)
-    try:
-        from . import watch
-    except ImportError:
-        return
-    watch.register(facts_sub)
 
 
 def run_collect(args):

@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 
 from guard.blockers import ACCESSES, COMPONENTS, RESOURCES, catalogue
-from guard.domain import domain_element
 from guard.rules import all_codes
+from guard.xmlsafe import domain_element
 from rulecase import run_case
 
 ENTRIES = catalogue()
