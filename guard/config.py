@@ -68,7 +68,7 @@ VCPU_RATIO_RANGE = (0.1, 64.0)
 
 # metrics: the Prometheus text file the collector refreshes; "" = off. pending: where the
 # hook leaves the decisions it let through for the collector service to record their
-# outcome (guard.pending); "" = no outcome tracking. false_allows: where the incoming XML of
+# outcome (guard.runtime.pending); "" = no outcome tracking. false_allows: where the incoming XML of
 # a false allow is kept (root-only, the newest 64).
 Paths = struct("Paths", "facts audit_log bypass metrics pending false_allows", defaults=(
     "/var/cache/migration-guard/facts.json", "/var/log/migration-guard/audit.log", "/run/migration-guard/bypass.json",
@@ -454,7 +454,7 @@ def compile_config(path):
 
 
 def _read_compiled(path, data):
-    from .trusted import Untrusted, read_trusted
+    from .runtime.trusted import Untrusted, read_trusted
     try:
         text = read_trusted(compiled_path(path), 4 * MAX_CONFIG_BYTES)
     except (OSError, Untrusted):
@@ -481,10 +481,10 @@ def _read_plain(path):
 
 def _read_config(path, trusted=False):
     """The config's bytes: FileNotFoundError when it is absent, ConfigError when it is over
-    MAX_CONFIG_BYTES, unreadable or (trusted) fails guard.trusted's checks."""
+    MAX_CONFIG_BYTES, unreadable or (trusted) fails guard.runtime.trusted's checks."""
     try:
         if trusted:
-            from .trusted import Untrusted, read_trusted
+            from .runtime.trusted import Untrusted, read_trusted
             try:
                 data = read_trusted(path, MAX_CONFIG_BYTES)
             except Untrusted as exc:
@@ -510,7 +510,7 @@ def _decoded(path, data):
 def load_config(explicit=None, trusted=False):
     """The config from --config, MIGRATION_GUARD_CONFIG or the default path. A missing
     default file means built-in defaults; a missing named file is an error. trusted (the
-    hook): the file must pass guard.trusted's checks (root's, not writable by others, no
+    hook): the file must pass guard.runtime.trusted's checks (root's, not writable by others, no
     symlink, in a folder only root can change), and its compiled form is used when it
     matches."""
     path = config_path(explicit)

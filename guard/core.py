@@ -62,7 +62,7 @@ def decide(inputs):
     source, origin, source_problem = policy.source_of(inputs.source, domain)
     # Records of every decision are built positionally (from_tuple: every field, in order).
     # A fingerprint from the guest's metadata is trusted only when a fleet key is configured:
-    # the hook and `check` then keep it only if its signature and age verified (guard.incoming.authenticated).
+    # the hook and `check` then keep it only if its signature and age verified (guard.services.incoming.authenticated).
     trusted = origin == "given" or (origin == "metadata" and config.fingerprint_key is not None)
     ctx = Context.from_tuple((domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
                               inputs.source_connection, inputs.probe, trusted, inputs.source_state))

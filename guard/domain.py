@@ -173,7 +173,7 @@ class Domain(struct("Domain", (
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
     signature, expired, key: guard.metadata.verify_domain), else None; exemptions: the
     guest's own (guard.metadata.Exemption), honoured only when the config opts in; waivers:
-    guard.waiver.Waiver, honoured only once verified with the fleet key (guard.trusted).
+    guard.waiver.Waiver, honoured only once verified with the fleet key (guard.runtime.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
     hyperv: (mode, features switched on) of <features><hyperv>, or None; security_models:
     ((model, element), ...) of the seclabels that name a security driver (_security_models)."""
@@ -921,7 +921,7 @@ def domain_from_element(root):
         _platform(top.get("clock"), cpu, devices),  # platform
         _device_values(root, present),  # device_values
         None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
-        _waivers(metadata),  # waivers, unverified until guard.trusted
+        _waivers(metadata),  # waivers, unverified until guard.runtime.trusted
         _security_models(root),  # security_models
     ))
 

@@ -25,19 +25,20 @@ import os
 import sys
 import time
 
-from . import __version__, escaping
-from .audit import append_record
-from .audit_record import decision_record, render_record
-from .bounded import Event, Timer
+from . import __version__
 from .config import Config, load_config
 from .core import decide, failed
 from .domain import parse_domain
 from .errors import ConfigError, GuardError, InputError
 from .findings import public
-from .incoming import incoming_inputs
-from .journal import send as journal_send
-from .report import refusal_lines
-from .trusted import Untrusted, read_trusted
+from .output import escaping
+from .output.audit import append_record
+from .output.audit_record import decision_record, render_record
+from .output.journal import send as journal_send
+from .output.report import refusal_lines
+from .runtime.bounded import Event, Timer
+from .runtime.trusted import Untrusted, read_trusted
+from .services.incoming import incoming_inputs
 from .xmlsafe import MAX_XML_BYTES
 
 
@@ -152,8 +153,8 @@ class _Run:
 
     def _leave_pending(self, outcome, record_id, now):
         """The migration goes ahead: leave the decision (and the incoming XML) for the
-        collector service, which records what became of it (guard.outcome_watch)."""
-        from .pending import entry, service_is_watching, write_pending
+        collector service, which records what became of it (guard.services.outcome_watch)."""
+        from .runtime.pending import entry, service_is_watching, write_pending
         if not service_is_watching(self.config.paths.pending, now):
             return  # nobody would settle it (the collector timer only, or the service stopped)
         try:

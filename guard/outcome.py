@@ -50,7 +50,7 @@ RUNNING_ARRIVING = (RUNNING_POSTCOPY, RUNNING_POSTCOPY_FAILED)
 PAUSED_POSTCOPY_FAILED = 13
 PAUSED_ARRIVING = (2, 11, 12, PAUSED_POSTCOPY_FAILED)  # MIGRATION, STARTING_UP, POSTCOPY, POSTCOPY_FAILED
 
-# One decision waiting for its outcome, as the hook left it (guard.pending.entry).
+# One decision waiting for its outcome, as the hook left it (guard.runtime.pending.entry).
 # said: "allow" (no deny finding), "deny" (a deny finding the guest came through anyway: audit
 # mode, a bypass, an exemption, a waiver or a maintenance window) or "error" (on_error
 # accepted); deny_codes: those deny findings' codes.
@@ -59,7 +59,7 @@ Pending = struct("Pending", "id time domain uuid decision said deny_codes mode")
 # What this host saw of the guest since the decision. state: (state, reason) from libvirt,
 # or None when the guest is not here (or not running). events: (event, detail, epoch)
 # lifecycle events of the guest seen after the decision. log: QEMU log lines written after
-# the decision (guard.outcome_watch reads them). watched: the service was connected to
+# the decision (guard.services.outcome_watch reads them). watched: the service was connected to
 # libvirt from before the decision until now, so an event would not have been missed.
 # defined: the guest is defined here but not running (an offline migration's definition, or
 # one that was here before).

@@ -33,12 +33,12 @@ import re
 import time
 
 from .addresses import is_wildcard_or_loopback
-from .bounded import map_within
 from .cpuset import parse_idset
 from .domain import mdev_path, pci_address
 from .errors import InputError
 from .facts.model import MELLANOX, MLX5_VFIO_PCI, Probe
 from .records import struct
+from .runtime.bounded import map_within
 
 MAX_STAT_THREADS = 4
 MAX_NETDEV_LOOKUPS = 1024

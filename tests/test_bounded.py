@@ -1,7 +1,7 @@
-"""The hook's bounded waits (guard.bounded, on _thread): real threads, real time."""
+"""The hook's bounded waits (guard.runtime.bounded, on _thread): real threads, real time."""
 import time
 
-from guard.bounded import Event, Timer, map_within
+from guard.runtime.bounded import Event, Timer, map_within
 
 
 def test_event_waits_until_set_or_the_time_is_up():

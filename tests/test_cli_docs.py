@@ -1,5 +1,5 @@
 """The man page, the bash completion and the journal catalog are checked against the code
-they describe: the argparse definition and guard/journal.py's MESSAGE_IDs."""
+they describe: the argparse definition and guard/output/journal.py's MESSAGE_IDs."""
 import os
 import re
 import shutil
@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from guard import journal
 from guard.cli.introspect import bash_completion, commands
+from guard.output import journal
 from helpers import REPO
 
 MAN = os.path.join(REPO, "packaging", "migration-guard.1")
@@ -115,10 +115,10 @@ def _words(text):
 
 
 def test_preflight_exit_codes_read_the_same_in_help_man_page_and_readme():
-    """One list (guard.evacuation.EXIT_CODES), word for word in the three places an
+    """One list (guard.services.evacuation.EXIT_CODES), word for word in the three places an
     administrator looks; the old contradiction (man: '1 any denied') cannot come back."""
     from guard.cli import build_parser
-    from guard.evacuation import EXIT_CODES
+    from guard.services.evacuation import EXIT_CODES
     parser = build_parser()
     preflight = next(action for action in parser._subparsers._group_actions[0].choices.items()
                      if action[0] == "preflight")[1]

@@ -203,7 +203,7 @@ def hook_config(path, tz="UTC0"):
 
 
 def test_the_hook_reads_the_compiled_config_only_while_it_matches(tmp_path, policy):
-    # The hook trusts root's files and its own uid's (guard.trusted), so this runs as any user.
+    # The hook trusts root's files and its own uid's (guard.runtime.trusted), so this runs as any user.
     os.chmod(str(tmp_path), 0o755)
     compiled = policy + ".compiled.json"
     parsed = repr(parse_config(POLICY, policy))

@@ -20,7 +20,7 @@ from guard.fingerprint import fingerprint_of
 from guard.metadata import stamp_xml
 from helpers import corpus_file, debian12_facts, minimal_guest
 
-preflight = pytest.importorskip("guard.preflight", reason="preflight needs libvirt-python")
+preflight = pytest.importorskip("guard.services.preflight", reason="preflight needs libvirt-python")
 
 FINGERPRINT_AT = "<metadata><mguard:guard xmlns:mguard='https://migration-guard.dev/xmlns/1'>" \
                  "<fingerprint>%s</fingerprint></mguard:guard></metadata>"
@@ -148,14 +148,14 @@ def test_the_core_imports_no_io_libvirt_journal_or_cli_module():
     core = ["guard.core", "guard.policy", "guard.engine", "guard.findings", "guard.rules", "guard.domain",
             "guard.metadata", "guard.fingerprint", "guard.facts.model", "guard.facts.build", "guard.records",
             "guard.rules.network", "guard.rules.storage",
-            "guard.audit_record", "guard.report"]
+            "guard.output.audit_record", "guard.output.report"]
     code = "import json, sys\n%s\nprint(json.dumps(sorted(sys.modules)))" % "\n".join("import " + m for m in core)
     loaded = set(json.loads(subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
                                            check=True).stdout))
     forbidden = {"libvirt", "structlog", "socket", "subprocess", "syslog", "tempfile", "guard.hook", "guard.cli",
-                 "guard.journal", "guard.audit", "guard.bypass", "guard.config", "guard.facts.cache",
-                 "guard.facts.collect", "guard.facts.local", "guard.preflight", "guard.watch", "guard.stamping",
-                 "guard.probe", "threading"}
+                 "guard.output.journal", "guard.output.audit", "guard.bypass", "guard.config", "guard.facts.cache",
+                 "guard.facts.collect", "guard.facts.local", "guard.services.preflight", "guard.services.watch",
+                 "guard.services.stamping", "guard.probe", "threading"}
     assert not loaded & forbidden, loaded & forbidden
     assert not any(m.startswith("guard.cli.") for m in loaded)
 

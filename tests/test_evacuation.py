@@ -1,9 +1,9 @@
-"""The evacuation plan's assignment (guard.evacuation, pure) and what the pre-flight reads
-on the source (guard.source_state): the figures are given, so each rule of the documented
+"""The evacuation plan's assignment (guard.services.evacuation, pure) and what the pre-flight reads
+on the source (guard.services.source_state): the figures are given, so each rule of the documented
 order is checked on its own."""
-from guard.evacuation import Capacity, Demand, assign
 from guard.rules.source_refusal import CLUSTER, LOCAL, NETWORK, NVME, SHARED
-from guard.source_state import file_storage, filesystem_of, is_local_uri, mount_table, source_disks
+from guard.services.evacuation import Capacity, Demand, assign
+from guard.services.source_state import file_storage, filesystem_of, is_local_uri, mount_table, source_disks
 
 GiB = 1 << 30
 

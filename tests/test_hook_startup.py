@@ -14,10 +14,10 @@ def test_importing_the_hook_leaves_the_collector_as_it_was(before, after):
 
 
 def test_the_hooks_modules_load_with_the_collector_paused():
-    """No collection from the hook's first import (guard.escaping) to the end of its own."""
+    """No collection from the hook's first import (guard.output.escaping) to the end of its own."""
     code = ("import gc, sys\nruns, done = [], []\n"
             "gc.callbacks.append(lambda phase, info: runs.append(info) if phase == 'start' and not done "
-            "and 'guard.escaping' in sys.modules else None)\n"
+            "and 'guard.output.escaping' in sys.modules else None)\n"
             "import guard.hook\ndone.append(1)\nprint(len(runs), len(sys.modules))")
     for _ in range(3):
         runs, modules = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,

@@ -13,11 +13,11 @@ import pytest
 from test_hook import Host, needs_root, the_record
 
 import guard.rules  # noqa: F401 - declares the rules' codes
-from guard.audit_record import decision_record, render_record
 from guard.config import Config
 from guard.core import Outcome
 from guard.facts.cache import facts_to_json, load_cache
 from guard.findings import finding
+from guard.output.audit_record import decision_record, render_record
 from helpers import REPO, debian12_facts, minimal_guest
 
 # A machine type the Debian 12 host does not offer: refused only with the destination's facts.

@@ -20,10 +20,10 @@ from guard.cli import main as cli_main
 from guard.config import Config
 from guard.core import failed
 from guard.domain import parse_domain
-from guard.evacuation import Move, Unplaced
 from guard.facts.cache import facts_to_json
-from guard.report import MAX_LINE, refusal_lines
-from guard.status import WARN, Check
+from guard.output.report import MAX_LINE, refusal_lines
+from guard.services.evacuation import Move, Unplaced
+from guard.services.status import WARN, Check
 from helpers import REPO, debian12_facts, decide, minimal_guest
 
 try:
@@ -33,9 +33,9 @@ except ImportError:  # the pre-flight's tests need it; the others do not
 else:
     from fleet import facts_with_node_memory, node_xml, write_node
 
-    from guard import preflight as pf
     from guard.cli.preflight import moves_text, plan_text
     from guard.facts.collect import collect as real_collect
+    from guard.services import preflight as pf
 needs_libvirt = pytest.mark.skipif(libvirt is None, reason="preflight needs libvirt-python")
 
 BIDI = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202a, 0x202f))) + "".join(map(chr, range(0x2066, 0x206a)))

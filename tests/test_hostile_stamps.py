@@ -17,14 +17,15 @@ from lxml import etree
 from test_hook import Host, needs_root, the_record
 from test_hostile import keyed_host, stamp
 
-import guard.watch
-from guard import XMLNS, XMLNS_PREFIX, status
+import guard.services.watch
+from guard import XMLNS, XMLNS_PREFIX
 from guard.cli import main
 from guard.config import load_config, parse_config
 from guard.errors import ConfigError
 from guard.facts.cache import facts_to_json
 from guard.fingerprint import fingerprint_of
 from guard.metadata import metadata_xml, signature_of, stamp_xml
+from guard.services import status
 from helpers import REPO, debian12_facts, minimal_guest
 
 GUEST_UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # helpers.minimal_guest's
@@ -324,8 +325,8 @@ def watch_once(monkeypatch, facts, argv=()):
     CLI, its config handling and the Watcher are the real ones; only the loop (a refresh
     and nothing more) and the facts collected (`facts`) stand in. The facts cache goes to
     the config's paths.facts."""
-    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: facts)
-    monkeypatch.setattr(guard.watch.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(guard.services.watch, "collect", lambda uri, memo=None: facts)
+    monkeypatch.setattr(guard.services.watch.signal, "signal", lambda *args: None)
 
     def one_refresh(self):
         self.conn = libvirt.open(self.uri)
@@ -335,7 +336,7 @@ def watch_once(monkeypatch, facts, argv=()):
             self.conn.close()
             self.conn = None
         return 0
-    monkeypatch.setattr(guard.watch.Watcher, "run", one_refresh)
+    monkeypatch.setattr(guard.services.watch.Watcher, "run", one_refresh)
     assert main(["facts", "watch", "--uri", TEST_URI] + list(argv)) == 0
 
 
@@ -416,15 +417,15 @@ def test_watch_does_not_keep_the_qemu_version_of_a_stamp_from_before_the_guest_s
     the QEMU that runs now, which the watch saw start."""
     key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
     config = load_config(str(_write(tmp_path / "config.toml", fingerprint_section(key))))
-    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: THIS_HOST)
+    monkeypatch.setattr(guard.services.watch, "collect", lambda uri, memo=None: THIS_HOST)
     conn = libvirt.open(TEST_URI)
     try:
-        first = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
+        first = guard.services.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
         first.conn, first.facts = conn, THIS_HOST._replace(qemu_version="7.1.0")
         first.stamp_all()
         saved = carried(test_guest)
         assert saved["qemu_version"] == "7.1.0"
-        watcher = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
+        watcher = guard.services.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), config=config)
         watcher.conn, watcher.facts = conn, THIS_HOST
         watcher._lifecycle(conn, test_guest, libvirt.VIR_DOMAIN_EVENT_STARTED, 0, None)  # restarted: 7.2.22
         assert carried(test_guest)["qemu_version"] == "7.2.22"
@@ -457,10 +458,10 @@ def test_watch_signs_with_the_key_of_its_config_file(tmp_path, monkeypatch, test
 def test_watch_restamps_every_running_guest_on_each_refresh_when_signing(tmp_path, monkeypatch, test_guest):
     key = write_key(str(tmp_path), "fleet.key", b"k" * 32)
     config = load_config(str(_write(tmp_path / "config.toml", fingerprint_section(key, 'max_age = "15m"'))))
-    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: THIS_HOST)
-    watcher = guard.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), interval=600.0, config=config)
+    monkeypatch.setattr(guard.services.watch, "collect", lambda uri, memo=None: THIS_HOST)
+    watcher = guard.services.watch.Watcher(TEST_URI, str(tmp_path / "f.json"), interval=600.0, config=config)
     assert watcher.period == 300.0  # a third of max_age: two refreshes may fail before a stamp expires
-    assert guard.watch.Watcher(TEST_URI, "f", interval=120.0, config=config).period == 120.0
+    assert guard.services.watch.Watcher(TEST_URI, "f", interval=120.0, config=config).period == 120.0
     watcher.conn, watcher.facts = libvirt.open(TEST_URI), THIS_HOST  # facts unchanged since the last refresh
     try:
         watcher.refresh()

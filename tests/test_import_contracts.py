@@ -25,23 +25,28 @@ PACKAGE = os.path.join(REPO, "guard")
 # from one above. Patterns are module names, "*" matching within one name component.
 LAYERS = (
     ("shells", ("guard.__main__", "guard.hook", "guard.cli", "guard.cli.*")),
-    ("services", ("guard.watch", "guard.outcome_watch", "guard.stamping", "guard.preflight", "guard.incoming",
-                  "guard.evacuation", "guard.source_state", "guard.activation", "guard.status", "guard.metrics")),
+    ("services", ("guard.services.watch", "guard.services.outcome_watch", "guard.services.stamping",
+                  "guard.services.preflight", "guard.services.incoming", "guard.services.evacuation",
+                  "guard.services.source_state", "guard.services.activation", "guard.services.status",
+                  "guard.services.metrics")),
     # The inputs the shells gather and the outcomes they write: files, /proc and /sys,
     # sockets, libvirt.
     ("host I/O", ("guard.config", "guard.bypass", "guard.facts.cache", "guard.facts.collect", "guard.facts.local",
-                  "guard.facts.qemu_conf", "guard.probe", "guard.audit", "guard.journal", "guard.pending")),
+                  "guard.facts.qemu_conf", "guard.probe", "guard.output.audit", "guard.output.journal",
+                  "guard.runtime.pending")),
     # The outcome as text, JSON and the audit record: pure; the layers above write it out.
-    ("output", ("guard.report", "guard.audit_record")),
+    ("output", ("guard.output.report", "guard.output.audit_record")),
     ("decision", ("guard.core", "guard.engine", "guard.policy", "guard.findings", "guard.convergence",
                   "guard.rules", "guard.rules.*", "guard.outcome")),
     ("guest model", ("guard.domain", "guard.metadata", "guard.waiver", "guard.addresses", "guard.cpuset")),
     ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.fingerprint",
                                    "guard.blockers", "guard.blockers.*", "guard.host_resources")),
     # Shared by all, importing no other layer; trusted, bounded and bundled touch files,
-    # clocks and sys.path, so the pure core may not use them (CORE_FORBIDDEN).
+    # clocks and sys.path, so the pure core may not use them (CORE_FORBIDDEN). The packages
+    # that only group modules (their __init__ imports nothing) sit here too.
     ("runtime helpers", ("guard", "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions",
-                         "guard.escaping", "guard.signing", "guard.trusted", "guard.bounded", "guard.bundled")),
+                         "guard.output.escaping", "guard.signing", "guard.runtime.trusted", "guard.runtime.bounded",
+                         "guard.runtime.bundled", "guard.services", "guard.output", "guard.runtime")),
 )
 
 # The pure core: the decision (docs/design.md section 2) and every module it imports,
@@ -57,9 +62,9 @@ PURE_CORE = (
 )
 # Named outright, whatever LAYERS says: the pure core never imports these guard modules...
 CORE_FORBIDDEN = ("guard.__main__", "guard.hook", "guard.cli", "guard.cli.*", "guard.probe", "guard.facts.collect",
-                  "guard.facts.cache", "guard.facts.local", "guard.facts.qemu_conf", "guard.audit", "guard.journal",
-                  "guard.watch", "guard.stamping", "guard.trusted", "guard.config", "guard.bypass", "guard.bounded",
-                  "guard.bundled", "guard.activation", "guard.status", "guard.preflight", "guard.incoming")
+                  "guard.facts.cache", "guard.facts.local", "guard.facts.qemu_conf", "guard.output.audit",
+                  "guard.output.journal", "guard.services.*", "guard.runtime.trusted", "guard.config", "guard.bypass",
+                  "guard.runtime.bounded", "guard.runtime.bundled", "guard.runtime.pending")
 # ...nor these modules of Python or third parties: processes, sockets, signals, threads,
 # files and the environment, libvirt.
 CORE_FORBIDDEN_EXTERNAL = ("libvirt", "structlog", "os", "sys", "io", "subprocess", "socket", "_socket", "signal",
@@ -68,7 +73,7 @@ CORE_FORBIDDEN_EXTERNAL = ("libvirt", "structlog", "os", "sys", "io", "subproces
                            "ssl")
 # Known exceptions, each with why it is one.
 CORE_EXTERNAL_ALLOWED = {
-    ("guard.metadata", "os"): "issuer(): the host name a stamp is issued by, read only when stamping (guard.stamping, "
+    ("guard.metadata", "os"): "issuer(): the host name a stamp is issued by, read only when stamping (guard.services.stamping, "
                               "`migration-guard stamp`), never by the hook or the decision",
 }
 
@@ -245,7 +250,7 @@ def test_the_graph_sees_function_local_and_relative_imports():
     core = {imp.target for imp in GRAPH["guard.core"][0]}
     assert {"guard.engine", "guard.policy", "guard.findings"} <= core  # from .x import y
     locals_ = {(imp.target, imp.local) for imp in GRAPH["guard.cli.check"][0]}
-    assert ("guard.incoming", True) in locals_ and ("guard.probe", True) in locals_  # inside run()
+    assert ("guard.services.incoming", True) in locals_ and ("guard.probe", True) in locals_  # inside run()
     assert "guard.rules.base" in {imp.target for imp in GRAPH["guard.rules.cpu"][0]}  # from .base import
     assert "guard.config" in {imp.target for imp in GRAPH["guard.cli.check"][0]}  # from ..config import
     assert "libvirt" in {imp.target for imp in GRAPH["guard.facts.collect"][1]}

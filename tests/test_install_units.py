@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from guard import activation, journal, status
+from guard.output import journal
+from guard.services import activation, status
 from helpers import REPO
 
 
@@ -36,7 +37,7 @@ def test_bundled_structlog_is_used_only_when_none_is_installed(tmp_path):
     system = tmp_path / "system"
     (system / "structlog").mkdir(parents=True)
     (system / "structlog" / "__init__.py").write_text("WHICH = 'system'\n")
-    code = ("import sys; sys.path.insert(0, %r); from guard.bundled import import_structlog; "
+    code = ("import sys; sys.path.insert(0, %r); from guard.runtime.bundled import import_structlog; "
             "m = import_structlog(%r); print(m.WHICH, %r in sys.path)" % (REPO, str(fake), str(fake)))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # -S: no site-packages. No structlog anywhere: the bundled copy, appended last.
@@ -49,7 +50,7 @@ def test_bundled_structlog_is_used_only_when_none_is_installed(tmp_path):
 
 
 def test_watch_logs_to_the_journal_with_priority_and_message_id(tmp_path):
-    from guard import watch
+    from guard.services import watch
     path = str(tmp_path / "journal.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server.bind(path)

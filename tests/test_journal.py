@@ -1,7 +1,7 @@
 """The journal summary: native protocol fields on a datagram socket, syslog without one."""
 import socket
 
-from guard import journal
+from guard.output import journal
 
 
 def test_native_journal_fields(tmp_path):

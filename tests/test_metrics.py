@@ -15,7 +15,7 @@ from test_hook import BIG, SMALL, Host, needs_root
 from guard.cli.metrics import refresh_after_collection
 from guard.config import load_config
 from guard.facts.cache import facts_to_json
-from guard.metrics import count_decisions, render
+from guard.services.metrics import count_decisions, render
 from helpers import REPO, debian12_facts
 
 
@@ -187,16 +187,16 @@ def test_refresh_after_collection_never_raises(tmp_path):
 
 
 def test_watch_refresh_runs_the_hook_after_writing_and_survives_its_failure(tmp_path, monkeypatch):
-    import guard.watch
+    import guard.services.watch
     facts = debian12_facts()
-    monkeypatch.setattr(guard.watch, "collect", lambda uri, memo=None: facts)
+    monkeypatch.setattr(guard.services.watch, "collect", lambda uri, memo=None: facts)
     cache = str(tmp_path / "facts.json")
     seen = []
 
     def after():
         seen.append(os.path.exists(cache))
         return "OSError: no space left"
-    watcher = guard.watch.Watcher("test:///default", cache, after_refresh=after)
+    watcher = guard.services.watch.Watcher("test:///default", cache, after_refresh=after)
     watcher.facts = facts  # unchanged facts: no restamping, no libvirt connection needed
     watcher.refresh()
     assert seen == [True] and os.path.exists(cache)

@@ -15,13 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_hook import BIG, SMALL, Host, documented_fields, needs_root
 
 from guard import outcome as oc
-from guard import pending as pending_module
-from guard.audit_record import outcome_record, render_record
 from guard.config import Config, parse_config
 from guard.findings import Finding
-from guard.metrics import count_decisions, render
-from guard.outcome_watch import OutcomeTracker, daemon_errors_since
-from guard.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, touch_heartbeat, write_pending
+from guard.output.audit_record import outcome_record, render_record
+from guard.runtime import pending as pending_module
+from guard.runtime.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, touch_heartbeat, write_pending
+from guard.services.metrics import count_decisions, render
+from guard.services.outcome_watch import OutcomeTracker, daemon_errors_since
 from helpers import REPO
 
 T0 = 1_764_686_000.0  # 2025-12-02T14:33:20Z
@@ -213,7 +213,7 @@ class TestPendingFiles:
         assert entries == [] and "not a pending decision" in problems[0]
 
     def test_a_huge_xml_is_cut_and_said(self, tmp_path):
-        from guard.pending import MAX_XML_BYTES
+        from guard.runtime.pending import MAX_XML_BYTES
         folder = str(tmp_path / "pending")
         write_pending(folder, {"id": "1" * 32, "time": T0}, b"x" * (MAX_XML_BYTES + 10))
         with open(os.path.join(folder, "1" * 32 + ".xml"), "rb") as handle:
@@ -320,7 +320,7 @@ class TestTrackerOnLibvirtsTestDriver:
         assert record["outcome"] == "migrated"
 
     def test_a_decision_that_cannot_be_removed_is_recorded_once(self, tmp_path, monkeypatch):
-        import guard.pending as pending_files
+        import guard.runtime.pending as pending_files
         now = time.time()
         self.leave(tmp_path, "0b8c1f7e-0000-4000-8000-000000000003", "gone", now - 100)
         tracker = self.tracker(tmp_path, connected_at=now - 200)

@@ -29,7 +29,7 @@ from fleet import (  # noqa: E402
     write_node,
 )
 
-from guard import preflight as pf  # noqa: E402
+from guard.services import preflight as pf  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUESTS = 40
@@ -436,7 +436,7 @@ def test_ssh_is_the_default_shell_for_ssh_uris_only():
 
 def test_batch_answers_every_guest_in_order_a_bad_one_with_its_own_error(tmp_path):
     shell, _facts, _config = _guard_shell(tmp_path, "test:///default")
-    from guard.incoming import request
+    from guard.services.incoming import request
     body = request([(minimal_guest("one"), None, None), ("<domain>", None, None), (minimal_guest("two"), 5e6, None)])
     done = subprocess.run(shell.split() + ["migration-guard", "check", "--probe", "--batch"], input=body,
                           capture_output=True)

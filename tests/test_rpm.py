@@ -63,7 +63,7 @@ def test_payload_and_requirements(packages):
                  "/usr/lib/tmpfiles.d/migration-guard.conf", "/usr/lib/python3.9/site-packages/guard/hook.py",
                  "/usr/lib/systemd/catalog/migration-guard.catalog",
                  "/usr/share/bash-completion/completions/migration-guard",
-                 "/usr/share/migration-guard/bundled/structlog/__init__.py"):
+                 "/usr/share/migration-guard/runtime/bundled/structlog/__init__.py"):
         assert path in files, path
     assert "/etc/libvirt/hooks/qemu" not in files  # the administrator's slot stays theirs
     assert not any(p.startswith("/usr/lib/python3.9/site-packages/structlog") for p in files)  # never shadows
@@ -164,7 +164,7 @@ def test_scratch_root_install_runs_the_hook(packages, tmp_path, rhel_python):
                          text=True)
     assert cli.returncode == 0 and '"domain": "big"' in cli.stdout.replace('":"', '": "')
     # The collector imports structlog: RHEL has none, so the bundled copy, and only that way.
-    watch = subprocess.run([rhel_python, "-c", "import sys, guard.watch, structlog; "
+    watch = subprocess.run([rhel_python, "-c", "import sys, guard.services.watch, structlog; "
                             "print(structlog.__file__); print(sys.path[-1])"], env=env, cwd=root,
                            capture_output=True, text=True)
     assert watch.returncode == 0, watch.stderr

@@ -34,7 +34,7 @@ KNOWN = {
 }
 # Findings built without a declaration, each with why.
 BUILT = {
-    ("guard.incoming", "_finding"): "a destination's decision read back from its JSON answer (check --probe --batch): "
+    ("guard.services.incoming", "_finding"): "a destination's decision read back from its JSON answer (check --probe --batch): "
                                     "made and checked there",
 }
 

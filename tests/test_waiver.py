@@ -4,7 +4,7 @@ import pytest
 
 from guard.config import parse_config
 from guard.domain import parse_domain
-from guard.incoming import authenticated
+from guard.services.incoming import authenticated
 from guard.waiver import WAIVER_XMLNS, Waiver, sign, waivers_xml
 from helpers import NOW, debian12_facts, decide, minimal_guest
 

@@ -3,8 +3,9 @@ import argparse
 import os
 import sys
 
-from .. import __version__, escaping
+from .. import __version__
 from ..errors import GuardError
+from ..output import escaping
 from . import accuracy, audit, bypass, check, config_cmd, facts, hook_activate, metrics, preflight, rules, stamp, status, waive
 
 COMMANDS = (check, facts, stamp, preflight, audit, accuracy, bypass, waive, rules, config_cmd, metrics, status, hook_activate)

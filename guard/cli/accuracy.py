@@ -7,10 +7,10 @@ read before switching from mode = "audit" to "enforce".
 """
 import datetime
 
-from .. import escaping
-from ..audit import Counts, Filter, read_records
 from ..config import CONFIG_HELP, load_config
 from ..outcome import CLASSES, summarize
+from ..output import escaping
+from ..output.audit import Counts, Filter, read_records
 from .audit import TIME_HELP, when
 
 EXPLAINED = {

@@ -2,10 +2,10 @@
 import datetime
 import sys
 
-from .. import escaping
-from ..audit import Counts, Filter, findings_of, parse_time, read_records
 from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
+from ..output import escaping
+from ..output.audit import Counts, Filter, findings_of, parse_time, read_records
 from ..units import parse_duration
 
 TIME_HELP = "ISO time or date, -1h / 30m (ago), today, yesterday, now"

@@ -2,12 +2,13 @@
 import os
 import time
 
-from .. import __version__, escaping
-from ..audit import record_action
-from ..audit_record import bypass_record
+from .. import __version__
 from ..bypass import MAX_BYPASS_SECONDS, clear_bypass, login_user, read_bypass, write_bypass
 from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
+from ..output import escaping
+from ..output.audit import record_action
+from ..output.audit_record import bypass_record
 from ..units import format_time, parse_duration
 
 

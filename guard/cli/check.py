@@ -8,7 +8,7 @@ from ..domain import parse_domain
 from ..errors import InputError
 from ..facts.cache import read_facts_file
 from ..fingerprint import fingerprint_of
-from ..report import decision_json, decision_text, dumps
+from ..output.report import decision_json, decision_text, dumps
 
 
 def register(sub):
@@ -50,7 +50,7 @@ def run(args):
             raise InputError("--batch decides as this host's hook: it needs --probe, and takes the guests and the "
                              "source's facts from stdin, the facts from the hook's cache (not --domain-xml, --facts "
                              "or --source-facts)")
-        from ..incoming import decide_batch
+        from ..services.incoming import decide_batch
         return decide_batch(sys.stdin.buffer, sys.stdout, load_config(args.config), time.time())
     if not args.domain_xml or not args.facts:
         raise InputError("check needs --domain-xml and --facts (or --probe --batch)")
@@ -58,7 +58,7 @@ def run(args):
     now = time.time()
     domain = parse_domain(read_input(args.domain_xml), args.domain_xml)
     if config.fingerprint_key:  # verify a signed fingerprint (and its age) as the hook does
-        from ..incoming import authenticated
+        from ..services.incoming import authenticated
         domain = authenticated(domain, config, now)
     dest = read_facts_file(args.facts)
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None

@@ -3,10 +3,10 @@
 import os
 import sys
 
-from .. import journal
 from ..config import CONFIG_HELP, load_config
 from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
+from ..output import journal
 from .metrics import refresh_after_collection
 
 

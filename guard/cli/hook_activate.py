@@ -4,7 +4,7 @@ step, which restarts nothing and only says whether the hook is live. hook-activa
 exits 0: an install must never fail for this."""
 import argparse
 
-from ..activation import HOOKS_DIR, MARKER, NOT_YET, activate
+from ..services.activation import HOOKS_DIR, MARKER, NOT_YET, activate
 
 
 def register(sub):

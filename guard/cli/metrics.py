@@ -4,11 +4,11 @@ import sys
 import time
 
 from .. import __version__
-from ..audit import Filter, read_records
 from ..bypass import read_bypass
 from ..config import CONFIG_HELP, load_config
 from ..facts.cache import load_cache, write_atomic
-from ..metrics import count_decisions, render
+from ..output.audit import Filter, read_records
+from ..services.metrics import count_decisions, render
 
 
 def register(sub):
@@ -26,8 +26,8 @@ def register(sub):
 def hook_live():
     """True / False: whether the running libvirt daemon runs the hook (as `status` judges
     it); None when that cannot be told (no systemd, no daemon running)."""
-    from .. import activation
-    from ..status import FAIL, PASS, check_daemon, check_hook
+    from ..services import activation
+    from ..services.status import FAIL, PASS, check_daemon, check_hook
     if check_hook(activation.HOOKS_DIR).result == FAIL:
         return False
     result = check_daemon(activation.HOOKS_DIR, activation.MARKER).result

@@ -5,12 +5,12 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from .. import escaping
 from ..config import load_config
 from ..errors import GuardError
-from ..evacuation import EXIT_CODES
-from ..report import decision_json, decision_text
+from ..output import escaping
+from ..output.report import decision_json, decision_text
 from ..rules.source_refusal import MIGRATE_FLAGS
+from ..services.evacuation import EXIT_CODES
 from ..units import format_bytes
 
 
@@ -80,7 +80,7 @@ def dest_labels(dests):
 
 def cell_text(outcome):
     """allow | allow, N unverified | deny CODE | would-deny CODE | error."""
-    from ..preflight import column, unverifiable_count
+    from ..services.preflight import column, unverifiable_count
     if column(outcome) == "deny":
         return "%s %s" % (outcome.decision, outcome.denies[0].code if outcome.denies else "")
     unverified = unverifiable_count(outcome) if column(outcome) == "allow" else 0
@@ -88,7 +88,7 @@ def cell_text(outcome):
 
 
 def plan_text(plan):
-    """The table (one row per guest: its name escaped and quoted by guard.escaping.word, so
+    """The table (one row per guest: its name escaped and quoted by guard.output.escaping.word, so
     that no name can end a row or fake a cell), each destination's counts, the guests with
     none."""
     labels = dest_labels(plan.dests)
@@ -126,7 +126,7 @@ def plan_text(plan):
             lines.append(line)
     else:
         lines.append("every guest has a destination (%d guests)" % len(plan.guests))
-    from ..preflight import column, unverifiable_count
+    from ..services.preflight import column, unverifiable_count
     if any(column(outcome) == "allow" and unverifiable_count(outcome) for outcome in plan.cells.values()):
         lines.append("")
         lines.append("allow, N unverified: allowed on what could be checked from here; N checks (paths, host devices, "
@@ -178,7 +178,7 @@ def run(args):
     if not args.domains and not args.all:
         raise GuardError("name the guests to check, or use --all")
     try:
-        from ..preflight import Plan, preflight
+        from ..services.preflight import Plan, preflight
     except ImportError as exc:
         raise GuardError("preflight needs libvirt-python (python3-libvirt): %s" % exc)
     config = load_config(args.config)
@@ -219,7 +219,7 @@ def run(args):
 
 def destination_json(plan, dest, dest_shell):
     """How a destination was decided, and why it could not be, if it could not."""
-    from ..preflight import dest_shell_for
+    from ..services.preflight import dest_shell_for
     errors = sorted({plan.cells[g, dest].reason for g in plan.guests if plan.cells[g, dest].decision == "error"})
     shell = dest_shell_for(dest, dest_shell)
     return {"decided_by": "destination" if shell else "source",

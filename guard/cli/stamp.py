@@ -8,7 +8,7 @@ from ..errors import GuardError
 from ..facts.cache import read_facts_file
 from ..fingerprint import fingerprint_for
 from ..metadata import dated, stamp_xml
-from ..trusted import fleet_keys
+from ..runtime.trusted import fleet_keys
 from .check import read_input
 
 

@@ -1,10 +1,10 @@
 """`migration-guard status`: is enforcement live on this host (virt-host-validate style)."""
 import argparse
 
-from .. import escaping
-from ..activation import HOOKS_DIR, MARKER
 from ..config import CONFIG_HELP
-from ..status import ENFORCING, EXIT_CODES, UNKNOWN, run_checks, verdict
+from ..output import escaping
+from ..services.activation import HOOKS_DIR, MARKER
+from ..services.status import ENFORCING, EXIT_CODES, UNKNOWN, run_checks, verdict
 
 
 def register(sub):

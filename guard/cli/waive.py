@@ -4,13 +4,14 @@ destination (guard.waiver). Run on the source, where the guest runs."""
 import os
 import time
 
-from .. import __version__, escaping
-from ..audit import record_action
-from ..audit_record import waiver_record
+from .. import __version__
 from ..bypass import login_user
 from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
-from ..trusted import fleet_keys
+from ..output import escaping
+from ..output.audit import record_action
+from ..output.audit_record import waiver_record
+from ..runtime.trusted import fleet_keys
 from ..units import format_time, parse_duration
 from ..waiver import MAX_FIELD_CHARS, MAX_WAIVERS, WAIVER_PREFIX, WAIVER_XMLNS, Waiver, in_force, read_waivers, sign, waivers_xml
 

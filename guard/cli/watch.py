@@ -1,7 +1,7 @@
 """`migration-guard facts watch`: the collector service."""
 from ..config import load_config
+from ..services.watch import run_watch
 from ..units import parse_duration
-from ..watch import run_watch
 from .facts_live import add_collector_arguments
 from .metrics import refresh_after_collection
 

@@ -4,7 +4,7 @@ import os
 import time
 
 from ..errors import InputError
-from ..trusted import Untrusted, read_trusted, unsafe_reason  # noqa: F401 - re-exported
+from ..runtime.trusted import Untrusted, read_trusted, unsafe_reason  # noqa: F401 - re-exported
 from .model import HostFacts
 
 MAX_FACTS_BYTES = 8 * 1024 * 1024

@@ -12,7 +12,7 @@ Begin/Perform phase (src/qemu/qemu_migration.c):
 - qemuMigrationSrcIsAllowed: a guest with snapshot metadata: "cannot migrate domain with N
   snapshots" (whatever the flags).
 Only the pre-flight, which runs on the source, knows these facts (SourceState, gathered by
-guard.preflight over the source's libvirt and its mount table); the hook passes none, and
+guard.services.preflight over the source's libvirt and its mount table); the hook passes none, and
 this rule is then silent.
 """
 from ..records import struct

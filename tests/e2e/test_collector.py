@@ -128,7 +128,7 @@ def test_preflight_measures_every_guests_dirty_rate_at_once(hosts, tmp_path):
         source.define_and_start(guest_xml(name, memory_mib=64))
     try:
         from guard.facts.collect import open_connection
-        from guard.preflight import measure_dirty_rates
+        from guard.services.preflight import measure_dirty_rates
         conn = open_connection(source.uri, read_only=False)
         try:
             doms = [conn.lookupByName(name) for name in names]
@@ -153,7 +153,7 @@ def test_session_uris_are_a_finding(hosts):
     source, _dest, _guard = hosts
     decision = decide(guest_xml("x"), None, connection="session")
     assert "session-connection[destination]" in {f.code for f in decision.findings}
-    from guard.preflight import connection_kind
+    from guard.services.preflight import connection_kind
     assert connection_kind("qemu:///session") == "session"
     assert connection_kind("qemu+ssh://hv02/system") == "system"
     assert connection_kind(source.uri) == "system"

@@ -181,7 +181,7 @@ def test_status_judges_the_hook_live_by_what_libvirt_registered_not_its_ctime(ho
     counts is what was in qemu.d when the daemon started, and hooks/qemu (B started with the
     administrator's): libvirt then lists qemu.d at every call."""
     source, dest, guard = hosts
-    from guard import activation
+    from guard.services import activation
     pid = dest.pid("libvirtd")
     started = activation.process_start(pid)
     ours = dest.path("etc", "hooks", "qemu.d", "50-migration-guard")

@@ -5,9 +5,9 @@ import threading
 
 import libvirt
 
-from guard import watch as watch_module
 from guard.domain import parse_domain
 from guard.facts.cache import read_facts_file
+from guard.services import watch as watch_module
 from harness import guest_xml, wait_for
 
 

@@ -1,7 +1,7 @@
 """source-fingerprint: with a fleet key configured, a guest whose fingerprint does not verify
 (missing, unsigned, signed with another key or for another guest, expired, or a key this
 host cannot read) is refused. Passing and failing fixtures, verified as the hook verifies
-(guard.metadata.verify_domain, the pure part of guard.incoming.authenticated)."""
+(guard.metadata.verify_domain, the pure part of guard.services.incoming.authenticated)."""
 import pytest
 
 from guard.domain import parse_domain

@@ -1,5 +1,5 @@
 """source-refusal: passing and failing fixtures. The source's state is what the pre-flight
-reads on the source (guard.source_state); the hook never has it, and the rule is then silent."""
+reads on the source (guard.services.source_state); the hook never has it, and the rule is then silent."""
 import pytest
 
 from guard.rules.source_refusal import (

@@ -24,16 +24,16 @@ import subprocess
 import threading
 import time
 
-from . import journal
-from .facts.cache import Untrusted, read_trusted, write_atomic
-from .units import format_time
+from ..facts.cache import Untrusted, read_trusted, write_atomic
+from ..output import journal
+from ..units import format_time
 
 HOOKS_DIR = "/etc/libvirt/hooks"
 HOOK_NAME = "50-migration-guard"
 DAEMONS = ("virtqemud", "libvirtd")  # modular daemon first; libvirtd on hosts still monolithic
 MARKER = "/run/migration-guard/hook-live.json"
 # The sh front end (hooks/qemu) truncates this file on every call libvirt makes to it: the
-# proof that the running daemon runs the hook (guard.status).
+# proof that the running daemon runs the hook (guard.services.status).
 CALLED = "/run/migration-guard/hook-called"
 SYSTEMCTL_TIMEOUT = 60.0
 LIBVIRT_TIMEOUT = 30.0
@@ -158,7 +158,7 @@ def daemon_runs_hook(pid, started, hooks_dir=HOOKS_DIR, marker=MARKER, called=No
 def _jobs(uri):
     import libvirt
 
-    from .facts.collect import quiet_libvirt
+    from ..facts.collect import quiet_libvirt
     quiet_libvirt()
     conn = libvirt.openReadOnly(uri)
     try:

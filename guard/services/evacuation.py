@@ -1,5 +1,5 @@
 """The evacuation plan: one destination for each guest, within what each destination has
-free. Pure: the pre-flight reads the figures (guard.preflight.read_capacity) and the
+free. Pure: the pre-flight reads the figures (guard.services.preflight.read_capacity) and the
 verdicts; this only assigns.
 
 The order, documented in the README:
@@ -15,8 +15,8 @@ The order, documented in the README:
    with why: no destination accepts it (each destination's verdict), or the ones that do
    are full (what each lacks).
 """
-from .records import struct
-from .units import format_bytes
+from ..records import struct
+from ..units import format_bytes
 
 DEFAULT_HUGEPAGE_BYTES = 2 << 20
 

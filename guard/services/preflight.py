@@ -21,9 +21,12 @@ from urllib.parse import urlparse
 
 import libvirt
 
-from .core import Inputs, decide, failed
-from .domain import parse_domain
-from .errors import GuardError
+from ..core import Inputs, decide, failed
+from ..domain import parse_domain
+from ..errors import GuardError
+from ..facts.collect import CollectError, collect, open_connection
+from ..fingerprint import fingerprint_of
+from ..records import struct
 from .evacuation import (  # noqa: F401 - EXIT_CODES: the CLI's and docs' one list
     DEFAULT_HUGEPAGE_BYTES,
     EXIT_CODES,
@@ -35,10 +38,7 @@ from .evacuation import (  # noqa: F401 - EXIT_CODES: the CLI's and docs' one li
     Unplaced,
     assign,
 )
-from .facts.collect import CollectError, collect, open_connection
-from .fingerprint import fingerprint_of
 from .incoming import outcome_from_dict, request
-from .records import struct
 from .source_state import is_local_uri, read_mounts, source_state, volume_reader
 
 DIRTY_RATE_SECONDS = 1
@@ -91,7 +91,7 @@ def measure_dirty_rates(conn, doms, seconds=DIRTY_RATE_SECONDS):
 
 
 def read_capacity(uri, page_sizes=()):
-    """What a destination has free for a plan (guard.evacuation.Capacity), over libvirt.
+    """What a destination has free for a plan (guard.services.evacuation.Capacity), over libvirt.
     Free memory is virNodeGetFreeMemory; a driver that says 0 (libvirt's test driver, with
     no NUMA cells) gets its total memory less what its running guests have."""
     conn = open_connection(uri)
@@ -144,7 +144,7 @@ def api_prober(uri):
     binary it cannot find), and the guest's disks that are volumes of its storage pools
     (virStorageVolLookupByPath; a path outside every pool stays unknown, never absent).
     Anything libvirt cannot answer stays None: `unverifiable`, as without a probe."""
-    from .facts.model import Probe
+    from ..facts.model import Probe
     state = {"conn": None, "guests": None, "emulators": {}}
 
     def connection():
@@ -198,7 +198,7 @@ def read_destination(uri, read_facts=None):
         return None, str(exc) if isinstance(exc, GuardError) else exc.get_error_message()
 
 
-# The remote command a destination shell runs: the destination's own decision (guard.incoming).
+# The remote command a destination shell runs: the destination's own decision (guard.services.incoming).
 REMOTE_CHECK = ("migration-guard", "check", "--probe", "--batch")
 # How long a destination's own check may take: starting up, then each guest's probe,
 # bounded there by the hook's own timeout.
@@ -229,7 +229,7 @@ def _last_line(text):
 
 def ask_destination(shell, guests, source_facts, source_connection, config, run=subprocess.run):
     """[Outcome] for guests [(Domain, xml, dirty rate, SourceState)], decided on the
-    destination by its own guard as its hook would (guard.incoming), or GuardError saying
+    destination by its own guard as its hook would (guard.services.incoming), or GuardError saying
     why the destination could not answer."""
     argv = list(shell) + list(REMOTE_CHECK)
     body = request([(xml, rate, state) for _domain, xml, rate, state in guests], source_facts, source_connection)
@@ -279,7 +279,7 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=())
                                 None, None))
     doms.sort(key=lambda dom: dom.name())
     rates = measure_dirty_rates(conn, doms) if need_dirty_rate else {}  # inactive guests: not started
-    # What libvirt checks on the source before it asks a destination (guard.source_state):
+    # What libvirt checks on the source before it asks a destination (guard.services.source_state):
     # the file systems of the guests' disks, known from this machine's mount table when the
     # source is this machine.
     mounts = read_mounts() if is_local_uri(source_uri) else None
@@ -492,7 +492,7 @@ class Plan(struct("Plan", "dests guests cells")):
 
     def assign(self, demands, capacities, config):
         """([Move], [Unplaced]): one destination for each guest within what each has free
-        (guard.evacuation). A guest the source could not read has no Demand: unplaced."""
+        (guard.services.evacuation). A guest the source could not read has no Demand: unplaced."""
         known = [g for g in self.guests if g in demands]
         moves, unplaced = assign(known, self.dests, self.accepting, demands, capacities,
                                  config.plan_memory_reserve, config.plan_vcpu_ratio, self.refusals)
@@ -507,7 +507,7 @@ class Plan(struct("Plan", "dests guests cells")):
         fewer choice, shown as error in its counts); 1 some guest has none, and every
         destination said why; 2 some guest has none and an error prevented a verdict
         for it (a single unreachable destination is always this). unplaced: the plan's
-        unplaced guests (guard.evacuation), when a plan was made: a guest with a
+        unplaced guests (guard.services.evacuation), when a plan was made: a guest with a
         destination but no room there counts as having none."""
         left = self.unplaced() if unplaced is None else [u.guest for u in unplaced]
         if any(self.cells[guest, dest].decision == "error" for guest in left for dest in self.dests):

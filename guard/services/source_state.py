@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
-from .rules.source_refusal import BLOCK, CLUSTER, LOCAL, NETWORK, NVME, SHARED, SourceDisk, SourceState
+from ..rules.source_refusal import BLOCK, CLUSTER, LOCAL, NETWORK, NVME, SHARED, SourceDisk, SourceState
 
 # virFileIsSharedFS's list, by the names /proc/self/mountinfo gives them, and the cluster
 # file systems among them (virFileIsClusterFS), on which any cache mode is safe.

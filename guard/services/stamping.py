@@ -10,11 +10,11 @@ import time
 
 import libvirt
 
-from . import XMLNS, XMLNS_PREFIX
-from .domain import parse_domain
-from .errors import InputError
-from .fingerprint import fingerprint_for
-from .metadata import authenticate, dated, issuer, metadata_xml
+from .. import XMLNS, XMLNS_PREFIX
+from ..domain import parse_domain
+from ..errors import InputError
+from ..fingerprint import fingerprint_for
+from ..metadata import authenticate, dated, issuer, metadata_xml
 
 
 def _current(dom):

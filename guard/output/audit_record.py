@@ -147,7 +147,7 @@ def _bounded(record):
 
 def render_record(record):
     """One line of JSON (keys sorted, no newline inside), in UTF-8 for people who read the
-    log, with the control and bidi characters of a guest's values escaped (guard.escaping)."""
+    log, with the control and bidi characters of a guest's values escaped (guard.output.escaping)."""
     return dumps(record, readable=True, sort_keys=True, separators=(", ", ": "))
 
 
@@ -176,7 +176,7 @@ def bypass_record(event, when, host, uid, by, state, guard_version):
 def waiver_record(event, when, host, uid, by, guest, waiver, guard_version):
     """The record of setting ("waiver-set") or clearing ("waiver-clear") a guest's waivers
     (guard.waiver): who, the guest (name, uuid), and the waiver set (None when cleared)."""
-    from .units import format_time
+    from ..units import format_time
     name, uuid = guest
     return dict(_action_record(event, when, host, uid, by, guard_version, name, uuid),
                 waiver=None if waiver is None else {"codes": list(waiver.codes), "until": format_time(waiver.until),

@@ -19,17 +19,17 @@ import threading
 
 import libvirt
 
-from . import journal
-from .bundled import import_structlog
-from .config import Config
-from .facts.cache import facts_to_json, write_atomic
-from .facts.collect import collect, quiet_libvirt
+from ..config import Config
+from ..facts.cache import facts_to_json, write_atomic
+from ..facts.collect import collect, quiet_libvirt
+from ..output import journal
+from ..runtime.bundled import import_structlog
+from ..runtime.trusted import fleet_keys
 from .outcome_watch import OutcomeTracker
 from .stamping import stamp_domain
-from .trusted import fleet_keys
 
 structlog = import_structlog()  # the system's, else the RPM's bundled copy
-log = structlog.get_logger("migration-guard.watch")
+log = structlog.get_logger("migration-guard.services.watch")
 
 # structlog method -> syslog priority: warnings reach the journal as warnings.
 PRIORITIES = {"debug": 7, "info": 6, "msg": 6, "warning": 4, "warn": 4, "error": 3, "exception": 3,
@@ -118,7 +118,7 @@ class Watcher:
         # QEMU runs, known without reading anything the tenant can write. Forgotten when
         # libvirt goes away (a domain may have restarted unseen).
         self.started = {}
-        # What became of the migrations the hook let through (guard.outcome_watch); off
+        # What became of the migrations the hook let through (guard.services.outcome_watch); off
         # with [paths] pending = "".
         self.outcomes = OutcomeTracker(self.config, log) if self.config.paths.pending else None
 

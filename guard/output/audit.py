@@ -1,15 +1,15 @@
 """The audit trail on disk: one JSON object per decision, one line, one O_APPEND write;
-and the reading side of `migration-guard audit`. Records are built by guard.audit_record."""
+and the reading side of `migration-guard audit`. Records are built by guard.output.audit_record."""
 import json
 import os
 
-from .trusted import open_append
+from ..runtime.trusted import open_append
 
 
 def append_record(path, line):
     """Append one line with a single write(2) on an O_APPEND descriptor, so concurrent
     hooks never interleave. Creates the directory 0750 and the file 0640; refuses a
-    symlink, a FIFO or a file another user could have planted (guard.trusted.Untrusted).
+    symlink, a FIFO or a file another user could have planted (guard.runtime.trusted.Untrusted).
     If the log ends in a fragment (an earlier short write: disk full), the record starts
     on a line of its own rather than being glued to it."""
     data = (line.rstrip("\n") + "\n").encode("utf-8")
@@ -27,13 +27,13 @@ def append_record(path, line):
 
 def record_action(path, record, summary, **journal_fields):
     """An administrator's action (setting or clearing a bypass or a waiver): its audit
-    record (guard.audit_record) and a journal entry. A log that cannot be written is said on
+    record (guard.output.audit_record) and a journal entry. A log that cannot be written is said on
     stderr; the action stands."""
     import sys
 
+    from ..runtime.trusted import Untrusted
     from .audit_record import render_record
     from .journal import send
-    from .trusted import Untrusted
     try:
         append_record(path, render_record(record))
     except (OSError, ValueError, Untrusted) as exc:

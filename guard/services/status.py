@@ -9,12 +9,12 @@ import stat
 import time
 from collections import namedtuple
 
+from ..bypass import read_bypass
+from ..config import load_config
+from ..errors import GuardError
+from ..facts.cache import boot_clock, facts_age, load_cache
+from ..units import format_time
 from . import activation
-from .bypass import read_bypass
-from .config import load_config
-from .errors import GuardError
-from .facts.cache import boot_clock, facts_age, load_cache
-from .units import format_time
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -109,7 +109,7 @@ def check_key_file(name, path, role):
     """A fleet key file as the hook needs it: a regular file (no symlink), root's, mode 0600
     or 0400, not empty (16 to 4096 bytes), in a folder only root can change. role: what is
     lost when the hook cannot use it."""
-    from .trusted import MAX_KEY_BYTES, MIN_KEY_BYTES, Untrusted, read_key
+    from ..runtime.trusted import MAX_KEY_BYTES, MIN_KEY_BYTES, Untrusted, read_key
     try:
         st = os.lstat(path)
     except FileNotFoundError:

@@ -1,5 +1,5 @@
 """The outcome loop in the collector service: for each decision the hook left pending
-(guard.pending), decide what became of the migration (guard.outcome.judge) from what this
+(guard.runtime.pending), decide what became of the migration (guard.outcome.judge) from what this
 host sees, and append the outcome record to the audit log.
 
 Runs in the service's own thread, every POLL_SECONDS while anything is pending (a listdir
@@ -13,23 +13,14 @@ import subprocess
 import threading
 import time
 
-from . import __version__, journal
-from .audit import append_record
-from .audit_record import outcome_record, render_record
-from .escaping import text as one_line
-from .outcome import (
-    FALSE_ALLOW,
-    Evidence,
-    Pending,
-    classify,
-    expired,
-    failure_time,
-    judge,
-    lines_since,
-    log_time,
-)
-from .pending import claim_pending, keep_xml, read_pending, remove_pending, touch_heartbeat, unclaim_pending
-from .trusted import Untrusted
+from .. import __version__
+from ..outcome import FALSE_ALLOW, Evidence, Pending, classify, expired, failure_time, judge, lines_since, log_time
+from ..output import journal
+from ..output.audit import append_record
+from ..output.audit_record import outcome_record, render_record
+from ..output.escaping import text as one_line
+from ..runtime.pending import claim_pending, keep_xml, read_pending, remove_pending, touch_heartbeat, unclaim_pending
+from ..runtime.trusted import Untrusted
 
 POLL_SECONDS = 2.0
 HEARTBEAT_EVERY = 60.0
@@ -184,7 +175,7 @@ class OutcomeTracker:
         return written
 
     def _heartbeat(self, folder, now):
-        """Tell the hook this service is running (guard.pending.HEARTBEAT): without one, the
+        """Tell the hook this service is running (guard.runtime.pending.HEARTBEAT): without one, the
         hook leaves nothing pending (a host with the collector timer only)."""
         if now - self.beat < HEARTBEAT_EVERY:
             return

@@ -17,17 +17,17 @@ unusable is an `error` line of its own. The pre-flight reads the lines back into
 import json
 import os
 
-from .bypass import read_bypass
-from .core import Inputs, Outcome, failed
-from .domain import parse_domain
-from .errors import GuardError, InputError
-from .facts.cache import boot_clock, facts_age, load_cache
-from .findings import Finding
-from .metadata import verify_domain
-from .probe import gather as gather_probe
-from .report import decision_json, dumps
-from .rules.source_refusal import SourceDisk, SourceState
-from .trusted import fleet_keys
+from ..bypass import read_bypass
+from ..core import Inputs, Outcome, failed
+from ..domain import parse_domain
+from ..errors import GuardError, InputError
+from ..facts.cache import boot_clock, facts_age, load_cache
+from ..findings import Finding
+from ..metadata import verify_domain
+from ..output.report import decision_json, dumps
+from ..probe import gather as gather_probe
+from ..rules.source_refusal import SourceDisk, SourceState
+from ..runtime.trusted import fleet_keys
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 256 * 1024 * 1024  # 16 MiB XMLs (the hook's cap), many guests
@@ -44,7 +44,7 @@ def authenticated(domain, config, now):
     keys, problem = fleet_keys(config) if domain.fingerprint is not None or domain.waivers else ((), None)
     domain = verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
     if domain.waivers:  # guard.waiver loads only for the guests that carry one
-        from .waiver import verify_waivers
+        from ..waiver import verify_waivers
         domain = domain._replace(waivers=verify_waivers(domain.waivers, domain.uuid, keys, now))
     return domain
 
@@ -110,9 +110,9 @@ def _read_request(stream):
 def decide_batch(stdin, stdout, config, now):
     """Decide every guest of the request on stdin as this host's hook would; one JSON line
     each on stdout. Exit 0 once every guest has its line, whatever they say."""
-    from .core import decide
-    from .facts.model import HostFacts
-    from .fingerprint import fingerprint_of
+    from ..core import decide
+    from ..facts.model import HostFacts
+    from ..fingerprint import fingerprint_of
     body = _read_request(stdin)
     source = None
     if body.get("source_facts") is not None:
@@ -146,7 +146,7 @@ def outcome_from_dict(data, config):
     """An Outcome from a destination's JSON decision. What the decision JSON does not carry
     (where the fingerprint came from, the facts' age) is None; the exit code follows the
     decision as the hook's would."""
-    from .bypass import Bypass
+    from ..bypass import Bypass
     try:
         decision = data["decision"]
         domain = data.get("domain") or {}

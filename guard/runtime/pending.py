@@ -2,7 +2,7 @@
 
 The hook, having let a migration proceed, leaves `<id>.json` (guard.outcome.Pending's
 fields) and `<id>.xml` (the incoming domain XML, for a false allow to be reproduced with
-`migration-guard check`); the collector service (guard.outcome_watch) decides each
+`migration-guard check`); the collector service (guard.services.outcome_watch) decides each
 one's outcome, appends the outcome record and removes both. Files, not memory: a service
 or libvirt restart in the middle loses nothing, and the outcome is decided from state.
 

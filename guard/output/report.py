@@ -1,8 +1,8 @@
 """Rendering outcomes for people (text, in the manner of virt-host-validate), for the
 person running `virsh migrate` (the hook's stderr) and for machines (JSON). Every line
-and document is escaped by guard.escaping: the guest's values in it are a tenant's."""
+and document is escaped by guard.output.escaping: the guest's values in it are a tenant's."""
+from ..units import format_time
 from . import escaping
-from .units import format_time
 
 LABELS = {"deny": "DENY", "warn": "WARN", "info": "INFO"}
 # What `virsh migrate` prints must stay readable: one line per code, the whole refusal

@@ -22,7 +22,7 @@ clock; nothing here touches a file. Series:
   time() - the collected timestamp);
 - migration_guard_bypass_active.
 """
-from .audit import parse_time
+from ..output.audit import parse_time
 
 
 class Counts:
