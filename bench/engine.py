@@ -15,9 +15,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from timing import interleaved  # noqa: E402
 
 from guard.config import Config  # noqa: E402
-from guard.core import Inputs, decide  # noqa: E402
-from guard.domain import parse_domain  # noqa: E402
+from guard.decide.core import Inputs, decide  # noqa: E402
 from guard.errors import InputError  # noqa: E402
+from guard.guest.domain import parse_domain  # noqa: E402
 from helpers import NOW, corpus_facts, corpus_tests, debian12_facts  # noqa: E402
 
 

@@ -25,9 +25,9 @@ from fleet import facts_with_node_memory, fleet  # noqa: E402
 from timing import interleaved  # noqa: E402
 
 from guard.config import Config  # noqa: E402
-from guard.domain import parse_domain  # noqa: E402
 from guard.facts.collect import collect, open_connection  # noqa: E402
-from guard.fingerprint import fingerprint_of  # noqa: E402
+from guard.facts.fingerprint import fingerprint_of  # noqa: E402
+from guard.guest.domain import parse_domain  # noqa: E402
 from guard.services import preflight as pf  # noqa: E402
 
 SSH_SECONDS = 1.0

@@ -20,9 +20,9 @@ import sys
 
 from . import __version__
 from .errors import ConfigError
-from .findings import DENY, OFF, WARN
 from .records import struct
 from .rules.base import MEMORY_LIMIT
+from .rules.findings import DENY, OFF, WARN
 from .units import format_bytes, format_duration, parse_duration, parse_size
 
 # The config digest is on the hook's path: CPython's builtin SHA-256 loads in microseconds,

@@ -4,7 +4,7 @@ libvirt runs `/etc/libvirt/hooks/qemu.d/50-migration-guard NAME migrate begin -`
 incoming XML on stdin, before QEMU starts here. Exit 1 refuses (stderr is what `virsh
 migrate` shows), exit 0 accepts. stdout would replace the domain XML: the sh front end
 (hooks/qemu) points it at stderr before Python starts. This module only gathers the
-inputs, calls guard.core.decide and writes the outcome out; every outcome, including
+inputs, calls guard.decide.core.decide and writes the outcome out; every outcome, including
 errors and timeouts, is audited and bounded in time.
 """
 # The cyclic garbage collector, paused while the modules below load (lxml among them, in
@@ -27,15 +27,15 @@ import time
 
 from . import __version__
 from .config import Config, load_config
-from .core import decide, failed
-from .domain import parse_domain
+from .decide.core import decide, failed
 from .errors import ConfigError, GuardError, InputError
-from .findings import public
+from .guest.domain import parse_domain
 from .output import escaping
 from .output.audit import append_record
 from .output.audit_record import decision_record, render_record
 from .output.journal import send as journal_send
 from .output.report import refusal_lines
+from .rules.findings import public
 from .runtime.bounded import Event, Timer
 from .runtime.trusted import Untrusted, read_trusted
 from .services.incoming import incoming_inputs

@@ -1,4 +1,4 @@
-"""HMAC-SHA256 with the fleet key: what stamps (guard.metadata) and waivers (guard.waiver)
+"""HMAC-SHA256 with the fleet key: what stamps (guard.guest.metadata) and waivers (guard.guest.waiver)
 are signed with. Loaded only where a signature is made or checked (a configured key):
 hmac and hashlib load OpenSSL, milliseconds the hook does not pay otherwise."""
 import hashlib

@@ -83,7 +83,7 @@ def text_of(element, path, default=None):
 
 def domain_element(root):
     """The <domain> element of a domain document or a <domstatus> status file (libvirt's
-    /run/libvirt/qemu/NAME.xml): what guard.domain reads and guard.metadata stamps."""
+    /run/libvirt/qemu/NAME.xml): what guard.guest.domain reads and guard.guest.metadata stamps."""
     if root.tag == "domstatus":
         inner = root.find("domain")
         if inner is None:

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from guard.config import Config
-from guard.core import Inputs
-from guard.core import decide as core_decide
-from guard.domain import parse_domain
+from guard.decide.core import Inputs
+from guard.decide.core import decide as core_decide
 from guard.facts.build import build_facts
-from guard.fingerprint import fingerprint_of
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.domain import parse_domain
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)

@@ -127,9 +127,9 @@ def test_rules_and_explain():
 
 
 def test_stamped_source_roundtrip_uses_same_fingerprint():
-    from guard.domain import parse_domain
-    from guard.fingerprint import fingerprint_of
-    from guard.metadata import stamp_xml
+    from guard.facts.fingerprint import fingerprint_of
+    from guard.guest.domain import parse_domain
+    from guard.guest.metadata import stamp_xml
     facts = debian12_facts()
     domain = parse_domain(stamp_xml(minimal_guest(), fingerprint_of(facts)))
     assert domain.fingerprint == source_like(facts)

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from guard.convergence import estimate
 from guard.facts.cache import facts_to_json, read_facts_file, write_atomic
 from guard.facts.local import bios_from_dmi, microcode_from_cpuinfo, read_local
+from guard.rules.convergence import estimate
 from helpers import REPO, debian12_facts
 
 
@@ -37,7 +37,7 @@ def test_local_facts_from_a_host_tree(tmp_path):
     assert local.vulnerabilities == (("mds", "Not affected"), ("spectre_v2", "Mitigation: Enhanced IBRS"))
     assert local.boot_mode == "uefi"
     assert "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd" in local.firmware_files
-    from guard.fingerprint import cpu_cmdline
+    from guard.facts.fingerprint import cpu_cmdline
     assert cpu_cmdline(local.kernel_cmdline) == ("mitigations=auto,nosmt", "tsx=off")
     bios = bios_from_dmi(root)
     assert (bios.vendor, bios.version, bios.date) == ("Dell Inc.", "2.19.0", None)
@@ -175,7 +175,7 @@ def test_local_facts_record_what_the_rules_need(tmp_path):
 
 
 def test_cgroup_v2_machine_slice_wins(tmp_path):
-    from guard.probe import guest_cpus
+    from guard.facts.probe import guest_cpus
     root = str(tmp_path)
     write(root, "sys/fs/cgroup/machine.slice/cpuset.cpus.effective", "2-5\n")
     write(root, "sys/fs/cgroup/cpuset.cpus.effective", "0-7\n")
@@ -184,8 +184,8 @@ def test_cgroup_v2_machine_slice_wins(tmp_path):
 
 
 def test_probe_looks_only_at_what_the_guest_needs(tmp_path):
-    from guard.domain import parse_domain
-    from guard.probe import gather
+    from guard.facts.probe import gather
+    from guard.guest.domain import parse_domain
     from helpers import minimal_guest
     root = str(tmp_path)
     host_tree(root)
@@ -211,7 +211,7 @@ def test_a_stat_that_hangs_is_undecided_within_the_budget():
     other paths are still decided by the other threads."""
     import threading
 
-    from guard.probe import budget_for, stat_paths
+    from guard.facts.probe import budget_for, stat_paths
     release = threading.Event()
 
     def stat(path):

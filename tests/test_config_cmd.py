@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from guard.config import parse_config
-from guard.domain import parse_domain
-from guard.findings import DECLARED, Finding
-from guard.policy import apply
+from guard.decide.policy import apply
+from guard.guest.domain import parse_domain
 from guard.rules import all_codes
+from guard.rules.findings import DECLARED, Finding
 from helpers import NOW, REPO, minimal_guest
 
 if sys.version_info >= (3, 11):

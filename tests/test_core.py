@@ -13,11 +13,11 @@ import pytest
 from guard import hook
 from guard.cli import main as cli_main
 from guard.config import Config
-from guard.domain import parse_domain
 from guard.errors import InputError
 from guard.facts.cache import as_collected, facts_to_json
-from guard.fingerprint import fingerprint_of
-from guard.metadata import stamp_xml
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.domain import parse_domain
+from guard.guest.metadata import stamp_xml
 from helpers import corpus_file, debian12_facts, minimal_guest
 
 preflight = pytest.importorskip("guard.services.preflight", reason="preflight needs libvirt-python")
@@ -145,8 +145,9 @@ def test_odd_fingerprints_are_decided_alike_and_never_decide_alone(name, dest, t
 
 
 def test_the_core_imports_no_io_libvirt_journal_or_cli_module():
-    core = ["guard.core", "guard.policy", "guard.engine", "guard.findings", "guard.rules", "guard.domain",
-            "guard.metadata", "guard.fingerprint", "guard.facts.model", "guard.facts.build", "guard.records",
+    core = ["guard.decide.core", "guard.decide.policy", "guard.decide.engine", "guard.rules.findings", "guard.rules",
+            "guard.guest.domain",
+            "guard.guest.metadata", "guard.facts.fingerprint", "guard.facts.model", "guard.facts.build", "guard.records",
             "guard.rules.network", "guard.rules.storage",
             "guard.output.audit_record", "guard.output.report"]
     code = "import json, sys\n%s\nprint(json.dumps(sorted(sys.modules)))" % "\n".join("import " + m for m in core)
@@ -155,14 +156,14 @@ def test_the_core_imports_no_io_libvirt_journal_or_cli_module():
     forbidden = {"libvirt", "structlog", "socket", "subprocess", "syslog", "tempfile", "guard.hook", "guard.cli",
                  "guard.output.journal", "guard.output.audit", "guard.bypass", "guard.config", "guard.facts.cache",
                  "guard.facts.collect", "guard.facts.local", "guard.services.preflight", "guard.services.watch",
-                 "guard.services.stamping", "guard.probe", "threading"}
+                 "guard.services.stamping", "guard.facts.probe", "threading"}
     assert not loaded & forbidden, loaded & forbidden
     assert not any(m.startswith("guard.cli.") for m in loaded)
 
 
 def test_a_config_is_all_the_core_needs():
     """Config defaults are plain values: the core decides without reading a file."""
-    from guard.core import Inputs, decide
+    from guard.decide.core import Inputs, decide
     outcome = decide(Inputs(parse_domain(minimal_guest()), None, Config(), 0.0))
     assert outcome.decision == "allow" and outcome.exit_code == 0
     assert [f.code for f in outcome.findings] == ["unverifiable[facts]"]  # it names the skipped rules

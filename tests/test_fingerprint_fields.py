@@ -1,11 +1,11 @@
-"""Fields added to the source fingerprint after version 1 (guard.fingerprint.LATER_FIELDS) leave
+"""Fields added to the source fingerprint after version 1 (guard.facts.fingerprint.LATER_FIELDS) leave
 every stamp written and signed before them exactly as it was."""
 import hashlib
 import hmac
 import json
 
-from guard.fingerprint import LATER_FIELDS, fingerprint_from_data
-from guard.metadata import fingerprint_json, signature_of, signed, verified
+from guard.facts.fingerprint import LATER_FIELDS, fingerprint_from_data
+from guard.guest.metadata import fingerprint_json, signature_of, signed, verified
 from helpers import debian12_facts, source_like
 
 KEY = b"k" * 32
@@ -40,9 +40,9 @@ def test_a_stamp_signed_before_the_field_verifies_and_one_with_it_is_bound_to_it
 
 
 def test_only_a_guest_with_an_mdev_carries_the_vgpu_driver():
-    from guard.domain import parse_domain
+    from guard.facts.fingerprint import fingerprint_for
     from guard.facts.model import LocalFacts
-    from guard.fingerprint import fingerprint_for
+    from guard.guest.domain import parse_domain
     from helpers import minimal_guest
     facts = debian12_facts()._replace(local=LocalFacts(vgpu_driver="550.54.16"))
     plain = parse_domain(minimal_guest())

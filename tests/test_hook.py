@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.facts.cache import as_collected, facts_to_json
-from guard.fingerprint import fingerprint_of
-from guard.metadata import stamp_xml
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.metadata import stamp_xml
 from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
 
 HOOK = os.path.join(REPO, "hooks", "qemu")

@@ -22,8 +22,8 @@ from guard.bypass import MAX_BYPASS_SECONDS, login_user, parse_bypass
 from guard.config import Config, parse_config
 from guard.errors import ConfigError
 from guard.facts.cache import as_collected, facts_to_json, load_cache
-from guard.fingerprint import fingerprint_of
-from guard.metadata import stamp_xml
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.metadata import stamp_xml
 from helpers import REPO, codes, debian12_facts, decide, minimal_guest, wait_until
 
 HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"

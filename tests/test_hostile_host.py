@@ -14,10 +14,10 @@ from test_hook import Host, needs_root, the_record
 
 import guard.rules  # noqa: F401 - declares the rules' codes
 from guard.config import Config
-from guard.core import Outcome
+from guard.decide.core import Outcome
 from guard.facts.cache import facts_to_json, load_cache
-from guard.findings import finding
 from guard.output.audit_record import decision_record, render_record
+from guard.rules.findings import finding
 from helpers import REPO, debian12_facts, minimal_guest
 
 # A machine type the Debian 12 host does not offer: refused only with the destination's facts.
@@ -236,7 +236,7 @@ def test_a_stat_on_a_hung_fuse_mount_cannot_keep_the_hook_alive(tmp_path):
 SIMULATED_HANG = r'''
 import json, os, subprocess, sys
 sys.path.insert(0, sys.argv[1])
-from guard.probe import stat_paths
+from guard.facts.probe import stat_paths
 
 
 def stat(path):

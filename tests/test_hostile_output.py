@@ -18,9 +18,9 @@ from test_hook import Host, needs_root, the_record
 
 from guard.cli import main as cli_main
 from guard.config import Config
-from guard.core import failed
-from guard.domain import parse_domain
+from guard.decide.core import failed
 from guard.facts.cache import facts_to_json
+from guard.guest.domain import parse_domain
 from guard.output.report import MAX_LINE, refusal_lines
 from guard.services.evacuation import Move, Unplaced
 from guard.services.status import WARN, Check

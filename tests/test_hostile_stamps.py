@@ -23,8 +23,8 @@ from guard.cli import main
 from guard.config import load_config, parse_config
 from guard.errors import ConfigError
 from guard.facts.cache import facts_to_json
-from guard.fingerprint import fingerprint_of
-from guard.metadata import metadata_xml, signature_of, stamp_xml
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.metadata import metadata_xml, signature_of, stamp_xml
 from guard.services import status
 from helpers import REPO, debian12_facts, minimal_guest
 
@@ -214,7 +214,7 @@ def test_rotation_accepts_the_current_and_the_previous_key_and_signs_with_the_cu
     # Signed during the rotation: with the current key alone.
     rotating = stamp_at(host, guest, tmp_path, time.time())
     stamped = json.loads(stamp_of(rotating))
-    from guard.fingerprint import fingerprint_from_data
+    from guard.facts.fingerprint import fingerprint_from_data
     assert stamped["signature"] == signature_of(fingerprint_from_data(stamped), GUEST_UUID, b"n" * 32)
 
 

@@ -32,36 +32,39 @@ LAYERS = (
     # The inputs the shells gather and the outcomes they write: files, /proc and /sys,
     # sockets, libvirt.
     ("host I/O", ("guard.config", "guard.bypass", "guard.facts.cache", "guard.facts.collect", "guard.facts.local",
-                  "guard.facts.qemu_conf", "guard.probe", "guard.output.audit", "guard.output.journal",
+                  "guard.facts.qemu_conf", "guard.facts.probe", "guard.output.audit", "guard.output.journal",
                   "guard.runtime.pending")),
     # The outcome as text, JSON and the audit record: pure; the layers above write it out.
     ("output", ("guard.output.report", "guard.output.audit_record")),
-    ("decision", ("guard.core", "guard.engine", "guard.policy", "guard.findings", "guard.convergence",
-                  "guard.rules", "guard.rules.*", "guard.outcome")),
-    ("guest model", ("guard.domain", "guard.metadata", "guard.waiver", "guard.addresses", "guard.cpuset")),
-    ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.fingerprint",
-                                   "guard.blockers", "guard.blockers.*", "guard.host_resources")),
+    ("decision", ("guard.decide.core", "guard.decide.engine", "guard.decide.policy", "guard.decide.outcome",
+                  "guard.rules", "guard.rules.*")),
+    ("guest model", ("guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver", "guard.guest.addresses",
+                     "guard.guest.cpuset")),
+    ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.facts.fingerprint",
+                                   "guard.blockers", "guard.blockers.*", "guard.guest.host_resources")),
     # Shared by all, importing no other layer; trusted, bounded and bundled touch files,
     # clocks and sys.path, so the pure core may not use them (CORE_FORBIDDEN). The packages
     # that only group modules (their __init__ imports nothing) sit here too.
     ("runtime helpers", ("guard", "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions",
                          "guard.output.escaping", "guard.signing", "guard.runtime.trusted", "guard.runtime.bounded",
-                         "guard.runtime.bundled", "guard.services", "guard.output", "guard.runtime")),
+                         "guard.runtime.bundled", "guard.services", "guard.output", "guard.runtime", "guard.decide",
+                         "guard.guest")),
 )
 
 # The pure core: the decision (docs/design.md section 2) and every module it imports,
 # directly or not. Exactly these: the test fails when the set grows or shrinks.
-PURE_CORE_ROOTS = ("guard.core", "guard.engine", "guard.policy", "guard.findings", "guard.convergence",
-                   "guard.rules", "guard.rules.*", "guard.domain")
+PURE_CORE_ROOTS = ("guard.decide.core", "guard.decide.engine", "guard.decide.policy", "guard.rules",
+                   "guard.rules.*", "guard.guest.domain")
 PURE_CORE = (
-    "guard", "guard.core", "guard.engine", "guard.policy", "guard.findings", "guard.convergence",
+    "guard", "guard.decide", "guard.decide.core", "guard.decide.engine", "guard.decide.policy",
     "guard.rules", "guard.rules.*",
-    "guard.domain", "guard.metadata", "guard.waiver", "guard.addresses", "guard.cpuset",
-    "guard.facts", "guard.facts.model", "guard.fingerprint", "guard.host_resources",
+    "guard.guest", "guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver", "guard.guest.addresses",
+    "guard.guest.cpuset", "guard.guest.host_resources",
+    "guard.facts", "guard.facts.model", "guard.facts.fingerprint",
     "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions", "guard.signing",
 )
 # Named outright, whatever LAYERS says: the pure core never imports these guard modules...
-CORE_FORBIDDEN = ("guard.__main__", "guard.hook", "guard.cli", "guard.cli.*", "guard.probe", "guard.facts.collect",
+CORE_FORBIDDEN = ("guard.__main__", "guard.hook", "guard.cli", "guard.cli.*", "guard.facts.probe", "guard.facts.collect",
                   "guard.facts.cache", "guard.facts.local", "guard.facts.qemu_conf", "guard.output.audit",
                   "guard.output.journal", "guard.services.*", "guard.runtime.trusted", "guard.config", "guard.bypass",
                   "guard.runtime.bounded", "guard.runtime.bundled", "guard.runtime.pending")
@@ -73,8 +76,9 @@ CORE_FORBIDDEN_EXTERNAL = ("libvirt", "structlog", "os", "sys", "io", "subproces
                            "ssl")
 # Known exceptions, each with why it is one.
 CORE_EXTERNAL_ALLOWED = {
-    ("guard.metadata", "os"): "issuer(): the host name a stamp is issued by, read only when stamping (guard.services.stamping, "
-                              "`migration-guard stamp`), never by the hook or the decision",
+    ("guard.guest.metadata", "os"): "issuer(): the host name a stamp is issued by, read only when stamping "
+                                    "(guard.services.stamping, `migration-guard stamp`), never by the hook or the "
+                                    "decision",
 }
 
 
@@ -247,10 +251,10 @@ def _show(component, cycle):
 
 def test_the_graph_sees_function_local_and_relative_imports():
     """The contracts are only as good as the graph: it must see what the modules really do."""
-    core = {imp.target for imp in GRAPH["guard.core"][0]}
-    assert {"guard.engine", "guard.policy", "guard.findings"} <= core  # from .x import y
+    core = {imp.target for imp in GRAPH["guard.decide.core"][0]}
+    assert {"guard.decide.engine", "guard.decide.policy", "guard.rules.findings"} <= core  # from .x import y
     locals_ = {(imp.target, imp.local) for imp in GRAPH["guard.cli.check"][0]}
-    assert ("guard.services.incoming", True) in locals_ and ("guard.probe", True) in locals_  # inside run()
+    assert ("guard.services.incoming", True) in locals_ and ("guard.facts.probe", True) in locals_  # inside run()
     assert "guard.rules.base" in {imp.target for imp in GRAPH["guard.rules.cpu"][0]}  # from .base import
     assert "guard.config" in {imp.target for imp in GRAPH["guard.cli.check"][0]}  # from ..config import
     assert "libvirt" in {imp.target for imp in GRAPH["guard.facts.collect"][1]}

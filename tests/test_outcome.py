@@ -14,10 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from test_hook import BIG, SMALL, Host, documented_fields, needs_root
 
-from guard import outcome as oc
 from guard.config import Config, parse_config
-from guard.findings import Finding
+from guard.decide import outcome as oc
 from guard.output.audit_record import outcome_record, render_record
+from guard.rules.findings import Finding
 from guard.runtime import pending as pending_module
 from guard.runtime.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, touch_heartbeat, write_pending
 from guard.services.metrics import count_decisions, render
@@ -166,8 +166,8 @@ def test_said_counts_exempted_and_waived_denies():
 
 def test_policy_marks_what_an_exemption_turned_down():
     """What `said` reads: the policy's own evidence on an exempted finding."""
-    from guard.domain import parse_domain
-    from guard.policy import apply
+    from guard.decide.policy import apply
+    from guard.guest.domain import parse_domain
     config = parse_config('[[exemptions]]\ndomain = "*"\nreason = "known"\nrules = ["memory-size"]\n')
     found = Finding.from_tuple(("memory-size", "memory-size[limit]", "deny", "m", "", (), "deny", None))
     domain = parse_domain(SMALL)

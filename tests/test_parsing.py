@@ -4,8 +4,6 @@ import os
 
 import pytest
 
-from guard.cpuset import format_idset, parse_idset
-from guard.domain import domain_from_element, parse_domain
 from guard.errors import ConfigError, InputError
 from guard.facts.build import (
     bios_from_sysinfo,
@@ -14,6 +12,8 @@ from guard.facts.build import (
     network_from_xml,
     nodedev_from_xml,
 )
+from guard.guest.cpuset import format_idset, parse_idset
+from guard.guest.domain import domain_from_element, parse_domain
 from guard.units import libvirt_bytes, parse_duration, parse_size
 from guard.xmlsafe import parse_xml
 from helpers import DEBIAN12, corpus_domain_xml, corpus_file, corpus_tests, debian12_facts, minimal_guest, read
@@ -131,9 +131,9 @@ POSITIONAL_GUESTS = ("hugepages-memaccess", "q35-pcie-autoadd", "channel-qemu-vd
 def metadata_guests():
     """A guest with a fingerprint, an exemption and a waiver in its <metadata>, and one whose
     fingerprint is unusable (fingerprint_problem)."""
-    from guard.fingerprint import fingerprint_of
-    from guard.metadata import stamp_xml
-    from guard.waiver import WAIVER_XMLNS, Waiver, waivers_xml
+    from guard.facts.fingerprint import fingerprint_of
+    from guard.guest.metadata import stamp_xml
+    from guard.guest.waiver import WAIVER_XMLNS, Waiver, waivers_xml
     holder = waivers_xml([Waiver(("cpu-model",), 2000, 1000, "alice", "CHG1")])
     holder = holder.replace("<waivers>", "<w:waivers xmlns:w='%s'>" % WAIVER_XMLNS, 1).replace("</waivers>", "</w:waivers>")
     exemption = "<mg:guard xmlns:mg='https://migration-guard.dev/xmlns/1'><exemption rules='sriov' reason='why'/>%s</mg:guard>"
@@ -168,7 +168,7 @@ def independently(root):
         "emulator": root.findtext("devices/emulator").strip(),
         "memory_bytes": libvirt_bytes(memory.text.strip(), memory.get("unit"), "KiB"),
         "launch_security": root.find("launchSecurity").get("type") if root.find("launchSecurity") is not None else None,
-        "fingerprint_check": None,  # the parser leaves it to guard.metadata.verify_domain
+        "fingerprint_check": None,  # the parser leaves it to guard.guest.metadata.verify_domain
         "security_models": tuple(dict.fromkeys(
             [(s.get("model"), "<seclabel type='%s'>" % s.get("type", "dynamic")) for s in root.findall("seclabel")
              if s.get("model") not in (None, "none")]
@@ -192,7 +192,8 @@ def test_records_built_positionally_put_each_value_in_its_field():
     check): a value one position off lands in another field. Each field is compared with the
     XML read independently, or, for a field holding records, checked to hold records of its
     own type; the guests give every field a value other than its default."""
-    from guard.domain import (
+    from guard.facts.fingerprint import Fingerprint, fingerprint_of
+    from guard.guest.domain import (
         CpuFeature,
         Domain,
         Firmware,
@@ -210,9 +211,8 @@ def test_records_built_positionally_put_each_value_in_its_field():
         Platform,
         StoragePath,
     )
-    from guard.fingerprint import Fingerprint, fingerprint_of
-    from guard.metadata import Exemption
-    from guard.waiver import Waiver
+    from guard.guest.metadata import Exemption
+    from guard.guest.waiver import Waiver
 
     holds = {"pins": Pin, "node_bindings": NodeBinding, "hugepages": HugePage, "cells": GuestCell, "hostdevs": HostDev,
              "interfaces": Interface, "exemptions": Exemption, "memory_devices": MemoryDevice, "backed": HostBacked,

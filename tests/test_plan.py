@@ -13,7 +13,7 @@ import pytest
 
 from guard.cli import main as cli_main
 from guard.config import Config, parse_config
-from guard.core import failed
+from guard.decide.core import failed
 from guard.errors import GuardError
 from helpers import minimal_guest
 

@@ -1,14 +1,14 @@
-"""The probe's and the collector's reading of SR-IOV VFs (guard.probe), against a sysfs tree laid
+"""The probe's and the collector's reading of SR-IOV VFs (guard.facts.probe), against a sysfs tree laid
 out as the kernel lays out a ConnectX-7 PF and its VFs, with libvirt's own network document for
 the VF pool (the corpus' networkxml2xmlin/hostdev.xml)."""
 import os
 import shutil
 import time
 
-from guard.domain import parse_domain
+from guard.facts.fingerprint import fingerprint_for
 from guard.facts.local import read_local
-from guard.fingerprint import fingerprint_for
-from guard.probe import MLX5_VFIO_PCI, PciFunction, gather, mellanox_pfs, pci_function, vf_pool, vf_probe
+from guard.facts.probe import MLX5_VFIO_PCI, PciFunction, gather, mellanox_pfs, pci_function, vf_pool, vf_probe
+from guard.guest.domain import parse_domain
 from helpers import corpus_domain_xml, corpus_facts, corpus_file, minimal_guest
 
 PF, PSID, FIRMWARE = "0000:03:00.0", "MT_0000000834", "28.39.1002"

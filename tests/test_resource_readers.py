@@ -1,15 +1,15 @@
-"""guard.domain's host-resource readers: guard/host_resources.py is what `make docs` derives
-from the blocker catalogue (guard.domain.resource_readers), and which elements a catalogue
+"""guard.guest.domain's host-resource readers: guard/guest/host_resources.py is what `make docs` derives
+from the blocker catalogue (guard.guest.domain.resource_readers), and which elements a catalogue
 xpath starts from (_first_elements) decides whether it runs for a guest at all, so it must
 find exactly the names the xpath says, for every entry of the catalogue."""
 import re
 
 import pytest
 
-from guard import domain
 from guard.blockers import catalogue
 from guard.blockers.schema import BLOCKERS
-from guard.host_resources import READERS
+from guard.guest import domain
+from guard.guest.host_resources import READERS
 
 
 def test_the_parsers_readers_are_the_catalogues():

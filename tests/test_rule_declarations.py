@@ -28,8 +28,8 @@ UNVERIFIABLE = BY_ID["unverifiable"]
 # Call sites that pass an action their declaration fixes, each with why it is allowed for now.
 # The test fails when one of them no longer does (then remove it here).
 KNOWN = {
-    ("guard.engine", "_unchecked"): "the engine's unverifiable[facts] / [source-fingerprint] finding, written "
-                                    "finding(\"unverifiable\", missing, \"warn\", ...); guard/engine.py is being "
+    ("guard.decide.engine", "_unchecked"): "the engine's unverifiable[facts] / [source-fingerprint] finding, written "
+                                    "finding(\"unverifiable\", missing, \"warn\", ...); guard/decide/engine.py is being "
                                     "reworked by the import-cycle change and moves to the record's finding() after it",
 }
 # Findings built without a declaration, each with why.
@@ -227,8 +227,8 @@ def test_the_unverifiable_codes_are_the_rules_that_report_them():
     """unverifiable's codes are derived (guard.rules.unverifiable.record): the engine's inputs
     and every rule declared may_be_unverifiable, which must report it somewhere; the engine
     names its inputs as MISSING_INPUTS does."""
-    import guard.engine
-    assert {name for _flag, name in MISSING_INPUTS} == set(guard.engine._UNCHECKED)
+    import guard.decide.engine
+    assert {name for _flag, name in MISSING_INPUTS} == set(guard.decide.engine._UNCHECKED)
     reporting = set()
     for site in RECORD_SITES:
         if site.node.func.attr == "unverifiable":
@@ -242,7 +242,7 @@ def test_the_unverifiable_codes_are_the_rules_that_report_them():
 
 
 def test_a_rule_record_refuses_what_it_does_not_declare():
-    from guard.findings import UndeclaredCode
+    from guard.rules.findings import UndeclaredCode
     storage, host_cpu, session = BY_ID["storage"], BY_ID["host-cpu"], BY_ID["session-connection"]
     made = storage.finding("missing", "m", "r", None, sources=2)
     assert (made.rule, made.code, made.action, made.strict, made.evidence) == (

@@ -1,11 +1,11 @@
-"""Waivers (guard.waiver, `migration-guard waive`): one guest, some codes, signed with the
+"""Waivers (guard.guest.waiver, `migration-guard waive`): one guest, some codes, signed with the
 fleet key, honoured by any destination's hook only when they verify and are in force."""
 import pytest
 
 from guard.config import parse_config
-from guard.domain import parse_domain
+from guard.guest.domain import parse_domain
+from guard.guest.waiver import WAIVER_XMLNS, Waiver, sign, waivers_xml
 from guard.services.incoming import authenticated
-from guard.waiver import WAIVER_XMLNS, Waiver, sign, waivers_xml
 from helpers import NOW, debian12_facts, decide, minimal_guest
 
 UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # minimal_guest's
@@ -96,5 +96,5 @@ def test_waive_writes_a_signed_waiver_into_the_guest_and_refuses_without_a_key(t
 
 
 def test_the_domain_parser_knows_the_waiver_namespace():
-    from guard import domain, waiver
+    from guard.guest import domain, waiver
     assert domain._WAIVERS == "{%s}waivers" % waiver.WAIVER_XMLNS

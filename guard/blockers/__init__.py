@@ -17,7 +17,7 @@ Three families, one record (guard.blockers.base, re-exported here):
   rule is host-resource[...] on the destination the way libvirt will use them.
 
 Nothing here is on the hook's path: the schema entries' xpaths reach the parser through
-guard/host_resources.py, which `make docs` derives from them.
+guard/guest/host_resources.py, which `make docs` derives from them.
 """
 from .base import (  # noqa: F401 - the record and its vocabulary, re-exported
     ACCESSES,

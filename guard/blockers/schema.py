@@ -14,7 +14,7 @@ directories (guest agent sockets, graphics sockets, virtiofsd and passt sockets,
 out of the migratable XML (qemuDomainChrDefDropDefaultPath, virDomainGraphicsListenDefFormat) and so
 out of the hook's sight. Each xpath is relative to <domain> and selects exactly the variant with that
 access; the entries whose rule is host-resource[...] are the resources guard.rules.host_resource
-checks (guard.domain reads them with these xpaths)."""
+checks (guard.guest.domain reads them with these xpaths)."""
 from .base import Blocker
 
 # Devices whose <source> is a character device backend (virDomainChrSourceDef): the chardev

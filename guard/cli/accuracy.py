@@ -8,7 +8,7 @@ read before switching from mode = "audit" to "enforce".
 import datetime
 
 from ..config import CONFIG_HELP, load_config
-from ..outcome import CLASSES, summarize
+from ..decide.outcome import CLASSES, summarize
 from ..output import escaping
 from ..output.audit import Counts, Filter, read_records
 from .audit import TIME_HELP, when
@@ -41,7 +41,7 @@ def register(sub):
 
 
 def tally(records):
-    """(summary, decisions) from audit records: the outcome summary (guard.outcome.summarize)
+    """(summary, decisions) from audit records: the outcome summary (guard.decide.outcome.summarize)
     and the decisions seen: total, refused (deny in enforce mode: the guest stayed on its
     source, no outcome to wait for), and awaiting (let through, no outcome yet)."""
     outcomes, decided, linked = [], {}, set()

@@ -3,11 +3,11 @@ import sys
 import time
 
 from ..config import load_config
-from ..core import Inputs, decide
-from ..domain import parse_domain
+from ..decide.core import Inputs, decide
 from ..errors import InputError
 from ..facts.cache import read_facts_file
-from ..fingerprint import fingerprint_of
+from ..facts.fingerprint import fingerprint_of
+from ..guest.domain import parse_domain
 from ..output.report import decision_json, decision_text, dumps
 
 
@@ -64,7 +64,7 @@ def run(args):
     source = fingerprint_of(read_facts_file(args.source_facts)) if args.source_facts else None
     probe = None
     if args.probe:
-        from ..probe import gather
+        from ..facts.probe import gather
         probe = gather(domain, config.timeout)
     outcome = decide(Inputs(domain, dest, config, now, source=source, probe=probe))
     if args.format == "json":

@@ -76,7 +76,7 @@ def _read(path):
 
 
 def _size(text):
-    from ..probe import _size as size_of
+    from ..facts.probe import _size as size_of
     value = size_of(text)
     if not value:
         raise InputError("%r is not a page size (say e.g. 2M or 1G)" % text)
@@ -85,8 +85,8 @@ def _size(text):
 
 def _local(args):
     """LocalFacts from the local-detail options, or None when none is given."""
-    from ..cpuset import parse_idset
     from ..facts.model import LocalFacts
+    from ..guest.cpuset import parse_idset
     given = (args.interfaces, args.bridge, args.address, args.guest_cpus, args.hugetlbfs, args.free_pages,
              args.firmware_file)
     if all(value is None for value in given):

@@ -3,11 +3,11 @@ import sys
 import time
 
 from ..config import load_config
-from ..domain import parse_domain
 from ..errors import GuardError
 from ..facts.cache import read_facts_file
-from ..fingerprint import fingerprint_for
-from ..metadata import dated, stamp_xml
+from ..facts.fingerprint import fingerprint_for
+from ..guest.domain import parse_domain
+from ..guest.metadata import dated, stamp_xml
 from ..runtime.trusted import fleet_keys
 from .check import read_input
 

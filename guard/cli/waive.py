@@ -1,6 +1,6 @@
 """`migration-guard waive GUEST --rule CODE --for DURATION --reason TEXT`: an override aimed
 at one guest and some codes, signed with the fleet key, carried by the guest to any
-destination (guard.waiver). Run on the source, where the guest runs."""
+destination (guard.guest.waiver). Run on the source, where the guest runs."""
 import os
 import time
 
@@ -8,12 +8,22 @@ from .. import __version__
 from ..bypass import login_user
 from ..config import CONFIG_HELP, load_config
 from ..errors import GuardError
+from ..guest.waiver import (
+    MAX_FIELD_CHARS,
+    MAX_WAIVERS,
+    WAIVER_PREFIX,
+    WAIVER_XMLNS,
+    Waiver,
+    in_force,
+    read_waivers,
+    sign,
+    waivers_xml,
+)
 from ..output import escaping
 from ..output.audit import record_action
 from ..output.audit_record import waiver_record
 from ..runtime.trusted import fleet_keys
 from ..units import format_time, parse_duration
-from ..waiver import MAX_FIELD_CHARS, MAX_WAIVERS, WAIVER_PREFIX, WAIVER_XMLNS, Waiver, in_force, read_waivers, sign, waivers_xml
 
 MAX_WAIVER_SECONDS = 7 * 86400
 

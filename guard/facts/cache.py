@@ -107,7 +107,7 @@ def load_cache(path, max_age, boot=None, trusted_uid=None):
     """(HostFacts or None, problem or None) for the hook: why a cache must not be used
     (missing, refused, malformed, stale: staleness). boot: boot_clock() now (read here when
     None); max_age None: its age is not judged. The hook makes a problem an error that
-    on_error decides (guard.core)."""
+    on_error decides (guard.decide.core)."""
     try:
         data = read_trusted(path, MAX_FACTS_BYTES, trusted_uid)
     except FileNotFoundError:

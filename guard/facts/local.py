@@ -3,7 +3,7 @@ root folder so tests can point it at a fixture tree."""
 import glob
 import os
 
-from .. import probe
+from . import probe
 from .model import Bios, LocalFacts
 from .qemu_conf import read_qemu_conf, security_drivers, tls_certificates
 

@@ -170,7 +170,7 @@ LocalFacts = record("LocalFacts", (
     ("vnc_tls", optional(BOOL), None),
     ("migrate_tls_force", optional(BOOL), None),
     # The host's Mellanox PFs as (PF address, PCI device id, PSID, firmware version, VF addresses)
-    # (guard.probe.mellanox_pfs); None: /sys/bus/pci not read.
+    # (guard.facts.probe.mellanox_pfs); None: /sys/bus/pci not read.
     ("mlx5_pfs", optional(seq(tup(STR, STR, STR, STR, STRS))), None),
     # Per TLS service of qemu.conf ("migrate", "vnc", "spice"): the certificate folder libvirt gives
     # QEMU and the server files QEMU needs that it lacks (guard.facts.qemu_conf.tls_certificates).
@@ -183,12 +183,12 @@ LocalFacts = record("LocalFacts", (
 
 class Probe(struct("Probe", "paths netdevs addresses free_pages hugetlbfs default_hugepage_bytes budget_s guests "
                            "vfs", defaults=(None, None, None, None, None, None, None, None, None))):
-    """What only the destination can say at decision time (guard.probe gathers it in the
+    """What only the destination can say at decision time (guard.facts.probe gathers it in the
     hook, `check --probe` on the host itself). paths: {path: True | False | None} (None:
     the stat did not answer within the budget); netdevs: {name: "bridge" | "device" |
     None}; guests: ((name, uuid, active), ...) of the guests the destination's libvirt already
-    has (guard.probe.defined_guests); vfs: the PCI functions the guest's assigned VFs and VF pools
-    name (guard.probe.VfProbe); the rest as in LocalFacts. Any field None: not looked at."""
+    has (guard.facts.probe.defined_guests); vfs: the PCI functions the guest's assigned VFs and VF pools
+    name (guard.facts.probe.VfProbe); the rest as in LocalFacts. Any field None: not looked at."""
 
     __slots__ = ()
 

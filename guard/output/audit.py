@@ -89,7 +89,7 @@ def findings_of(record):
 
 
 class Filter:
-    """outcome: only outcome records (guard.outcome) with this outcome; decision: only
+    """outcome: only outcome records (guard.decide.outcome) with this outcome; decision: only
     decision records with this decision (an outcome record carries its decision's verdict
     under `decided`, so it never matches)."""
 

@@ -67,7 +67,7 @@ def decision_record(outcome, when, host, op, uid, guard_version, config, duratio
 
 
 def outcome_record(pending, verdict, kind, when, host, guard_version, kept_xml=None):
-    """The record of what became of a decision the hook let proceed (guard.outcome): the
+    """The record of what became of a decision the hook let proceed (guard.decide.outcome): the
     guest (as its decision named it), the decision it links to (`decision_id`, and the
     verdict under `decided`, so that `audit --decision` still lists decisions only),
     `outcome`, its `class`, libvirt's reason for a failure, and the seconds it took."""
@@ -175,7 +175,7 @@ def bypass_record(event, when, host, uid, by, state, guard_version):
 
 def waiver_record(event, when, host, uid, by, guest, waiver, guard_version):
     """The record of setting ("waiver-set") or clearing ("waiver-clear") a guest's waivers
-    (guard.waiver): who, the guest (name, uuid), and the waiver set (None when cleared)."""
+    (guard.guest.waiver): who, the guest (name, uuid), and the waiver set (None when cleared)."""
     from ..units import format_time
     name, uuid = guest
     return dict(_action_record(event, when, host, uid, by, guard_version, name, uuid),

@@ -1,8 +1,8 @@
 """The rule record and the context every rule receives."""
 # The actions are re-exported: the rule modules take them, and everything else, from here.
-from ..findings import BY_CONTEXT, DENY, INFO, WARN, Code, UndeclaredCode, declare, declared_code  # noqa: F401
-from ..fingerprint import fingerprint_of
+from ..facts.fingerprint import fingerprint_of
 from ..records import derived, struct
+from .findings import BY_CONTEXT, DENY, INFO, WARN, Code, UndeclaredCode, declare, declared_code  # noqa: F401
 
 # [memory] limit's default, in bytes: RHEL 9's "VMs with more than 1 TB of memory may not
 # work reliably when migrated" (memory-size[limit]). The config's default and the catalogue's
@@ -55,7 +55,7 @@ class Context(struct("Context", "domain dest source options connection source_co
         return True if path in known else None
 
 
-# The inputs the engine reports missing, by the Rule flag that needs them (guard.engine):
+# The inputs the engine reports missing, by the Rule flag that needs them (guard.decide.engine):
 # without usable destination facts it skips every rule that needs_dest and reports
 # unverifiable[facts], without a source fingerprint every rule that needs_source and reports
 # unverifiable[source-fingerprint]. The unverifiable record's codes are derived from these
@@ -69,7 +69,7 @@ FACTS_REMEDY = ("refresh the destination's facts (`migration-guard facts collect
 class Rule:
     """A declarative rule record (ansible-lint style): the registry holds one per rule id.
     `codes`: every code the rule can report, each declared once with its default action
-    (and strict one, deny unless declared otherwise: guard.findings.Code), made with
+    (and strict one, deny unless declared otherwise: guard.rules.findings.Code), made with
     `codes()`; `check(ctx)` yields findings made from them: `RULE.finding(variant, ...)`,
     and `RULE.unverifiable(...)` when a fact it needs is missing, which only a rule declared
     `may_be_unverifiable` reports. needs_dest / needs_source: the rule cannot run without
@@ -97,7 +97,7 @@ class Rule:
         """A Finding of this rule's code id[variant] (the id itself when variant is None),
         with the action its declaration gives. action: only for a code whose rule picks by
         context ("deny|warn"), and then one of those. public: the refusal's text when the
-        message names host paths (guard.findings.Finding); evidence: name=value pairs."""
+        message names host paths (guard.rules.findings.Finding); evidence: name=value pairs."""
         code = self._variants.get(variant)
         if code is None:
             raise UndeclaredCode("%s reported undeclared code %s[%s]" % (self.id, self.id, variant))

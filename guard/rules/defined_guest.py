@@ -7,7 +7,7 @@ VIR_DOMAIN_OBJ_LIST_ADD_LIVE | ADD_CHECK_LIVE, src/conf/virdomainobjlist.c) and 
 - "domain 'X' is already defined with uuid U": the same UUID under another name;
 - "domain 'X' is already active": the same guest, already running there.
 The same guest defined there but shut off is fine: the migration replaces its definition.
-Known from the destination's own files at decision time (guard.probe.defined_guests).
+Known from the destination's own files at decision time (guard.facts.probe.defined_guests).
 """
 from .base import DENY, Rule, codes
 

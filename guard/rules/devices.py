@@ -14,9 +14,9 @@ whose host TPM state cannot move; and vhost-user-gpu, which QEMU blocks only wit
 acceleration (the virgl blocker, hw/display/virtio-gpu-base.c) and otherwise migrates without
 the GPU's state, held by a host process.
 """
-from ..domain import mdev_path
+from ..facts.fingerprint import POOL
 from ..facts.model import MELLANOX, MLX5_VFIO_PCI
-from ..fingerprint import POOL
+from ..guest.domain import mdev_path
 from ..records import derived, struct
 from ..versions import compare_versions
 from .base import DENY, WARN, Rule, codes, count, listing

@@ -17,10 +17,10 @@ a missing one fails the migration after the hook has answered:
 - a network device (an unmanaged tap) must exist in the daemon's network namespace
   (virNetDevExists; libvirt does not create a tap it was told it does not manage);
 - a cgroup partition must exist (virCgroupNewPartition with create=false).
-Existence is the destination's own answer at decision time (guard.probe): without a probe
+Existence is the destination's own answer at decision time (guard.facts.probe): without a probe
 (preflight, check without --probe) the resources are unverifiable, never assumed present.
 """
-from ..addresses import explicit_binds, sort_binds
+from ..guest.addresses import explicit_binds, sort_binds
 from .base import DENY, WARN, Rule, codes, count, listing
 
 ID = "host-resource"

@@ -30,7 +30,7 @@ def check(ctx):
                            dest_bytes=ctx.dest.memory_bytes)
     opts = ctx.options
     if opts.bandwidth_bytes_per_s and opts.dirty_rate_bytes_per_s is not None:
-        from ..convergence import estimate  # the pre-flight's: the hook measures no dirty rate
+        from .convergence import estimate  # the pre-flight's: the hook measures no dirty rate
         result = estimate(memory, opts.dirty_rate_bytes_per_s, opts.bandwidth_bytes_per_s,
                           opts.max_downtime_s or 0.3)
         if not result.converges:

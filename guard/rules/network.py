@@ -19,7 +19,7 @@ hook said yes, and then fails the migration late:
   (crypto/tlscredsx509.c qcrypto_tls_creds_x509_load, ui/spice-core.c qemu_spice_init). The
   folders and what they lack are the collector's (guard.facts.qemu_conf.tls_certificates).
 """
-from ..addresses import explicit_binds, sort_binds
+from ..guest.addresses import explicit_binds, sort_binds
 from .base import DENY, Rule, codes, count, listing
 
 NETWORK, LISTEN = "network", "graphics-listen"
@@ -135,7 +135,7 @@ def check_listen(ctx):
 
 
 def _spice_tls(ctx):
-    """A SPICE display that needs a TLS port (guard.domain._spice_tls_port) on a destination
+    """A SPICE display that needs a TLS port (guard.guest.domain._spice_tls_port) on a destination
     whose qemu.conf has spice_tls off: libvirt refuses to start it there."""
     enabled = ctx.host("spice_tls")
     if enabled is None:

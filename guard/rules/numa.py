@@ -15,7 +15,7 @@ What libvirt does with them there (libvirt src/qemu/qemu_process.c, qemu_cgroup.
   usable hugetlbfs mount for N KiB"), taking *free* pages of that size, from the strictly
   bound host nodes if any. <hugepages/> without <page> is the host's default size.
 """
-from ..cpuset import IdRanges, format_idset
+from ..guest.cpuset import IdRanges, format_idset
 from ..units import format_bytes, format_sizes
 from .base import DENY, WARN, Rule, codes, count, derived, listing
 

@@ -1,7 +1,7 @@
 """What the destination's QEMU and libvirt must offer: emulator, machine-type, firmware,
 security-driver, and the confidential-computing guests no QEMU can migrate.
 
-Paths are checked for existence on the destination at decision time (guard.probe), never
+Paths are checked for existence on the destination at decision time (guard.facts.probe), never
 against a listing: libvirt runs any <emulator> binary that exists (qemuProcessStartValidate
 only needs virQEMUCapsCacheLookup to probe it) and opens any <loader>/<nvram template> path
 that exists, whether or not capabilities or the firmware descriptors list it. Without a
@@ -63,7 +63,7 @@ def check_emulator(ctx):
     # QEMU's x86_64 binary runs i686 guests too: any emulator the host lists counts as present.
     emulators = derived(ctx.dest, "emulators", _emulators)
     present = ctx.path_exists(domain.emulator, emulators)
-    # The message names the path (for the audit record); the refusal does not (guard.findings.Finding).
+    # The message names the path (for the audit record); the refusal does not (guard.rules.findings.Finding).
     if present is False:
         yield EMULATOR_RULE.finding("binary",
                                     "<emulator>%s</emulator> does not exist on the destination" % domain.emulator,

@@ -6,10 +6,10 @@ source (or none) and so choose which host-identity comparisons run. A configured
 administrator saying that fingerprints are signed on this fleet, so a guest without one
 that verifies is refused whatever the profile, instead of merely not compared
 (unverifiable[source-fingerprint] still names the comparisons that did not run). The
-verification itself is guard.metadata.verify_domain, run by the hook and `check` before
+verification itself is guard.guest.metadata.verify_domain, run by the hook and `check` before
 deciding; it leaves what went wrong in Domain.fingerprint_check. Source facts the caller
 gives (the pre-flight, `check --source-facts`) need no signature."""
-from ..metadata import EXPIRED, KEY, MISSING, SIGNATURE, UNSIGNED
+from ..guest.metadata import EXPIRED, KEY, MISSING, SIGNATURE, UNSIGNED
 from .base import DENY, Rule, codes
 
 ID = "source-fingerprint"

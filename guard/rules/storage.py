@@ -4,7 +4,7 @@ Not the NVRAM file: libvirt makes a missing one from its template when the guest
 the destination (src/qemu/qemu_process.c qemuPrepareNVRAM); the template is firmware's to
 check, and the directory it is made in host-resource's (docs/blockers.md schema-nvram-file).
 
-Checked by existence on the destination at decision time (guard.probe: a bounded stat in
+Checked by existence on the destination at decision time (guard.facts.probe: a bounded stat in
 a child process, so a hung NFS or FUSE mount cannot hang the hook; a path whose stat did
 not answer is unverifiable). What libvirt does with a missing source (src/qemu/qemu_migration.c):
 - with --copy-storage-all / --copy-storage-inc, qemuMigrationDstPrecreateStorage creates

@@ -47,7 +47,7 @@ def _invtsc(domain):
     return None
 
 
-# kind (guard.domain.Platform.unmigratable) -> (code variant, QEMU's refusal, remedy)
+# kind (guard.guest.domain.Platform.unmigratable) -> (code variant, QEMU's refusal, remedy)
 _DEVICES = {
     "virgl": ("virgl", "\"virgl is not yet migratable\"",
               "switch 3D acceleration off (<acceleration accel3d='no'/>) before migrating, or shut the guest down and "

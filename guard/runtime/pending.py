@@ -1,6 +1,6 @@
 """Decisions waiting for their outcome, on disk ([paths] pending, /run/migration-guard/pending).
 
-The hook, having let a migration proceed, leaves `<id>.json` (guard.outcome.Pending's
+The hook, having let a migration proceed, leaves `<id>.json` (guard.decide.outcome.Pending's
 fields) and `<id>.xml` (the incoming domain XML, for a false allow to be reproduced with
 `migration-guard check`); the collector service (guard.services.outcome_watch) decides each
 one's outcome, appends the outcome record and removes both. Files, not memory: a service
@@ -54,7 +54,7 @@ def denied_codes(findings):
 
 
 def entry(outcome, decision_id, now):
-    """What the hook leaves of a decision it let proceed: guard.outcome.Pending's fields."""
+    """What the hook leaves of a decision it let proceed: guard.decide.outcome.Pending's fields."""
     return {"id": decision_id, "time": now, "domain": outcome.domain_name, "uuid": outcome.domain_uuid,
             "decision": outcome.decision, "said": said(outcome.decision, outcome.findings),
             "deny_codes": denied_codes(outcome.findings), "mode": outcome.mode}
@@ -100,7 +100,7 @@ def touch_heartbeat(folder):
 
 def write_pending(folder, entry, xml):
     """Leave one decision for the collector service: the XML first, then the entry that
-    names it (so an entry never lacks its XML). entry: a dict with guard.outcome.Pending's
+    names it (so an entry never lacks its XML). entry: a dict with guard.decide.outcome.Pending's
     fields, `id` a fresh random hex id."""
     _private_folder(folder)
     if len(os.listdir(folder)) >= 2 * MAX_PENDING:

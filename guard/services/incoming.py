@@ -18,14 +18,14 @@ import json
 import os
 
 from ..bypass import read_bypass
-from ..core import Inputs, Outcome, failed
-from ..domain import parse_domain
+from ..decide.core import Inputs, Outcome, failed
 from ..errors import GuardError, InputError
 from ..facts.cache import boot_clock, facts_age, load_cache
-from ..findings import Finding
-from ..metadata import verify_domain
+from ..facts.probe import gather as gather_probe
+from ..guest.domain import parse_domain
+from ..guest.metadata import verify_domain
 from ..output.report import decision_json, dumps
-from ..probe import gather as gather_probe
+from ..rules.findings import Finding
 from ..rules.source_refusal import SourceDisk, SourceState
 from ..runtime.trusted import fleet_keys
 
@@ -36,15 +36,15 @@ MAX_REQUEST_BYTES = 256 * 1024 * 1024  # 16 MiB XMLs (the hook's cap), many gues
 def authenticated(domain, config, now):
     """With a fleet key configured, the domain with its fingerprint kept only if signed with
     the current or the previous key and issued within max_age of `now`; else dropped, and
-    why (guard.metadata.verify_domain): source-fingerprint[...] denies it. Its waivers are
+    why (guard.guest.metadata.verify_domain): source-fingerprint[...] denies it. Its waivers are
     marked verified only if signed for this guest with the fleet key and in force. The hook
     (incoming_inputs) and `check` both call this, so they verify alike."""
     if not config.fingerprint_key:
         return domain
     keys, problem = fleet_keys(config) if domain.fingerprint is not None or domain.waivers else ((), None)
     domain = verify_domain(domain, keys, now, config.fingerprint_max_age, problem)
-    if domain.waivers:  # guard.waiver loads only for the guests that carry one
-        from ..waiver import verify_waivers
+    if domain.waivers:  # guard.guest.waiver loads only for the guests that carry one
+        from ..guest.waiver import verify_waivers
         domain = domain._replace(waivers=verify_waivers(domain.waivers, domain.uuid, keys, now))
     return domain
 
@@ -110,9 +110,9 @@ def _read_request(stream):
 def decide_batch(stdin, stdout, config, now):
     """Decide every guest of the request on stdin as this host's hook would; one JSON line
     each on stdout. Exit 0 once every guest has its line, whatever they say."""
-    from ..core import decide
+    from ..decide.core import decide
+    from ..facts.fingerprint import fingerprint_of
     from ..facts.model import HostFacts
-    from ..fingerprint import fingerprint_of
     body = _read_request(stdin)
     source = None
     if body.get("source_facts") is not None:

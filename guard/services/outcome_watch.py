@@ -1,5 +1,5 @@
 """The outcome loop in the collector service: for each decision the hook left pending
-(guard.runtime.pending), decide what became of the migration (guard.outcome.judge) from what this
+(guard.runtime.pending), decide what became of the migration (guard.decide.outcome.judge) from what this
 host sees, and append the outcome record to the audit log.
 
 Runs in the service's own thread, every POLL_SECONDS while anything is pending (a listdir
@@ -14,7 +14,7 @@ import threading
 import time
 
 from .. import __version__
-from ..outcome import FALSE_ALLOW, Evidence, Pending, classify, expired, failure_time, judge, lines_since, log_time
+from ..decide.outcome import FALSE_ALLOW, Evidence, Pending, classify, expired, failure_time, judge, lines_since, log_time
 from ..output import journal
 from ..output.audit import append_record
 from ..output.audit_record import outcome_record, render_record

@@ -21,11 +21,11 @@ from urllib.parse import urlparse
 
 import libvirt
 
-from ..core import Inputs, decide, failed
-from ..domain import parse_domain
+from ..decide.core import Inputs, decide, failed
 from ..errors import GuardError
 from ..facts.collect import CollectError, collect, open_connection
-from ..fingerprint import fingerprint_of
+from ..facts.fingerprint import fingerprint_of
+from ..guest.domain import parse_domain
 from ..records import struct
 from .evacuation import (  # noqa: F401 - EXIT_CODES: the CLI's and docs' one list
     DEFAULT_HUGEPAGE_BYTES,
@@ -262,7 +262,7 @@ def read_source(conn, source_uri, names, all_running, need_dirty_rate, flags=())
     that vanishes or whose XML cannot be read between listing and reading is an error for
     that guest only."""
     # The source's own facts, as its collector would stamp them into every guest it runs
-    # (guard.fingerprint). Read here, once per run.
+    # (guard.facts.fingerprint). Read here, once per run.
     facts = collect(source_uri, conn=conn)
     missing = []
     if all_running:
@@ -325,7 +325,7 @@ def preflight(source_uri, dest_uris, names, all_running, config, now, progress=N
     plan, with {dest: Capacity, or why it could not be read} and {guest: Demand}.
 
     A destination whose facts cannot be read (or whose shell fails), and a guest whose XML
-    cannot be, are `error` outcomes (guard.core.failed) for those pairs; the other pairs
+    cannot be, are `error` outcomes (guard.decide.core.failed) for those pairs; the other pairs
     are decided. The source itself must be readable: else CollectError."""
     dest_uris = list(dict.fromkeys(dest_uris))
     counts = {"dests": 0, "guests": 0, "guests_total": 0}

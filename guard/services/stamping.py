@@ -11,14 +11,14 @@ import time
 import libvirt
 
 from .. import XMLNS, XMLNS_PREFIX
-from ..domain import parse_domain
 from ..errors import InputError
-from ..fingerprint import fingerprint_for
-from ..metadata import authenticate, dated, issuer, metadata_xml
+from ..facts.fingerprint import fingerprint_for
+from ..guest.domain import parse_domain
+from ..guest.metadata import authenticate, dated, issuer, metadata_xml
 
 
 def _current(dom):
-    """The running domain as guard.domain reads it, or None."""
+    """The running domain as guard.guest.domain reads it, or None."""
     try:
         return parse_domain(dom.XMLDesc(0))
     except (InputError, libvirt.libvirtError):

@@ -69,7 +69,7 @@ def check_facts(config):
     if problem is None:
         return Check("facts", PASS, "%s is trusted and fresh (collected %.0fs ago)"
                      % (config.paths.facts, facts_age(facts, boot)))
-    # The hook makes unusable facts an error (guard.core): on_error decides every migration
+    # The hook makes unusable facts an error (guard.decide.core): on_error decides every migration
     # the rules that need no facts do not refuse.
     if config.on_error != "allow":
         return Check("facts", FAIL, "%s; every migration is refused until the collector writes fresh facts "

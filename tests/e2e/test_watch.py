@@ -5,8 +5,8 @@ import threading
 
 import libvirt
 
-from guard.domain import parse_domain
 from guard.facts.cache import read_facts_file
+from guard.guest.domain import parse_domain
 from guard.services import watch as watch_module
 from harness import guest_xml, wait_for
 

@@ -119,7 +119,7 @@ def test_the_rules_version_gates_are_the_catalogues():
 
 
 def test_schema_xpaths_have_no_union_inside_a_predicate():
-    """guard.domain runs each top-level branch of an xpath on its own (a union of two large node
+    """guard.guest.domain runs each top-level branch of an xpath on its own (a union of two large node
     sets costs their product in libxml2), which needs every "|" to be at the top level."""
     for entry in ENTRIES:
         depth = 0
@@ -129,7 +129,7 @@ def test_schema_xpaths_have_no_union_inside_a_predicate():
 
 
 def test_host_resource_entries_name_a_code_the_rule_reports_for_their_kind():
-    """The rule reports a schema entry's own code (guard.domain.HostResource.code): addresses are
+    """The rule reports a schema entry's own code (guard.guest.domain.HostResource.code): addresses are
     judged apart, everything else by presence, so an address code goes with address resources only."""
     from guard.rules.host_resource import _MISSING
     for entry in ENTRIES:

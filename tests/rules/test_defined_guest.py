@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from guard.probe import defined_guests
+from guard.facts.probe import defined_guests
 from rulecase import Case, minimal, run_case
 from rulehosts import host, probe
 

@@ -3,8 +3,8 @@ import pytest
 
 from guard.config import parse_config
 from guard.facts.model import LocalFacts, Probe
-from guard.metadata import stamp_xml
-from guard.probe import PciFunction, VfPool, VfProbe
+from guard.facts.probe import PciFunction, VfPool, VfProbe
+from guard.guest.metadata import stamp_xml
 from helpers import corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal, run_case
 
@@ -50,7 +50,7 @@ EIGHT_PCI = "".join("<hostdev mode='subsystem' type='pci' managed='yes'><source>
 
 # RHEL 9.4's Mellanox ConnectX-7 VF migration. The VFs are the corpus guests' own addresses, the
 # pool the corpus network networkxml2xmlin/hostdev.xml (corpus_facts' network 'hostdev'); what the
-# destination's sysfs shows of them is a VfProbe, as guard.probe reads it (tests/test_probe_vfs.py
+# destination's sysfs shows of them is a VfProbe, as guard.facts.probe reads it (tests/test_probe_vfs.py
 # reads the same from a sysfs tree).
 VF = "0000:06:12.5"  # corpus hostdev-pci-address: <hostdev type='pci' managed='yes'>
 NET_VF = "0021:de:1f.1"  # corpus net-hostdev-vfio-multidomain: <interface type='hostdev' managed='yes'>

@@ -4,8 +4,8 @@ Probe, as the hook gathers it on the destination (minimal XML: the corpus guests
 of libvirt's test suite, which no real host has)."""
 import pytest
 
-from guard.domain import HostResource
 from guard.facts.model import Probe
+from guard.guest.domain import HostResource
 from rulecase import Case, minimal, run_case
 from rulehosts import host
 
@@ -113,7 +113,7 @@ def test_a_partition_is_found_where_libvirt_names_it(partition, path):
 
 
 def test_a_partition_is_looked_for_as_libvirt_places_guests_there(tmp_path):
-    from guard.probe import cgroup_present
+    from guard.facts.probe import cgroup_present
     wanted = "/sys/fs/cgroup/machine/tenants.partition"
     root = str(tmp_path)
     assert cgroup_present(wanted, root) is False

@@ -17,8 +17,8 @@ import test_storage
 import test_unmigratable
 import test_unverifiable
 
-from guard.findings import UndeclaredCode, finding
 from guard.rules import REGISTRY, all_codes
+from guard.rules.findings import UndeclaredCode, finding
 
 CASES = [case for module in (test_devices, test_numa, test_cpu, test_host_identity, test_platform, test_memory,
                              test_network, test_storage, test_unverifiable,

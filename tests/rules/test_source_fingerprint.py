@@ -1,12 +1,12 @@
 """source-fingerprint: with a fleet key configured, a guest whose fingerprint does not verify
 (missing, unsigned, signed with another key or for another guest, expired, or a key this
 host cannot read) is refused. Passing and failing fixtures, verified as the hook verifies
-(guard.metadata.verify_domain, the pure part of guard.services.incoming.authenticated)."""
+(guard.guest.metadata.verify_domain, the pure part of guard.services.incoming.authenticated)."""
 import pytest
 
-from guard.domain import parse_domain
-from guard.fingerprint import fingerprint_of
-from guard.metadata import dated, stamp_xml, verify_domain
+from guard.facts.fingerprint import fingerprint_of
+from guard.guest.domain import parse_domain
+from guard.guest.metadata import dated, stamp_xml, verify_domain
 from helpers import NOW, debian12_facts, minimal_guest
 from rulecase import Case, run_case, same_source
 

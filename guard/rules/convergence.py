@@ -4,7 +4,7 @@ Each round sends what the guest dirtied during the previous one. With dirty rate
 bandwidth b, round n sends M·(d/b)^n; the migration can stop once one round fits in the
 allowed downtime (b · max_downtime). It never gets there when d >= b.
 """
-from .records import struct
+from ..records import struct
 
 MAX_ROUNDS = 30  # QEMU gives up on nothing, but beyond this many rounds an admin would
 

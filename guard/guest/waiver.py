@@ -22,7 +22,7 @@ import json
 
 from lxml import etree
 
-from .records import struct
+from ..records import struct
 
 WAIVER_XMLNS = "https://migration-guard.dev/xmlns/waiver/1"
 WAIVER_PREFIX = "mgwaiver"
@@ -68,7 +68,7 @@ def _message(waiver, uuid):
 
 
 def signature_of(waiver, uuid, key):
-    from .signing import hmac_signature  # as stamps are signed, over the waiver's message
+    from ..signing import hmac_signature  # as stamps are signed, over the waiver's message
     return hmac_signature(key, _message(waiver, uuid))
 
 

@@ -1,8 +1,8 @@
 """Enforcement, separate from detection: which source fingerprint counts, then profile,
 per-rule actions, exemptions, mode and the emergency bypass turn the rules' findings into
 a verdict (OPA Gatekeeper's deny / warn / dryrun, and a documented break-glass)."""
-from .findings import DENY, INFO, OFF, WARN
-from .units import format_time
+from ..rules.findings import DENY, INFO, OFF, WARN
+from ..units import format_time
 
 NO_FINGERPRINT = "the guest carries no source fingerprint"
 

@@ -5,20 +5,20 @@ or why they are missing, source facts if the caller has them, config, bypass sta
 clock) and write the Outcome out; they cannot disagree because none of them decides.
 Nothing here reads a file, the clock, the environment or libvirt.
 """
+from ..records import struct
+from ..rules.base import Context, Options
+from ..rules.findings import DENY
 from . import policy
 from .engine import evaluate
-from .findings import DENY
-from .records import struct
-from .rules.base import Context, Options
 
 EXIT_ACCEPT, EXIT_REFUSE = 0, 1
 
-# domain: guard.domain.Domain; dest: HostFacts or None, with facts_problem saying why not;
+# domain: guard.guest.domain.Domain; dest: HostFacts or None, with facts_problem saying why not;
 # source: a Fingerprint the caller holds (check --source-facts, preflight), else the one the
 # guest carries is used; bypass: guard.bypass.Bypass or None, bypass_note: why a bypass
 # file was ignored; now: seconds since the epoch; connection / source_connection: "system"
 # or "session" when known; dirty_rate: bytes/s measured by preflight; probe: what the
-# destination itself said at decision time (guard.facts.model.Probe, gathered by guard.probe),
+# destination itself said at decision time (guard.facts.model.Probe, gathered by guard.facts.probe),
 # None where nobody could look (preflight, check without --probe); source_state: what libvirt
 # refuses on the source before it asks the destination (guard.rules.source_refusal.SourceState),
 # which only the pre-flight, run on the source, knows; facts_age: seconds since dest was

@@ -23,7 +23,7 @@ the differential suite uses, so production and the rig count alike.
 import re
 import time
 
-from .records import struct
+from ..records import struct
 
 MIGRATED, FAILED, UNKNOWN = "migrated", "failed", "unknown"
 OUTCOMES = (MIGRATED, FAILED, UNKNOWN)

@@ -1,13 +1,13 @@
 """The source fingerprint: the host facts that identity rules compare, carried by the VM.
 
 The destination hook sees only the domain XML, so the source's facts travel inside it,
-in <metadata> under the project's namespace, as compact JSON (guard.metadata reads and
+in <metadata> under the project's namespace, as compact JSON (guard.guest.metadata reads and
 writes it). The same projection of destination facts is what the rules compare it with,
 so `check --source-facts` and a stamped XML give the same verdict by construction.
 """
-from .errors import InputError
-from .facts.model import OPT_STR, STRS
-from .records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
+from ..errors import InputError
+from ..records import BOOL, INT, NUMBER, STR, optional, record, seq, tup
+from .model import OPT_STR, STRS
 
 FINGERPRINT_VERSION = 1
 LATER_FIELDS = ("vgpu_driver", "issued_at", "issued_by", "mlx5_vfs")
@@ -62,7 +62,7 @@ class Fingerprint(record("Fingerprint", (
         ("vgpu_driver", OPT_STR, None),  # the NVIDIA vGPU host driver (NVIDIA requires the same on both)
         # When the stamp was issued (whole epoch seconds) and by which host (its hostname): signed with
         # the rest, so that a signed stamp cannot be replayed beyond [fingerprint] max_age, and so that the
-        # collector service can tell its own stamps from any other (guard.metadata.authenticate).
+        # collector service can tell its own stamps from any other (guard.guest.metadata.authenticate).
         ("issued_at", optional(INT), None),
         ("issued_by", OPT_STR, None),
         # The Mellanox VFs the guest holds, as (VF address, its PF's PSID, the PF's firmware version),
@@ -71,7 +71,7 @@ class Fingerprint(record("Fingerprint", (
         # fingerprint_for keeps only the guest's.
         ("mlx5_vfs", optional(seq(tup(STR, STR, STR))), None),
         # "hmac-sha256:<hex>" over the rest and the guest's UUID, with the fleet key
-        # ([fingerprint] key); guard.metadata signs and verifies it.
+        # ([fingerprint] key); guard.guest.metadata signs and verifies it.
         ("signature", OPT_STR, None),
 ))):
     __slots__ = ()
@@ -119,7 +119,7 @@ def fingerprint_for(facts, domain):
     """The fingerprint a guest carries from this host: fingerprint_of(facts), with the vGPU
     driver only for a guest that has an mdev, and of the Mellanox VFs only those the guest holds
     (a stamp without them keeps the form that guards from before the fields verify,
-    LATER_FIELDS). domain: a guard.domain.Domain, or None (unknown)."""
+    LATER_FIELDS). domain: a guard.guest.domain.Domain, or None (unknown)."""
     fingerprint = fingerprint_of(facts)
     if fingerprint.vgpu_driver and not (domain is not None and any(h.type == "mdev" for h in domain.hostdevs)):
         fingerprint = fingerprint._replace(vgpu_driver=None)

@@ -2,7 +2,7 @@
 
     <metadata>
       <mguard:guard xmlns:mguard="https://migration-guard.dev/xmlns/1">
-        <fingerprint>{compact JSON, guard.fingerprint.Fingerprint}</fingerprint>
+        <fingerprint>{compact JSON, guard.facts.fingerprint.Fingerprint}</fingerprint>
         <exemption rules="bios,microcode" reason="..." until="2026-12-31"/>
       </mguard:guard>
     </metadata>
@@ -16,11 +16,11 @@ import json
 
 from lxml import etree
 
-from . import XMLNS, XMLNS_PREFIX
-from .errors import InputError
-from .fingerprint import canonical_dict, fingerprint_from_data
-from .records import struct
-from .xmlsafe import domain_element, parse_xml
+from .. import XMLNS, XMLNS_PREFIX
+from ..errors import InputError
+from ..facts.fingerprint import canonical_dict, fingerprint_from_data
+from ..records import struct
+from ..xmlsafe import domain_element, parse_xml
 
 _NS = {"mg": XMLNS}
 MAX_FINGERPRINT_CHARS = 64 * 1024  # a real one is under 2 KiB
@@ -103,7 +103,7 @@ def signature_of(fingerprint, uuid, key):
     fields, the signature left out) and the guest's UUID: a fingerprint cannot be forged
     without the key, nor copied onto another guest. guard.signing (hmac, hashlib) loads
     only here (a configured key), not on every hook run."""
-    from .signing import hmac_signature
+    from ..signing import hmac_signature
     data = canonical_dict(fingerprint)
     message = "%s\n%s" % (json.dumps(data, sort_keys=True, separators=(",", ":")), (uuid or "").strip().lower())
     return hmac_signature(key, message.encode("utf-8"))
@@ -170,7 +170,7 @@ def stale(fingerprint, now, max_age):
     if fingerprint.issued_at is None:
         return ("the source fingerprint is not dated (signed by a guard from before issued_at), so it could be a "
                 "replay of any age")
-    from .units import format_duration
+    from ..units import format_duration
     age = now - fingerprint.issued_at
     by = fingerprint.issued_by or "an unnamed host"
     if age < -MAX_CLOCK_SKEW:

@@ -8,7 +8,7 @@ allow, an action given where the declaration fixes it, or none given where the r
 by context, is a bug and raises UndeclaredCode at once instead of reaching a policy that
 does not know it.
 """
-from .records import struct
+from ..records import struct
 
 DENY, WARN, INFO, OFF = "deny", "warn", "info", "off"
 ACTIONS = (DENY, WARN, INFO)
@@ -87,7 +87,7 @@ class Finding(struct("Finding", "rule code action message remedy evidence strict
 def finding(rule, variant, action, message, remedy="", public=None, **evidence):
     """A Finding of rule[variant] (the rule id when variant is None) with the action the
     caller names, one its declaration allows: the engine's form, for the inputs it lacks
-    (guard.engine). A rule makes its findings from its record (guard.rules.base.Rule.finding),
+    (guard.decide.engine). A rule makes its findings from its record (guard.rules.base.Rule.finding),
     which takes the action from the declaration. public: the refusal's text when the message
     names host paths (Finding)."""
     code = "%s[%s]" % (rule, variant) if variant else rule

@@ -13,7 +13,7 @@ never libvirt:
 - network devices the guest's bridge/direct interfaces and its other host resources name:
   by their index and driver in the hook's own network namespace, as libvirt asks.
 - every other host resource the blocker catalogue's libvirt-schema entries find in the XML
-  (guard.domain.HostResource): the path libvirt reads, connects to or runs, or the directory
+  (guard.guest.domain.HostResource): the path libvirt reads, connects to or runs, or the directory
   it creates or binds in, stat'ed with the rest.
 - the host's addresses (for VNC/SPICE listen addresses): /proc/net/fib_trie, if_inet6.
 - the guests the destination's libvirt already has: /etc/libvirt/qemu, /run/libvirt/qemu.
@@ -32,13 +32,13 @@ import os
 import re
 import time
 
-from .addresses import is_wildcard_or_loopback
-from .cpuset import parse_idset
-from .domain import mdev_path, pci_address
-from .errors import InputError
-from .facts.model import MELLANOX, MLX5_VFIO_PCI, Probe
-from .records import struct
-from .runtime.bounded import map_within
+from ..errors import InputError
+from ..guest.addresses import is_wildcard_or_loopback
+from ..guest.cpuset import parse_idset
+from ..guest.domain import mdev_path, pci_address
+from ..records import struct
+from ..runtime.bounded import map_within
+from .model import MELLANOX, MLX5_VFIO_PCI, Probe
 
 MAX_STAT_THREADS = 4
 MAX_NETDEV_LOOKUPS = 1024
@@ -512,7 +512,7 @@ def vf_pool(network, root="/", functions=None, deadline=None):
         return None
     if b"hostdev" not in data:  # the NAT and bridged networks most guests use: no parse
         return None
-    from .xmlsafe import parse_xml  # only for a guest on a VF pool
+    from ..xmlsafe import parse_xml  # only for a guest on a VF pool
     try:
         state = parse_xml(data, "network state", drop_blanks=True)
     except InputError:
@@ -571,7 +571,7 @@ def vf_probe(domain, root="/", deadline=None):
 def mellanox_pfs(root="/"):
     """((PF address, device id, PSID, firmware version, VF addresses), ...) of this host's Mellanox
     PCI physical functions with an infiniband device (mlx5 registers one per PF), for the source
-    fingerprint (guard.fingerprint.fingerprint_for); None when /sys/bus/pci cannot be listed."""
+    fingerprint (guard.facts.fingerprint.fingerprint_for); None when /sys/bus/pci cannot be listed."""
     base = os.path.join(root, PCI_DEVICES)
     try:
         addresses = sorted(os.listdir(base))

@@ -1,8 +1,8 @@
 """Detection: run every registered rule over a Context. Pure."""
 import functools
 
-from .findings import finding
-from .rules import REGISTRY
+from ..rules import REGISTRY
+from ..rules.findings import finding
 
 
 def _plan(has_dest, has_source):

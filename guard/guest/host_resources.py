@@ -1,4 +1,4 @@
-"""The host resources guard.domain reads from every guest: resource_readers() of the blocker
+"""The host resources guard.guest.domain reads from every guest: resource_readers() of the blocker
 catalogue's libvirt-schema entries (guard/blockers/schema.py), written by `make docs`
 (scripts/gen_docs.py). Generated: tests/test_resource_readers.py fails until it matches."""
 READERS = (

@@ -4,20 +4,20 @@ No policy lives here (nova's "no policy in the XML layer"): this module only tur
 into immutable records (guard.records structs: the hook builds them for guests with thousands of
 pins and devices, and imports them on every migration). It accepts a bare <domain> and
 the <domstatus> wrapper of libvirt's status files. The project's own <metadata> element
-is read by guard.metadata, which never raises: a guest's metadata cannot fail a decision.
+is read by guard.guest.metadata, which never raises: a guest's metadata cannot fail a decision.
 """
 import functools
 import posixpath
 
 from lxml import etree
 
+from ..errors import InputError
+from ..records import struct
+from ..units import libvirt_bytes
+from ..xmlsafe import domain_element, parse_xml, text_of
 from .cpuset import parse_idset
-from .errors import InputError
 from .host_resources import READERS as RESOURCE_READERS  # resource_readers(), by make docs
 from .metadata import read_metadata
-from .records import struct
-from .units import libvirt_bytes
-from .xmlsafe import domain_element, parse_xml, text_of
 
 # Real guests repeat the same few cpusets on every vcpupin: parse each string once.
 _cached_idset = functools.lru_cache(maxsize=1024)(parse_idset)
@@ -171,9 +171,9 @@ class Domain(struct("Domain", (
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
-    signature, expired, key: guard.metadata.verify_domain), else None; exemptions: the
-    guest's own (guard.metadata.Exemption), honoured only when the config opts in; waivers:
-    guard.waiver.Waiver, honoured only once verified with the fleet key (guard.runtime.trusted).
+    signature, expired, key: guard.guest.metadata.verify_domain), else None; exemptions: the
+    guest's own (guard.guest.metadata.Exemption), honoured only when the config opts in; waivers:
+    guard.guest.waiver.Waiver, honoured only once verified with the fleet key (guard.runtime.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
     hyperv: (mode, features switched on) of <features><hyperv>, or None; security_models:
     ((model, element), ...) of the seclabels that name a security driver (_security_models)."""
@@ -761,7 +761,7 @@ def _names_after(text, before, after=""):
 def resource_readers(entries):
     """((resource, access, code, XPath branch, first elements), ...): one per branch of each
     blocker catalogue libvirt-schema entry (guard.blockers.schema) the host-resource rule
-    checks. `make docs` writes them into guard/host_resources.py, which the parser reads: the
+    checks. `make docs` writes them into guard/guest/host_resources.py, which the parser reads: the
     hook then loads neither the catalogue nor this derivation (half a millisecond of each
     run), and tests/test_resource_readers.py fails until the two agree. A branch runs only
     for a guest that has one of the elements it starts from (_first_elements), and is
@@ -854,7 +854,7 @@ def _security_models(root):
     return tuple(dict.fromkeys(own + devices))  # the domain's own first, as libvirt checks them
 
 
-# guard.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.
+# guard.guest.waiver.WAIVER_XMLNS: that module loads only for the guests that carry a waiver.
 _WAIVERS = "{https://migration-guard.dev/xmlns/waiver/1}waivers"
 
 
@@ -920,7 +920,7 @@ def domain_from_element(root):
         _resources(root, present),  # resources
         _platform(top.get("clock"), cpu, devices),  # platform
         _device_values(root, present),  # device_values
-        None,  # fingerprint_check: set by guard.metadata.verify_domain when a fleet key is configured
+        None,  # fingerprint_check: set by guard.guest.metadata.verify_domain when a fleet key is configured
         _waivers(metadata),  # waivers, unverified until guard.runtime.trusted
         _security_models(root),  # security_models
     ))

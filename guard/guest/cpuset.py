@@ -3,7 +3,7 @@
 Lists are kept as ranges, never expanded: a guest may pin thousands of vCPUs, each to a
 list as wide as "0-65535,^7", and expanding those cost the hook gigabytes (issue 11).
 """
-from .errors import InputError
+from ..errors import InputError
 
 # A list naming ids above this is not a real host's; refuse it rather than work on a
 # hostile "0-4000000000". (libvirt's own bitmaps are smaller still.)
