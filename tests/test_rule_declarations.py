@@ -25,17 +25,10 @@ PACKAGE = os.path.dirname(os.path.abspath(guard.__file__))
 FINDINGS = sys.modules[Code.__module__]  # wherever the findings module lives
 UNVERIFIABLE = BY_ID["unverifiable"]
 
-# Call sites that pass an action their declaration fixes, each with why it is allowed for now.
-# The test fails when one of them no longer does (then remove it here).
-KNOWN = {
-    ("guard.decide.engine", "_unchecked"): "the engine's unverifiable[facts] / [source-fingerprint] finding, written "
-                                    "finding(\"unverifiable\", missing, \"warn\", ...); guard/decide/engine.py is being "
-                                    "reworked by the import-cycle change and moves to the record's finding() after it",
-}
 # Findings built without a declaration, each with why.
 BUILT = {
-    ("guard.services.incoming", "_finding"): "a destination's decision read back from its JSON answer (check --probe --batch): "
-                                    "made and checked there",
+    ("guard.services.incoming", "_finding"): "a destination's decision read back from its JSON answer (check "
+                                             "--probe --batch): made and checked there",
 }
 
 
@@ -190,29 +183,14 @@ def test_a_rule_record_call_names_a_declared_code_and_no_fixed_action(site):
         assert problem is None, "%s: %s" % (site, problem)
 
 
-@pytest.mark.parametrize("site", FUNCTION_SITES, ids=str)
-def test_a_findings_function_call_names_a_declared_code_and_no_fixed_action(site):
-    module = importlib.import_module(site.module)
-    node = site.node
-    assert len(node.args) >= 3, "%s: finding(rule, variant, action, message, ...)" % site
-    known_rule, rule_id = _constant(module, node.args[0])
-    assert known_rule and rule_id in BY_ID, "%s: the rule is not a registered id" % site
-    rule = BY_ID[rule_id]
-    known, variant = _constant(module, node.args[1])
-    if known:
-        assert _code(rule, variant) in _declared(rule), "%s: %s is not a declared code" % (site, _code(rule, variant))
-    codes = [_declared(rule)[_code(rule, variant)]] if known else list(rule.codes)
-    problem = _action_problem(site, module, codes, node.args[2])
-    if (site.module, site.function) in KNOWN:
-        assert problem is not None, "%s no longer passes a fixed action: remove it from KNOWN" % site
-        return
-    assert problem is None, "%s: %s (make it from the rule record: %s.finding(variant, ...))" % (
-        site, problem, "RULE")
+def test_no_module_makes_a_finding_from_a_bare_code():
+    """Every finding comes from its rule's record (RULE.finding, RULE.unverifiable), the
+    engine's included: the action is the declaration's, never written at the call site."""
+    assert not FUNCTION_SITES, "make these from the rule record (RULE.finding(variant, ...)): %s" % [
+        str(site) for site in FUNCTION_SITES]
 
 
 def test_known_exceptions_still_exist():
-    found = {(site.module, site.function) for site in FUNCTION_SITES}
-    assert set(KNOWN) <= found, sorted(set(KNOWN) - found)
     built = {(site.module, site.function) for site in BUILT_SITES}
     assert set(BUILT) <= built, sorted(set(BUILT) - built)
 

@@ -2,7 +2,8 @@
 import functools
 
 from ..rules import REGISTRY
-from ..rules.findings import finding
+
+UNVERIFIABLE = next(rule for rule in REGISTRY if rule.id == "unverifiable")  # the engine's own code
 
 
 def _plan(has_dest, has_source):
@@ -39,8 +40,8 @@ _UNCHECKED = {
 def _unchecked(missing, problem, skipped):
     message, no_problem, remedy = _UNCHECKED[missing]
     evidence = {"problem": problem} if missing == "facts" else {}
-    return finding("unverifiable", missing, "warn", message % (problem or no_problem, ", ".join(skipped)), remedy,
-                   rules=list(skipped), **evidence)
+    return UNVERIFIABLE.finding(missing, message % (problem or no_problem, ", ".join(skipped)), remedy,
+                                rules=list(skipped), **evidence)
 
 
 def evaluate(ctx, facts_problem=None, source_problem=None):
