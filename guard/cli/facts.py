@@ -49,22 +49,11 @@ def register(sub):
                        help="record now as the collection time, by the wall clock and by this host's boot and its "
                             "clock, as the collector does (else none: the hook cannot judge its age)")
     build.set_defaults(run=run_build)
-    for module in _live_modules():
-        module.register(facts_sub)
-
-
-def _live_modules():
-    """collect and watch, in that order, when they import: both need libvirt-python (build
-    works without it), and watch uses collect's arguments (guard.cli.facts_live)."""
     try:
-        from . import facts_live
-    except ImportError:  # libvirt-python absent: build still works
-        return ()
-    try:
-        from . import watch
+        from . import collector  # collect and watch need libvirt-python; build works without it
     except ImportError:
-        return (facts_live,)
-    return (facts_live, watch)
+        return
+    collector.register(facts_sub)
 
 
 def _read(path):

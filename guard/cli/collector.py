@@ -1,5 +1,6 @@
-"""`migration-guard facts collect` (needs libvirt-python), and the arguments it shares with
-`facts watch` (guard.cli.watch). guard.cli.facts registers both."""
+"""The collector's commands, both needing libvirt-python: `migration-guard facts collect`
+(one collection) and `facts watch` (the collector service, guard.services.watch), with the
+arguments they share. guard.cli.facts registers them."""
 import os
 import sys
 
@@ -7,6 +8,8 @@ from ..config import CONFIG_HELP, load_config
 from ..facts.cache import facts_to_json, write_atomic
 from ..facts.collect import collect
 from ..output import journal
+from ..services.watch import run_watch
+from ..units import parse_duration
 from .metrics import refresh_after_collection
 
 
@@ -22,6 +25,11 @@ def output_path(args):
 
 
 def register(facts_sub):
+    register_collect(facts_sub)
+    register_watch(facts_sub)
+
+
+def register_collect(facts_sub):
     parser = facts_sub.add_parser("collect", help="collect this host's facts from libvirt (read-only)",
                                   description="Collect host facts over a read-only libvirt connection plus local "
                                               "extras, and write them atomically to --output (default: the "
@@ -47,3 +55,23 @@ def run_collect(args):
         if problem:
             print("migration-guard: warning: metrics file not refreshed: %s" % problem, file=sys.stderr)
     return 0
+
+
+def register_watch(facts_sub):
+    parser = facts_sub.add_parser("watch", help="keep the facts cache fresh and running guests stamped",
+                                  description="The collector service: refresh the facts cache at start, on a "
+                                              "timer, when libvirt restarts and when facts change; stamp the "
+                                              "source fingerprint into every running guest's live XML; record "
+                                              "the outcome of every migration the hook let proceed.")
+    add_collector_arguments(parser)
+    parser.add_argument("--interval", default="10m",
+                        help="refresh period (default 10m; with a [fingerprint] key at most a third of max_age)")
+    parser.set_defaults(run=run_watch_command)
+
+
+def run_watch_command(args):
+    # One config for the whole service, --config's when given: its paths, and the fleet key
+    # that signs the stamps (never another config found through the environment).
+    config = load_config(args.config)
+    return run_watch(args.uri, args.output or config.paths.facts, parse_duration(args.interval, "--interval"),
+                     after_refresh=lambda: refresh_after_collection(args.config), config=config)
