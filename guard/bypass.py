@@ -4,8 +4,9 @@ import json
 import os
 
 from .errors import InputError
-from .facts.cache import Untrusted, read_trusted, write_atomic
 from .records import struct
+from .runtime.files import write_atomic
+from .runtime.trusted import Untrusted, read_trusted
 
 MAX_BYPASS_SECONDS = 7 * 86400  # the CLI refuses longer; the hook ignores a file that says more
 

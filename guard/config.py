@@ -440,7 +440,7 @@ def _from_compiled(text, data, path):
 def compile_config(path):
     """Parse the config at `path` and write its compiled form beside it (atomically, mode
     0644); the compiled form's path. ConfigError when the config is invalid or absent."""
-    from .facts.cache import write_atomic
+    from .runtime.files import write_atomic
     try:
         data = _read_config(path)
     except FileNotFoundError:

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from guard.facts.cache import facts_to_json, read_facts_file, write_atomic
+from guard.facts.cache import facts_to_json, read_facts_file
 from guard.facts.local import bios_from_dmi, microcode_from_cpuinfo, read_local
 from guard.rules.convergence import estimate
+from guard.runtime.files import write_atomic
 from helpers import REPO, debian12_facts
 
 
@@ -47,7 +48,7 @@ def test_local_facts_from_a_host_tree(tmp_path):
 
 WRITER = """
 import sys
-from guard.facts.cache import write_atomic
+from guard.runtime.files import write_atomic
 texts = [open(name).read() for name in sys.argv[2:]]
 write_atomic(sys.argv[1], texts[0])
 print("writing", flush=True)  # the test kills from here on, however slow the start was
@@ -88,7 +89,7 @@ def test_killing_the_writer_never_leaves_a_torn_cache(tmp_path):
         assert read_facts_file(path).hostname in ("h", "h" * 5000)
         # A killed writer leaves at most the one temp file it was writing, never more.
         added = temp_files() - before
-        assert len(added) <= 1 and all(n.startswith(".facts-") for n in added), (round_number, sorted(added))
+        assert len(added) <= 1 and all(n.startswith(".facts.json-") for n in added), (round_number, sorted(added))
     # A write that completes leaves no temp file; one that fails leaves none and the old cache.
     before = temp_files()
     write_atomic(path, texts[0])

@@ -47,8 +47,8 @@ LAYERS = (
     # that only group modules (their __init__ imports nothing) sit here too.
     ("runtime helpers", ("guard", "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions",
                          "guard.output.escaping", "guard.signing", "guard.runtime.trusted", "guard.runtime.bounded",
-                         "guard.runtime.bundled", "guard.services", "guard.output", "guard.runtime", "guard.decide",
-                         "guard.guest")),
+                         "guard.runtime.bundled", "guard.runtime.files", "guard.services", "guard.output",
+                         "guard.runtime", "guard.decide", "guard.guest")),
 )
 
 # The pure core: the decision (docs/design.md section 2) and every module it imports,

@@ -5,9 +5,10 @@ import os
 import sys
 
 from ..config import CONFIG_HELP, load_config
-from ..facts.cache import facts_to_json, write_atomic
+from ..facts.cache import facts_to_json
 from ..facts.collect import collect
 from ..output import journal
+from ..runtime.files import write_atomic
 from ..services.watch import run_watch
 from ..units import parse_duration
 from .metrics import refresh_after_collection

@@ -6,8 +6,9 @@ import time
 from .. import __version__
 from ..bypass import read_bypass
 from ..config import CONFIG_HELP, load_config
-from ..facts.cache import load_cache, write_atomic
+from ..facts.cache import load_cache
 from ..output.audit import Filter, read_records
+from ..runtime.files import write_atomic
 from ..services.metrics import count_decisions, render
 
 

@@ -24,8 +24,9 @@ import subprocess
 import threading
 import time
 
-from ..facts.cache import Untrusted, read_trusted, write_atomic
 from ..output import journal
+from ..runtime.files import write_atomic
+from ..runtime.trusted import Untrusted, read_trusted
 from ..units import format_time
 
 HOOKS_DIR = "/etc/libvirt/hooks"

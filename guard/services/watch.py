@@ -20,10 +20,11 @@ import threading
 import libvirt
 
 from ..config import Config
-from ..facts.cache import facts_to_json, write_atomic
+from ..facts.cache import facts_to_json
 from ..facts.collect import collect, quiet_libvirt
 from ..output import journal
 from ..runtime.bundled import import_structlog
+from ..runtime.files import write_atomic
 from ..runtime.trusted import fleet_keys
 from .outcome_watch import OutcomeTracker
 from .stamping import stamp_domain
