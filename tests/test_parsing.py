@@ -188,8 +188,9 @@ def independently(root):
 
 
 def test_records_built_positionally_put_each_value_in_its_field():
-    """parse_domain builds Domain and Firmware with from_tuple (every field, in order, and no
-    check): a value one position off lands in another field. Each field is compared with the
+    """parse_domain builds Domain by name and Firmware, Interface and StoragePath with
+    from_tuple (every field, in order, and no check): a value one position off would land in
+    another field. Each field is compared with the
     XML read independently, or, for a field holding records, checked to hold records of its
     own type; the guests give every field a value other than its default."""
     from guard.facts.fingerprint import Fingerprint, fingerprint_of

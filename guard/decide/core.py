@@ -54,18 +54,20 @@ class Outcome(struct("Outcome", "decision exit_code mode profile domain_name dom
 
 
 def options_from(config, dirty_rate=None):
-    return Options.from_tuple((config.memory_limit, config.bandwidth, config.max_downtime, dirty_rate))
+    return Options(memory_limit_bytes=config.memory_limit, bandwidth_bytes_per_s=config.bandwidth,
+                   max_downtime_s=config.max_downtime, dirty_rate_bytes_per_s=dirty_rate)
 
 
 def decide(inputs):
     config, domain, dest = inputs.config, inputs.domain, inputs.dest
     source, origin, source_problem = policy.source_of(inputs.source, domain)
-    # Records of every decision are built positionally (from_tuple: every field, in order).
+    # Records are built by name (a length-checked call in C): an added field cannot shift others.
     # A fingerprint from the guest's metadata is trusted only when a fleet key is configured:
     # the hook and `check` then keep it only if its signature and age verified (guard.services.incoming.authenticated).
     trusted = origin == "given" or (origin == "metadata" and config.fingerprint_key is not None)
-    ctx = Context.from_tuple((domain, dest, source, options_from(config, inputs.dirty_rate), inputs.connection,
-                              inputs.source_connection, inputs.probe, trusted, inputs.source_state))
+    ctx = Context(domain=domain, dest=dest, source=source, options=options_from(config, inputs.dirty_rate),
+                  connection=inputs.connection, source_connection=inputs.source_connection, probe=inputs.probe,
+                  source_trusted=trusted, source_state=inputs.source_state)
     findings = evaluate(ctx, inputs.facts_problem, source_problem)
     verdict, kept, notes = policy.apply(domain, findings, config, inputs.now)
     if inputs.bypass_note:
@@ -84,10 +86,11 @@ def decide(inputs):
     facts_age = inputs.facts_age
     if facts_age is None and dest is not None and dest.collected_at is not None:
         facts_age = inputs.now - dest.collected_at
-    return Outcome.from_tuple((verdict, EXIT_REFUSE if verdict == "deny" else EXIT_ACCEPT, config.mode,
-                               config.profile, domain.name, domain.uuid, kept, tuple(notes), bypass, origin,
-                               source_problem, inputs.facts_problem,
-                               round(facts_age, 1) if facts_age is not None else None, None))
+    return Outcome(decision=verdict, exit_code=EXIT_REFUSE if verdict == "deny" else EXIT_ACCEPT, mode=config.mode,
+                   profile=config.profile, domain_name=domain.name, domain_uuid=domain.uuid, findings=kept,
+                   notes=tuple(notes), bypass=bypass, fingerprint=origin, fingerprint_problem=source_problem,
+                   facts_problem=inputs.facts_problem, facts_age=round(facts_age, 1) if facts_age is not None else None,
+                   reason=None)
 
 
 def failed(config, reason, domain_name=None, domain_uuid=None):
@@ -100,6 +103,7 @@ def _failed_with(config, reason, domain_name, domain_uuid, findings=(), notes=()
                  fingerprint_problem=None, facts_problem=None):
     """An error Outcome, with what was found before it was one (findings, notes)."""
     refuse = config.on_error != "allow"
-    return Outcome("error", EXIT_REFUSE if refuse else EXIT_ACCEPT, config.mode, config.profile, domain_name,
-                   domain_uuid, tuple(findings), tuple(notes), None, fingerprint, fingerprint_problem, facts_problem,
-                   None, reason)
+    return Outcome(decision="error", exit_code=EXIT_REFUSE if refuse else EXIT_ACCEPT, mode=config.mode,
+                   profile=config.profile, domain_name=domain_name, domain_uuid=domain_uuid, findings=tuple(findings),
+                   notes=tuple(notes), bypass=None, fingerprint=fingerprint, fingerprint_problem=fingerprint_problem,
+                   facts_problem=facts_problem, facts_age=None, reason=reason)

@@ -889,41 +889,40 @@ def domain_from_element(root):
     launch = top.get("launchSecurity")
     firmware = _firmware(os_el, os_parts)
     present = devices.tags.union(top)  # what the guest has: <domain>'s and <devices>'s children
-    # Positional, in Domain's field order (named in the comments): keywords cost a dict and a
-    # Python-level __new__ per call, more than the rest of building this record.
-    return Domain.from_tuple((
-        name,  # name
-        _text(top.get("uuid")),  # uuid
-        root.get("type", "?"),  # virt_type
-        os_type.get("arch") if os_type is not None else None,  # arch
-        os_type.get("machine") if os_type is not None else None,  # machine
-        devices.emulator,  # emulator
-        memory,  # memory_bytes
-        _pins(top.get("vcpu"), top.get("cputune")),  # pins
-        _numatune(top.get("numatune")),  # node_bindings
-        _hugepages(top.get("memoryBacking")),  # hugepages
-        cells,  # cells
-        _cpu(cpu, cpu_parts),  # cpu
-        firmware,  # firmware
-        tuple(devices.hostdevs),  # hostdevs
-        tuple(devices.interfaces),  # interfaces
-        launch.get("type") if launch is not None else None,  # launch_security
-        fingerprint,  # fingerprint
-        fingerprint_problem,  # fingerprint_problem
-        exemptions,  # exemptions
-        (_text(os_type) or "hvm") if os_type is not None else "hvm",  # os_type
-        tuple(devices.memory),  # memory_devices
-        _hyperv(top.get("features")),  # hyperv
-        tuple(devices.backed),  # backed
-        tuple(devices.storage),  # storage
-        tuple(devices.listens),  # listens
-        _resources(root, present),  # resources
-        _platform(top.get("clock"), cpu, devices),  # platform
-        _device_values(root, present),  # device_values
-        None,  # fingerprint_check: set by guard.guest.metadata.verify_domain when a fleet key is configured
-        _waivers(metadata),  # waivers, unverified until guard.runtime.trusted
-        _security_models(root),  # security_models
-    ))
+    # By name: a field added or moved cannot shift the others (a length-checked call in C).
+    return Domain(
+        name=name,
+        uuid=_text(top.get("uuid")),
+        virt_type=root.get("type", "?"),
+        arch=os_type.get("arch") if os_type is not None else None,
+        machine=os_type.get("machine") if os_type is not None else None,
+        emulator=devices.emulator,
+        memory_bytes=memory,
+        pins=_pins(top.get("vcpu"), top.get("cputune")),
+        node_bindings=_numatune(top.get("numatune")),
+        hugepages=_hugepages(top.get("memoryBacking")),
+        cells=cells,
+        cpu=_cpu(cpu, cpu_parts),
+        firmware=firmware,
+        hostdevs=tuple(devices.hostdevs),
+        interfaces=tuple(devices.interfaces),
+        launch_security=launch.get("type") if launch is not None else None,
+        fingerprint=fingerprint,
+        fingerprint_problem=fingerprint_problem,
+        exemptions=exemptions,
+        os_type=(_text(os_type) or "hvm") if os_type is not None else "hvm",
+        memory_devices=tuple(devices.memory),
+        hyperv=_hyperv(top.get("features")),
+        backed=tuple(devices.backed),
+        storage=tuple(devices.storage),
+        listens=tuple(devices.listens),
+        resources=_resources(root, present),
+        platform=_platform(top.get("clock"), cpu, devices),
+        device_values=_device_values(root, present),
+        fingerprint_check=None,  # set by guard.guest.metadata.verify_domain when a fleet key is configured
+        waivers=_waivers(metadata),  # unverified until guard.services.incoming.authenticated
+        security_models=_security_models(root),
+    )
 
 
 def parse_domain(data, what="domain XML"):
