@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_hook import BIG, SMALL, Host, needs_root
 
 from guard.cli.metrics import refresh_after_collection
-from guard.config import load_config
+from guard.config import load_config, parse_config
 from guard.facts.cache import facts_to_json
 from guard.services.metrics import count_decisions, render
 from helpers import REPO, debian12_facts
@@ -196,7 +196,8 @@ def test_watch_refresh_runs_the_hook_after_writing_and_survives_its_failure(tmp_
     def after():
         seen.append(os.path.exists(cache))
         return "OSError: no space left"
-    watcher = guard.services.watch.Watcher("test:///default", cache, after_refresh=after)
+    watcher = guard.services.watch.Watcher("test:///default", cache, after_refresh=after,
+                                           config=parse_config('[paths]\npending = ""\n'))  # not the machine's /run
     watcher.facts = facts  # unchanged facts: no restamping, no libvirt connection needed
     watcher.refresh()
     assert seen == [True] and os.path.exists(cache)

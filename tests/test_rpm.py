@@ -63,7 +63,7 @@ def test_payload_and_requirements(packages):
                  "/usr/lib/tmpfiles.d/migration-guard.conf", "/usr/lib/python3.9/site-packages/guard/hook.py",
                  "/usr/lib/systemd/catalog/migration-guard.catalog",
                  "/usr/share/bash-completion/completions/migration-guard",
-                 "/usr/share/migration-guard/runtime/bundled/structlog/__init__.py"):
+                 "/usr/share/migration-guard/bundled/structlog/__init__.py"):
         assert path in files, path
     assert "/etc/libvirt/hooks/qemu" not in files  # the administrator's slot stays theirs
     assert not any(p.startswith("/usr/lib/python3.9/site-packages/structlog") for p in files)  # never shadows

@@ -10,9 +10,10 @@ import os
 import sys
 
 # Relative to this file, so that the same install works in a scratch root: the package
-# lives in PREFIX/lib/pythonX.Y/site-packages/guard, the bundle in PREFIX/share/migration-guard.
+# lives in PREFIX/lib/pythonX.Y/site-packages/guard (this file in its runtime/), the bundle in
+# PREFIX/share/migration-guard.
 BUNDLED_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                            "..", "..", "..", "..", "share", "migration-guard", "bundled"))
+                                            "..", "..", "..", "..", "..", "share", "migration-guard", "bundled"))
 
 
 def import_structlog(bundled_dir=BUNDLED_DIR):

@@ -30,7 +30,7 @@ from .outcome_watch import OutcomeTracker
 from .stamping import stamp_domain
 
 structlog = import_structlog()  # the system's, else the RPM's bundled copy
-log = structlog.get_logger("migration-guard.services.watch")
+log = structlog.get_logger("migration-guard.watch")
 
 # structlog method -> syslog priority: warnings reach the journal as warnings.
 PRIORITIES = {"debug": 7, "info": 6, "msg": 6, "warning": 4, "warn": 4, "error": 3, "exception": 3,

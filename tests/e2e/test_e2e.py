@@ -95,8 +95,13 @@ def test_refusable_guest_accepted_by_policy(env, how, decision):
 def test_guest_stamped_by_watch_is_refused_by_identity_rule(env):
     source, dest, guard = env
     watch_facts = source.path("watch-facts.json")
+    # A's service, with no outcome tracking (its default folder is the machine's /run).
+    watch_config = source.path("watch-config.toml")
+    with open(watch_config, "w") as handle:
+        handle.write('[paths]\npending = ""\n')
     watcher = subprocess.Popen([sys.executable, "-m", "guard", "facts", "watch", "--uri", source.uri, "--output",
-                                watch_facts, "--interval", "1h"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                watch_facts, "--interval", "1h", "--config", watch_config],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while not os.path.exists(watch_facts) and time.monotonic() < deadline:

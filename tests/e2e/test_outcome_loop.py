@@ -112,7 +112,7 @@ def test_a_guest_that_migrates_gets_a_migrated_outcome_linked_to_its_decision(ou
     assert outcome is not None, "no outcome recorded"
     assert (outcome["outcome"], outcome["class"], outcome["decided"]) == ("migrated", "true-allow", "allow")
     assert outcome["uuid"] == decision["uuid"] and outcome["seconds"] < 60
-    assert os.listdir(guard.runtime.pending) == [".watching"], "the pending decision was not removed"
+    assert os.listdir(guard.pending) == [".watching"], "the pending decision was not removed"
 
 
 def test_an_allowed_guest_that_fails_on_b_is_a_false_allow_with_libvirts_error(disk_pool_on_b):
@@ -162,7 +162,7 @@ def test_outcomes_are_decided_from_state_after_the_service_was_down(disk_pool_on
     assert migrate_unsafe(source, dest, "out-late-ok").returncode == 0
     assert migrate_unsafe(source, dest, "out-late-disk").returncode != 0
     time.sleep(1)
-    assert len([n for n in os.listdir(guard.runtime.pending) if n.endswith(".json")]) == 2  # both left pending
+    assert len([n for n in os.listdir(guard.pending) if n.endswith(".json")]) == 2  # both left pending
     watch.start()
     ok = outcome_of(guard, decision_of(guard, "out-late-ok"))
     assert ok is not None and ok["outcome"] == "migrated"
