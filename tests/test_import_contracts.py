@@ -38,8 +38,8 @@ LAYERS = (
     ("output", ("guard.output.report", "guard.output.audit_record")),
     ("decision", ("guard.decide.core", "guard.decide.engine", "guard.decide.policy", "guard.decide.outcome",
                   "guard.rules", "guard.rules.*")),
-    ("guest model", ("guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver", "guard.guest.addresses",
-                     "guard.guest.cpuset")),
+    ("guest model", ("guard.guest.model", "guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver",
+                     "guard.guest.addresses", "guard.guest.cpuset")),
     ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.facts.fingerprint",
                                    "guard.blockers", "guard.blockers.*", "guard.guest.host_resources")),
     # Shared by all, importing no other layer; trusted, bounded and bundled touch files,
@@ -58,8 +58,8 @@ PURE_CORE_ROOTS = ("guard.decide.core", "guard.decide.engine", "guard.decide.pol
 PURE_CORE = (
     "guard", "guard.decide", "guard.decide.core", "guard.decide.engine", "guard.decide.policy",
     "guard.rules", "guard.rules.*",
-    "guard.guest", "guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver", "guard.guest.addresses",
-    "guard.guest.cpuset", "guard.guest.host_resources",
+    "guard.guest", "guard.guest.model", "guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver",
+    "guard.guest.addresses", "guard.guest.cpuset", "guard.guest.host_resources",
     "guard.facts", "guard.facts.model", "guard.facts.fingerprint",
     "guard.errors", "guard.records", "guard.xmlsafe", "guard.units", "guard.versions", "guard.signing",
 )

@@ -194,7 +194,8 @@ def test_records_built_positionally_put_each_value_in_its_field():
     XML read independently, or, for a field holding records, checked to hold records of its
     own type; the guests give every field a value other than its default."""
     from guard.facts.fingerprint import Fingerprint, fingerprint_of
-    from guard.guest.domain import (
+    from guard.guest.metadata import Exemption
+    from guard.guest.model import (
         CpuFeature,
         Domain,
         Firmware,
@@ -212,7 +213,6 @@ def test_records_built_positionally_put_each_value_in_its_field():
         Platform,
         StoragePath,
     )
-    from guard.guest.metadata import Exemption
     from guard.guest.waiver import Waiver
 
     holds = {"pins": Pin, "node_bindings": NodeBinding, "hugepages": HugePage, "cells": GuestCell, "hostdevs": HostDev,

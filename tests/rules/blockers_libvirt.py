@@ -7,7 +7,7 @@ import test_network
 import test_platform
 import test_source_refusal
 
-from guard.guest.domain import cgroup_path
+from guard.guest.model import cgroup_path
 from guard.rules.source_refusal import SourceDisk, SourceState
 from helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest, source_like
 from rulecase import Case, corpus, minimal

@@ -5,7 +5,7 @@ of libvirt's test suite, which no real host has)."""
 import pytest
 
 from guard.facts.model import Probe
-from guard.guest.domain import HostResource
+from guard.guest.model import HostResource
 from rulecase import Case, minimal, run_case
 from rulehosts import host
 
