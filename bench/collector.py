@@ -7,12 +7,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+from support.harness import LibvirtHost, missing_requirements  # noqa: E402
 
 from guard.facts.cache import facts_to_json  # noqa: E402
 from guard.facts.collect import collect, collect_documents, open_connection  # noqa: E402
 from guard.runtime.files import write_atomic  # noqa: E402
-from harness import LibvirtHost, missing_requirements  # noqa: E402
 
 RUNS = 40
 

@@ -12,13 +12,13 @@ from lxml import etree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
+from support.helpers import NOW, corpus_facts, corpus_tests, debian12_facts  # noqa: E402
 from timing import interleaved  # noqa: E402
 
 from guard.config import Config  # noqa: E402
 from guard.decide.core import Inputs, decide  # noqa: E402
 from guard.errors import InputError  # noqa: E402
 from guard.guest.domain import parse_domain  # noqa: E402
-from helpers import NOW, corpus_facts, corpus_tests, debian12_facts  # noqa: E402
 
 
 def synthetic(target_bytes):

@@ -20,8 +20,9 @@ REPO = os.path.dirname(HERE)
 # This tree's guard, not whichever checkout the venv's editable install points at.
 sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
 
+from support.helpers import debian12_facts, minimal_guest  # noqa: E402
+
 from guard.facts.cache import as_collected, facts_to_json  # noqa: E402
-from helpers import debian12_facts, minimal_guest  # noqa: E402
 
 RUNS = 30
 

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 import libvirt  # noqa: E402
-from fleet import facts_with_node_memory, fleet  # noqa: E402
+from support.fleet import facts_with_node_memory, fleet  # noqa: E402
 from timing import interleaved  # noqa: E402
 
 from guard.config import Config  # noqa: E402

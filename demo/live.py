@@ -7,9 +7,9 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, os.path.join(REPO, "tests"))
 
-from harness import LibvirtHost, guest_xml, migrate, missing_requirements  # noqa: E402
+from support.harness import LibvirtHost, guest_xml, migrate, missing_requirements  # noqa: E402
 
 
 def say(text=""):

@@ -1,11 +1,8 @@
 import os
-import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "rules"))
 
 # Slow by where they live: real daemons (e2e), real migrations (differential), an RPM build,
 # Ansible runs. `make check` deselects them with -m "not slow"; `make test` runs them all.

@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
+from support.helpers import REPO
 
 from guard.cli.config_cmd import policy_dict
 from guard.config import Config, Paths, load_config, parse_config
-from helpers import REPO
 
 ANSIBLE = os.path.join(REPO, "ansible")
 VENV = os.path.join(REPO, ".venv-ansible", "bin")

@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from support.helpers import REPO
 from test_hook import BIG, SMALL, Host, needs_root
-
-from helpers import REPO
 
 
 def audit(host, *args):

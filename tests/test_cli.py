@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from support.helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest, source_like
 
 from guard.facts.cache import facts_to_json
-from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest, source_like
 
 
 def run(*args, stdin=None, env=None):
@@ -108,7 +108,7 @@ def test_bad_input_exits_2_with_one_line(files, args, fragment):
 
 
 def test_facts_build_from_documents(tmp_path):
-    from helpers import DEBIAN12
+    from support.helpers import DEBIAN12
     result = run("facts", "build", "--capabilities", os.path.join(DEBIAN12, "capabilities.xml"),
                  "--domcapabilities", os.path.join(DEBIAN12, "domcapabilities-qemu-pc.xml"),
                  "--qemu-version", "7.2.22", "--kernel-release", "6.1.0-40-amd64")

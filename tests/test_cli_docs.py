@@ -6,10 +6,10 @@ import shutil
 import subprocess
 
 import pytest
+from support.helpers import REPO
 
 from guard.cli.introspect import bash_completion, commands
 from guard.output import journal
-from helpers import REPO
 
 MAN = os.path.join(REPO, "packaging", "migration-guard.1")
 COMPLETION = os.path.join(REPO, "packaging", "migration-guard.bash-completion")

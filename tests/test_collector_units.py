@@ -6,12 +6,12 @@ import sys
 import time
 
 import pytest
+from support.helpers import REPO, debian12_facts
 
 from guard.facts.cache import facts_to_json, read_facts_file
 from guard.facts.local import bios_from_dmi, microcode_from_cpuinfo, read_local
 from guard.rules.convergence import estimate
 from guard.runtime.files import write_atomic
-from helpers import REPO, debian12_facts
 
 
 def write(root, path, text):
@@ -124,8 +124,9 @@ def test_convergence_known_figures():
 
 
 def test_convergence_finding_in_the_engine():
+    from support.helpers import debian12_facts, decide, minimal_guest
+
     from guard.config import parse_config
-    from helpers import debian12_facts, decide, minimal_guest
     config = parse_config('[memory]\nbandwidth = "100 MiB"\nmax_downtime = "300ms"\n')
     decision = decide(minimal_guest(), debian12_facts(), config=config, dirty_rate=float(200 << 20))
     found = [f for f in decision.findings if f.code == "memory-size[convergence]"]
@@ -185,9 +186,10 @@ def test_cgroup_v2_machine_slice_wins(tmp_path):
 
 
 def test_probe_looks_only_at_what_the_guest_needs(tmp_path):
+    from support.helpers import minimal_guest
+
     from guard.facts.probe import gather
     from guard.guest.domain import parse_domain
-    from helpers import minimal_guest
     root = str(tmp_path)
     host_tree(root)
     write(root, "images/present.qcow2", "")
@@ -233,8 +235,9 @@ def test_a_stat_that_hangs_is_undecided_within_the_budget():
 def test_facts_build_takes_local_details_as_options(tmp_path, capsys):
     import json
 
+    from support.helpers import DEBIAN12
+
     from guard.cli import main as cli_main
-    from helpers import DEBIAN12
     interfaces = tmp_path / "interfaces"
     interfaces.write_text("lo\neth0\nbr0\n")
     code = cli_main(["facts", "build", "--capabilities", os.path.join(DEBIAN12, "capabilities.xml"),

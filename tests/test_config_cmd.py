@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from support.helpers import NOW, REPO, minimal_guest
 
 from guard.config import parse_config
 from guard.decide.policy import apply
 from guard.guest.domain import parse_domain
 from guard.rules import all_codes
 from guard.rules.findings import DECLARED, Finding
-from helpers import NOW, REPO, minimal_guest
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from support.helpers import corpus_file, debian12_facts, minimal_guest
 
 from guard import hook
 from guard.cli import main as cli_main
@@ -18,7 +19,6 @@ from guard.facts.cache import as_collected, facts_to_json
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.domain import parse_domain
 from guard.guest.metadata import stamp_xml
-from helpers import corpus_file, debian12_facts, minimal_guest
 
 preflight = pytest.importorskip("guard.services.preflight", reason="preflight needs libvirt-python")
 

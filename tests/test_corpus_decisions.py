@@ -3,10 +3,10 @@ a decision or a clean one-line error for each, never a crash."""
 import glob
 import os
 
+from support.helpers import corpus_facts, corpus_tests, debian12_facts, decide, read
 from test_parsing import DOMAIN_FOLDERS
 
 from guard.errors import InputError
-from helpers import corpus_facts, corpus_tests, debian12_facts, decide, read
 
 
 def test_every_corpus_domain_gets_a_decision_or_clean_error():

@@ -4,8 +4,9 @@ design cited is the repository's own docs/design.md, section by section."""
 import os
 import re
 
+from support.helpers import REPO
+
 from guard.cli.rules import markdown_reference
-from helpers import REPO
 
 
 def test_readme_rule_reference_matches_registry():

@@ -4,9 +4,10 @@ import hashlib
 import hmac
 import json
 
+from support.helpers import debian12_facts, source_like
+
 from guard.facts.fingerprint import LATER_FIELDS, fingerprint_from_data
 from guard.guest.metadata import fingerprint_json, signature_of, signed, verified
-from helpers import debian12_facts, source_like
 
 KEY = b"k" * 32
 UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"
@@ -40,10 +41,11 @@ def test_a_stamp_signed_before_the_field_verifies_and_one_with_it_is_bound_to_it
 
 
 def test_only_a_guest_with_an_mdev_carries_the_vgpu_driver():
+    from support.helpers import minimal_guest
+
     from guard.facts.fingerprint import fingerprint_for
     from guard.facts.model import LocalFacts
     from guard.guest.domain import parse_domain
-    from helpers import minimal_guest
     facts = debian12_facts()._replace(local=LocalFacts(vgpu_driver="550.54.16"))
     plain = parse_domain(minimal_guest())
     vgpu = parse_domain(minimal_guest(extra="<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>"

@@ -14,11 +14,11 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
 
 from guard.facts.cache import as_collected, facts_to_json
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.metadata import stamp_xml
-from helpers import REPO, corpus_domain_xml, debian12_facts, minimal_guest
 
 HOOK = os.path.join(REPO, "hooks", "qemu")
 ROOT = os.geteuid() == 0

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from support.helpers import REPO, codes, debian12_facts, decide, minimal_guest, wait_until
 from test_hook import BIG, SMALL, Host, needs_root, the_record
 
 from guard.bypass import MAX_BYPASS_SECONDS, login_user, parse_bypass
@@ -24,7 +25,6 @@ from guard.errors import ConfigError
 from guard.facts.cache import as_collected, facts_to_json, load_cache
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.metadata import stamp_xml
-from helpers import REPO, codes, debian12_facts, decide, minimal_guest, wait_until
 
 HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source>"
            "<address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>")

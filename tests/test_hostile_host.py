@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from support.helpers import REPO, debian12_facts, minimal_guest
 from test_hook import Host, needs_root, the_record
 
 import guard.rules  # noqa: F401 - declares the rules' codes
@@ -18,7 +19,6 @@ from guard.decide.core import Outcome
 from guard.facts.cache import facts_to_json, load_cache
 from guard.output.audit_record import decision_record, render_record
 from guard.rules.findings import finding
-from helpers import REPO, debian12_facts, minimal_guest
 
 # A machine type the Debian 12 host does not offer: refused only with the destination's facts.
 NEEDS_FACTS = minimal_guest(name="small", machine="pc-q35-rhel9.6.0")

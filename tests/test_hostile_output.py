@@ -14,6 +14,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from support.helpers import REPO, debian12_facts, decide, minimal_guest
 from test_hook import Host, needs_root, the_record
 
 from guard.cli import main as cli_main
@@ -24,14 +25,13 @@ from guard.guest.domain import parse_domain
 from guard.output.report import MAX_LINE, refusal_lines
 from guard.services.evacuation import Move, Unplaced
 from guard.services.status import WARN, Check
-from helpers import REPO, debian12_facts, decide, minimal_guest
 
 try:
     import libvirt
 except ImportError:  # the pre-flight's tests need it; the others do not
     libvirt = None
 else:
-    from fleet import facts_with_node_memory, node_xml, write_node
+    from support.fleet import facts_with_node_memory, node_xml, write_node
 
     from guard.cli.preflight import moves_text, plan_text
     from guard.facts.collect import collect as real_collect

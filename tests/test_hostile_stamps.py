@@ -14,6 +14,7 @@ import time
 import libvirt
 import pytest
 from lxml import etree
+from support.helpers import REPO, debian12_facts, minimal_guest
 from test_hook import Host, needs_root, the_record
 from test_hostile import keyed_host, stamp
 
@@ -26,7 +27,6 @@ from guard.facts.cache import facts_to_json
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.metadata import metadata_xml, signature_of, stamp_xml
 from guard.services import status
-from helpers import REPO, debian12_facts, minimal_guest
 
 GUEST_UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # helpers.minimal_guest's
 THIS_HOST = debian12_facts()  # the source host the collector service runs on: QEMU 7.2.22

@@ -10,10 +10,10 @@ import sys
 import time
 
 import pytest
+from support.helpers import REPO
 
 from guard.output import journal
 from guard.services import activation, status
-from helpers import REPO
 
 
 def stand_in_systemctl(tmp_path, monkeypatch, show="ActiveState=inactive\\nMainPID=0", enabled=()):
@@ -186,8 +186,9 @@ def test_status_says_enforcing_not_enforcing_or_unknown_first_with_its_exit(tmp_
     """Issue 22: one verdict line, `enforcing` in JSON, exit 0/1/2. This process plays a
     daemon that started before the hook appeared; libvirt having run the hook since
     (hook-called, beside the marker) makes it live, whatever the hook's ctime says."""
+    from support.helpers import debian12_facts
+
     from guard.facts.cache import as_collected, facts_to_json
-    from helpers import debian12_facts
     hooks = tmp_path / "hooks"
     (hooks / "qemu.d").mkdir(parents=True)
     (hooks / "qemu.d" / activation.HOOK_NAME).write_text("#!/bin/sh\nexit 0\n")

@@ -10,13 +10,13 @@ import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.helpers import REPO, debian12_facts
 from test_hook import BIG, SMALL, Host, needs_root
 
 from guard.cli.metrics import refresh_after_collection
 from guard.config import load_config, parse_config
 from guard.facts.cache import facts_to_json
 from guard.services.metrics import count_decisions, render
-from helpers import REPO, debian12_facts
 
 
 def guard(*args, config):

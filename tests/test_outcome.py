@@ -12,6 +12,7 @@ import time
 import libvirt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.helpers import REPO
 from test_hook import BIG, SMALL, Host, documented_fields, needs_root
 
 from guard.config import Config, parse_config
@@ -22,7 +23,6 @@ from guard.runtime import pending as pending_module
 from guard.runtime.pending import MAX_KEPT, keep_xml, read_pending, remove_pending, touch_heartbeat, write_pending
 from guard.services.metrics import count_decisions, render
 from guard.services.outcome_watch import OutcomeTracker, daemon_errors_since
-from helpers import REPO
 
 T0 = 1_764_686_000.0  # 2025-12-02T14:33:20Z
 PENDING = oc.Pending("a" * 32, T0, "web01", "6695eb01-f6a4-8304-79aa-97f2502e193f", "allow", "allow", (), "audit")

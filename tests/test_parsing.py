@@ -3,6 +3,7 @@ import glob
 import os
 
 import pytest
+from support.helpers import DEBIAN12, corpus_domain_xml, corpus_file, corpus_tests, debian12_facts, minimal_guest, read
 
 from guard.errors import ConfigError, InputError
 from guard.facts.build import (
@@ -16,7 +17,6 @@ from guard.guest.cpuset import format_idset, parse_idset
 from guard.guest.domain import domain_from_element, parse_domain
 from guard.units import libvirt_bytes, parse_duration, parse_size
 from guard.xmlsafe import parse_xml
-from helpers import DEBIAN12, corpus_domain_xml, corpus_file, corpus_tests, debian12_facts, minimal_guest, read
 
 DOMAIN_FOLDERS = ("qemuxmlconfdata", "qemuxmlactive2xmldata", "qemustatusxml2xmldata", "qemuhotplugtestdomains",
                   "qemumemlockdata")

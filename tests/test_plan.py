@@ -10,16 +10,16 @@ import threading
 import time
 
 import pytest
+from support.helpers import minimal_guest
 
 from guard.cli import main as cli_main
 from guard.config import Config, parse_config
 from guard.decide.core import failed
 from guard.errors import GuardError
-from helpers import minimal_guest
 
 libvirt = pytest.importorskip("libvirt", reason="preflight needs libvirt-python")
 
-from fleet import (  # noqa: E402
+from support.fleet import (  # noqa: E402
     BIG_GUEST_GIB,
     UNREACHABLE,
     facts_with_node_memory,

@@ -3,10 +3,10 @@
 import re
 
 import pytest
+from support.helpers import NOW, codes, corpus_domain_xml, debian12_facts, decide, minimal_guest, source_like
 
 from guard.config import Config, load_config, parse_config
 from guard.errors import ConfigError
-from helpers import NOW, codes, corpus_domain_xml, debian12_facts, decide, minimal_guest, source_like
 
 BIG = minimal_guest(name="big", memory="2 TiB")
 
@@ -112,7 +112,7 @@ def test_config_path_resolution(tmp_path, monkeypatch):
 def test_shipped_config_is_valid_and_states_the_defaults():
     import os
 
-    from helpers import REPO
+    from support.helpers import REPO
     config = load_config(os.path.join(REPO, "config", "config.toml"))
     assert (config.mode, config.profile, config.on_error, config.timeout, config.max_facts_age,
             config.memory_limit) == ("enforce", "default", "deny", 10, 86400, 1 << 40)
@@ -139,7 +139,7 @@ def test_a_maintenance_window_makes_firmware_differences_warnings_until_it_ends(
     accepts the risk during a declared window gets warnings, audited with its reason."""
     import datetime
 
-    from rulecase import with_local
+    from support.rulecase import with_local
     xml = minimal_guest(virt_type="kvm", cpu="<cpu mode='host-passthrough'/>")
     dest = with_local(debian12_facts)()
     source = source_like(dest, microcode="0x2b000603", bios_version="2.18")

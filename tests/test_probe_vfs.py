@@ -5,11 +5,12 @@ import os
 import shutil
 import time
 
+from support.helpers import corpus_domain_xml, corpus_facts, corpus_file, minimal_guest
+
 from guard.facts.fingerprint import fingerprint_for
 from guard.facts.local import read_local
 from guard.facts.probe import MLX5_VFIO_PCI, PciFunction, gather, mellanox_pfs, pci_function, vf_pool, vf_probe
 from guard.guest.domain import parse_domain
-from helpers import corpus_domain_xml, corpus_facts, corpus_file, minimal_guest
 
 PF, PSID, FIRMWARE = "0000:03:00.0", "MT_0000000834", "28.39.1002"
 POOL_VFS = ("0000:03:00.1", "0000:03:00.2", "0000:03:00.3", "0000:03:00.4")  # the corpus network's pool

@@ -5,9 +5,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from support.helpers import corpus_tests, debian12_facts, decide, read
 
 from guard.errors import InputError
-from helpers import corpus_tests, debian12_facts, decide, read
 
 # lxml itself refuses control characters in values; those never reach the guard.
 XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)

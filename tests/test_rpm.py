@@ -10,8 +10,7 @@ import sys
 import tempfile
 
 import pytest
-
-from helpers import REPO, minimal_guest
+from support.helpers import REPO, minimal_guest
 
 pytestmark = pytest.mark.skipif(
     shutil.which("rpmbuild") is None or shutil.which("rpmlint") is None,

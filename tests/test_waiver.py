@@ -1,12 +1,12 @@
 """Waivers (guard.guest.waiver, `migration-guard waive`): one guest, some codes, signed with the
 fleet key, honoured by any destination's hook only when they verify and are in force."""
 import pytest
+from support.helpers import NOW, debian12_facts, decide, minimal_guest
 
 from guard.config import parse_config
 from guard.guest.domain import parse_domain
 from guard.guest.waiver import WAIVER_XMLNS, Waiver, sign, waivers_xml
 from guard.services.incoming import authenticated
-from helpers import NOW, debian12_facts, decide, minimal_guest
 
 UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # minimal_guest's
 KEY, OTHER = b"k" * 32, b"o" * 32

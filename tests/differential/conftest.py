@@ -23,8 +23,6 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
 
 ENABLED = os.environ.get("MG_DIFFERENTIAL") == "1"
 if not ENABLED:

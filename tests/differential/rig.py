@@ -27,11 +27,7 @@ import subprocess
 import sys
 import time
 
-E2E = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e")
-if E2E not in sys.path:
-    sys.path.insert(0, E2E)
-
-from harness import LibvirtHost, missing_requirements  # noqa: E402  (tests/e2e/harness.py)
+from support.harness import LibvirtHost, missing_requirements
 
 ADDRESSES = {"A": "169.254.77.1", "B": "169.254.77.2"}  # RFC 3927 link-local, on the veth only
 PREFIX = 30

@@ -10,8 +10,7 @@ import sys
 import tempfile
 
 import pytest
-
-from harness import LibvirtHost, missing_requirements
+from support.harness import LibvirtHost, missing_requirements
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A site's own hook: records its arguments, changes nothing (empty stdout keeps the XML).

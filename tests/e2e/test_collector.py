@@ -6,10 +6,11 @@ import subprocess
 import sys
 import time
 
+from support.harness import guest_xml
+from support.helpers import corpus_domain_xml, decide
+
 from guard.facts.build import build_facts
 from guard.facts.cache import read_facts_file
-from harness import guest_xml
-from helpers import corpus_domain_xml, decide
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNREACHABLE = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"

@@ -9,8 +9,7 @@ import time
 import uuid
 
 import pytest
-
-from harness import LibvirtHost, guest_xml, migrate
+from support.harness import LibvirtHost, guest_xml, migrate
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIMIT = '[memory]\nlimit = "100 MiB"\n'

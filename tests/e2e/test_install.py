@@ -14,8 +14,7 @@ import threading
 import time
 
 import pytest
-
-from harness import guest_xml, migrate
+from support.harness import guest_xml, migrate
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIMIT = '[memory]\nlimit = "100 MiB"\n'

@@ -9,8 +9,7 @@ import sys
 import time
 
 import pytest
-
-from harness import guest_xml, wait_for
+from support.harness import guest_xml, wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AUDIT = 'mode = "audit"\n[outcome]\nlibvirt_log = "/var/log/libvirt/libvirtd.log"\n'

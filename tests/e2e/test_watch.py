@@ -4,12 +4,12 @@ import os
 import threading
 
 import libvirt
+from support.harness import guest_xml, wait_for
 
 from guard.config import parse_config
 from guard.facts.cache import read_facts_file
 from guard.guest.domain import parse_domain
 from guard.services import watch as watch_module
-from harness import guest_xml, wait_for
 
 # The service without outcome tracking: its default folder is the machine's /run.
 NO_OUTCOMES = parse_config('[paths]\npending = ""\n')

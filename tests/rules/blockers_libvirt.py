@@ -6,12 +6,12 @@ import test_devices
 import test_network
 import test_platform
 import test_source_refusal
+from support.helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest, source_like
+from support.rulecase import Case, corpus, minimal
+from support.rulehosts import host, probe
 
 from guard.guest.model import cgroup_path
 from guard.rules.source_refusal import SourceDisk, SourceState
-from helpers import corpus_domain_xml, corpus_facts, debian12_facts, minimal_guest, source_like
-from rulecase import Case, corpus, minimal
-from rulehosts import host, probe
 
 DISK = "<disk type='%s' device='disk'><source %s='%s'%s/><target dev='vdb' bus='virtio'/></disk>"
 QEMU64 = "\n  <cpu mode='custom' match='exact'><model>qemu64</model>%s</cpu>"

@@ -3,9 +3,8 @@ rule catches: entry id -> a Case that expects the entry's rule code. Real corpus
 libvirt's corpus has the device, minimal XML (helpers.minimal_guest) where not."""
 import test_devices
 import test_unmigratable
-
-from helpers import corpus_facts, debian12_facts
-from rulecase import Case, corpus, minimal, source_with, with_local
+from support.helpers import corpus_facts, debian12_facts
+from support.rulecase import Case, corpus, minimal, source_with, with_local
 
 INVTSC = "<cpu mode='custom' match='exact'><model>Skylake-Client</model><feature policy='require' name='invtsc'/></cpu>"
 PASSTHROUGH_CPU = "<cpu mode='host-passthrough'/>"

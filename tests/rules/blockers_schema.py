@@ -4,10 +4,11 @@ one Case per entry with a rule, reporting exactly that entry's code. libvirt's o
 docs/formatdomain.rst otherwise. Existence and addresses come from a Probe, as the hook gathers
 them on the destination: the path itself for what libvirt reads, connects to or runs, the
 directory for what it creates or binds."""
+from support.helpers import corpus_facts, debian12_facts
+from support.rulecase import Case, corpus, minimal, with_local
+from support.rulehosts import host, probe
+
 from guard.facts.model import Probe
-from helpers import corpus_facts, debian12_facts
-from rulecase import Case, corpus, minimal, with_local
-from rulehosts import host, probe
 
 HR = "host-resource"
 # The destination's own addresses, for the address entries.

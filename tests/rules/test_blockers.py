@@ -14,11 +14,11 @@ import blockers_qemu
 import blockers_schema
 import pytest
 from lxml import etree
+from support.rulecase import run_case
 
 from guard.blockers import ACCESSES, COMPONENTS, RESOURCES, catalogue
 from guard.rules import all_codes
 from guard.xmlsafe import domain_element
-from rulecase import run_case
 
 ENTRIES = catalogue()
 FIXTURES = {}

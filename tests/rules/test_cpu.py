@@ -1,8 +1,7 @@
 """cpu-model: passing and failing fixtures."""
 import pytest
-
-from helpers import corpus_facts, debian12_facts
-from rulecase import Case, corpus, minimal, run_case
+from support.helpers import corpus_facts, debian12_facts
+from support.rulecase import Case, corpus, minimal, run_case
 
 QEMU64 = "\n  <cpu mode='custom' match='exact'><model>qemu64</model>%s</cpu>"
 

@@ -3,10 +3,10 @@ the hook reads them from the destination's own files; defined_guests reads a rea
 import os
 
 import pytest
+from support.rulecase import Case, minimal, run_case
+from support.rulehosts import host, probe
 
 from guard.facts.probe import defined_guests
-from rulecase import Case, minimal, run_case
-from rulehosts import host, probe
 
 UUID = "8f99e332-06c4-463a-9099-330fb244e1b3"  # helpers.minimal_guest's
 OTHER = "0b2a6e1c-2f8e-4e2c-9d55-7d2f5d1e7a10"

@@ -3,9 +3,8 @@ documents, and the same host as RHEL 9's qemu-kvm builds it: no SPICE, no QXL or
 rdp (domcapabilities enums trimmed as RHEL 9's are), without swtpm (the Debian host's own
 domcapabilities: libvirt lists the TPM emulator only when swtpm is installed)."""
 import pytest
-
-from helpers import debian12_facts
-from rulecase import Case, minimal, run_case
+from support.helpers import debian12_facts
+from support.rulecase import Case, minimal, run_case
 
 # What RHEL 9's qemu-kvm leaves out (its x86_64-rh-devices.mak and configure line).
 RHEL9_LACKS = {("graphics", "type"): ("spice", "sdl"), ("video", "modelType"): ("qxl", "cirrus", "vmvga"),

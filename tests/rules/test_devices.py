@@ -1,12 +1,12 @@
 """session-connection, device-passthrough, sriov, mediated-device: passing and failing fixtures."""
 import pytest
+from support.helpers import corpus_facts, debian12_facts, minimal_guest, source_like
+from support.rulecase import Case, corpus, minimal, run_case
 
 from guard.config import parse_config
 from guard.facts.model import LocalFacts, Probe
 from guard.facts.probe import PciFunction, VfPool, VfProbe
 from guard.guest.metadata import stamp_xml
-from helpers import corpus_facts, debian12_facts, minimal_guest, source_like
-from rulecase import Case, corpus, minimal, run_case
 
 TEAMED_VF = """
     <hostdev mode='subsystem' type='pci' managed='yes'>

@@ -1,8 +1,7 @@
 """host-cpu, microcode, bios, qemu-version, kernel-version: passing and failing fixtures."""
 import pytest
-
-from helpers import corpus_facts, debian12_facts, minimal_guest
-from rulecase import Case, minimal, run_case, same_source, source_with, with_local
+from support.helpers import corpus_facts, debian12_facts, minimal_guest
+from support.rulecase import Case, minimal, run_case, same_source, source_with, with_local
 
 PASSTHROUGH_CPU = "<cpu mode='host-passthrough'/>"
 LOCAL = with_local(debian12_facts)
@@ -110,7 +109,7 @@ RHEL_570 = RHEL_503 + (("gather_data_sampling", "Not affected"), ("reg_file_data
 def test_rolling_kernel_update_moves_a_host_passthrough_guest_and_refuses_a_weaker_destination():
     """Issue 22's rollout: identical hosts but the kernel, 5.14.0-503 to 5.14.0-570, whose
     newer kernel lists more vulnerability files, each "Not affected"."""
-    from helpers import decide, source_like
+    from support.helpers import decide, source_like
     xml = minimal_guest(virt_type="kvm", cpu=PASSTHROUGH_CPU)
     source = source_like(with_local(debian12_facts, vulnerabilities=RHEL_503)(),
                          kernel_release="5.14.0-503.11.1.el9_5.x86_64")

@@ -3,11 +3,11 @@ the catalogue's libvirt-schema xpaths (guard.blockers.schema); their presence co
 Probe, as the hook gathers it on the destination (minimal XML: the corpus guests name paths
 of libvirt's test suite, which no real host has)."""
 import pytest
+from support.rulecase import Case, minimal, run_case
+from support.rulehosts import host
 
 from guard.facts.model import Probe
 from guard.guest.model import HostResource
-from rulecase import Case, minimal, run_case
-from rulehosts import host
 
 FILE_SERIAL = "<serial type='file'><source path='/var/log/guests/web01.log'/><target port='1'/></serial>"
 UNIX_CONNECT = ("<channel type='unix'><source mode='connect' path='/run/agentd/web01.sock'/>"
@@ -131,7 +131,7 @@ def test_a_partition_is_looked_for_as_libvirt_places_guests_there(tmp_path):
 
 
 def test_a_long_value_is_cut_in_the_message():
-    from helpers import decide
+    from support.helpers import decide
     long_path = "/srv/" + "k" * 5000
     outcome = decide(minimal(os_extra="<kernel>%s</kernel>" % long_path)(), host()(), None,
                      probe=Probe(paths={long_path: False}, guests=()))

@@ -1,9 +1,9 @@
 """memory-size: passing and failing fixtures."""
 import pytest
+from support.helpers import corpus_facts, decide, minimal_guest
+from support.rulecase import Case, minimal, run_case
 
 from guard.config import Config
-from helpers import corpus_facts, decide, minimal_guest
-from rulecase import Case, minimal, run_case
 
 MIB = 1 << 20
 LINK = Config(bandwidth=50.0 * MIB, max_downtime=0.3)

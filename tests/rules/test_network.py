@@ -1,10 +1,10 @@
 """network and graphics-listen: passing and failing fixtures. Corpus guests where libvirt's
 corpus has the case (graphics-vnc, graphics-spice, net-midonet), minimal XML otherwise."""
 import pytest
+from support.rulecase import Case, corpus, minimal, run_case
+from support.rulehosts import host
 
 from guard.facts.model import Probe
-from rulecase import Case, corpus, minimal, run_case
-from rulehosts import host
 
 NET = "<interface type='network'><source network='%s'/><mac address='52:54:00:00:00:0%d'/></interface>"
 BRIDGE = "<interface type='bridge'><source bridge='%s'/><mac address='52:54:00:00:01:01'/></interface>"

@@ -1,10 +1,10 @@
 """numa-pinning: passing and failing fixtures."""
 import pytest
+from support.helpers import corpus_facts, debian12_facts
+from support.rulecase import Case, corpus, minimal, run_case, source_with
+from support.rulehosts import host
 
 from guard.facts.model import Probe
-from helpers import corpus_facts, debian12_facts
-from rulecase import Case, corpus, minimal, run_case, source_with
-from rulehosts import host
 
 GIB, MIB = 1 << 30, 1 << 20
 # corpus_facts: 2 nodes of CPUs 0-5/6-11, 2 MiB and 1 GiB pages reserved per node as captured.

@@ -1,9 +1,9 @@
 """emulator, machine-type, firmware, confidential-computing: passing and failing fixtures."""
 import pytest
+from support.helpers import corpus_facts, debian12_facts, minimal_guest
+from support.rulecase import Case, corpus, minimal, run_case, with_local
 
 from guard.facts.model import LocalFacts, Probe
-from helpers import corpus_facts, debian12_facts, minimal_guest
-from rulecase import Case, corpus, minimal, run_case, with_local
 
 LOADER = "<loader readonly='yes' type='pflash'>%s</loader>"
 # The corpus has SEV guests only; SEV-SNP, s390-pv and TDX are minimal XML after libvirt's docs.

@@ -3,12 +3,12 @@
 host cannot read) is refused. Passing and failing fixtures, verified as the hook verifies
 (guard.guest.metadata.verify_domain, the pure part of guard.services.incoming.authenticated)."""
 import pytest
+from support.helpers import NOW, debian12_facts, minimal_guest
+from support.rulecase import Case, run_case, same_source
 
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.domain import parse_domain
 from guard.guest.metadata import dated, stamp_xml, verify_domain
-from helpers import NOW, debian12_facts, minimal_guest
-from rulecase import Case, run_case, same_source
 
 KEY, OTHER_KEY = b"k" * 32, b"o" * 32
 MAX_AGE = 1800.0
@@ -70,8 +70,9 @@ def test_rule_fixture(case):
 
 
 def test_an_unverified_fingerprint_is_a_deny_under_either_profile_and_names_the_skipped_rules():
+    from support.helpers import decide
+
     from guard.config import Config
-    from helpers import decide
     for profile in ("default", "strict"):
         outcome = decide(as_hooked(lambda: stamped(None))(), debian12_facts(),
                          config=Config(profile=profile, fingerprint_key="/k"))
@@ -83,8 +84,9 @@ def test_an_unverified_fingerprint_is_a_deny_under_either_profile_and_names_the_
 def test_a_guests_own_metadata_exemption_cannot_waive_its_fingerprint():
     """The tenant writes <metadata>: even where metadata exemptions are allowed, one naming
     source-fingerprint (or "*") must not let an unsigned guest through. The config's own can."""
+    from support.helpers import decide
+
     from guard.config import parse_config
-    from helpers import decide
     meta = ("\n  <metadata><mguard:guard xmlns:mguard='https://migration-guard.dev/xmlns/1'>"
             "<mguard:exemption rules='*' reason='trust me'/></mguard:guard></metadata>")
     guest = as_hooked(lambda: minimal_guest(metadata=meta))()

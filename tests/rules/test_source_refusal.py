@@ -1,6 +1,9 @@
 """source-refusal: passing and failing fixtures. The source's state is what the pre-flight
 reads on the source (guard.services.source_state); the hook never has it, and the rule is then silent."""
 import pytest
+from support.helpers import codes, decide, minimal_guest
+from support.rulecase import Case, minimal, run_case
+from support.rulehosts import host
 
 from guard.rules.source_refusal import (
     BLOCK,
@@ -15,9 +18,6 @@ from guard.rules.source_refusal import (
     SourceDisk,
     SourceState,
 )
-from helpers import codes, decide, minimal_guest
-from rulecase import Case, minimal, run_case
-from rulehosts import host
 
 CODES = ("source-refusal[unsafe-storage]", "source-refusal[snapshots]")
 ROOT_DISK = SourceDisk("vda", "/var/lib/libvirt/images/guest.qcow2", LOCAL, "xfs")

@@ -1,9 +1,8 @@
 """storage: passing and failing fixtures. Existence comes from a Probe, as the hook gathers
 it on the destination; corpus guests where the corpus has the case."""
 import pytest
-
-from rulecase import Case, corpus, minimal, run_case
-from rulehosts import host, probe
+from support.rulecase import Case, corpus, minimal, run_case
+from support.rulehosts import host, probe
 
 DISK = ("<disk type='file' device='disk'><source file='%s'/><target dev='vda' bus='virtio'/>%s</disk>")
 CODES = ("storage[missing]", "storage[uncopyable]", "storage[pool]")

@@ -1,7 +1,6 @@
 """unmigratable: passing and failing fixtures (minimal XML: the corpus has no such guest)."""
 import pytest
-
-from rulecase import Case, corpus, minimal, run_case
+from support.rulecase import Case, corpus, minimal, run_case
 
 INVTSC = "<cpu mode='custom' match='exact'><model>Skylake-Client</model><feature policy='require' name='invtsc'/></cpu>"
 PASSTHROUGH_OFF = "<cpu mode='host-passthrough' migratable='off'/>"

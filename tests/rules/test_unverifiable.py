@@ -1,11 +1,11 @@
 """unverifiable: a check that lacked a fact says so. Passing and failing fixtures."""
 import pytest
+from support.helpers import corpus_facts, debian12_facts, minimal_guest
+from support.rulecase import Case, corpus, minimal, run_case, same_source
+from support.rulehosts import host
 
 from guard.facts.model import Probe
 from guard.rules.source_refusal import SourceState
-from helpers import corpus_facts, debian12_facts, minimal_guest
-from rulecase import Case, corpus, minimal, run_case, same_source
-from rulehosts import host
 
 
 def debian12(**changes):

@@ -1,7 +1,7 @@
 """Destinations for the fixtures of rules that need what the collector or the probe
 reads on the host itself (networks, bridges, addresses, cgroups, huge pages, paths)."""
 from guard.facts.model import LocalFacts, Network, Pool, Probe
-from helpers import debian12_facts
+from support.helpers import debian12_facts
 
 NETWORKS = (Network("default", "nat", True, "virbr0"), Network("backup", None, False, "virbr1"),
             Network("hostdev", "hostdev", True))

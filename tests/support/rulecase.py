@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
 from guard.facts.model import LocalFacts
-from helpers import corpus_domain_xml, debian12_facts, decide, minimal_guest, source_like
+from support.helpers import corpus_domain_xml, debian12_facts, decide, minimal_guest, source_like
 
 
 @dataclass

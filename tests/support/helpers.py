@@ -13,7 +13,7 @@ from guard.facts.build import build_facts
 from guard.facts.fingerprint import fingerprint_of
 from guard.guest.domain import parse_domain
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 REPO = os.path.dirname(HERE)
 DEBIAN12 = os.path.join(REPO, "examples", "hosts", "debian12-libvirt9.0")
 NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
