@@ -188,6 +188,67 @@ def test_a_fragment_never_swallows_the_next_record(host):
     assert "(1 records; 1 fragment skipped)" in table.stdout
 
 
+HOLD_LOCK = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+os.lockf(fd, os.F_LOCK, 0)
+os.write(fd, b'{"half": ')  # a writer caught mid-record, its newline not yet written
+print("locked", flush=True)
+if sys.stdin.readline():
+    os.write(fd, b'"whole"}\\n')
+os.close(fd)
+"""
+
+
+def _holder(path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, path], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "locked\n"
+    return holder
+
+
+def test_an_append_waits_for_a_record_another_writer_is_writing(tmp_path):
+    """A concurrent record caught between its size growing and its newline landing is not
+    taken for a fragment: the append waits for the writer's lock, so no blank line and no
+    record split in two."""
+    import threading
+
+    from guard.output.audit import append_record
+    path = str(tmp_path / "audit.log")
+    open(path, "w").close()
+    os.chmod(path, 0o640)
+    holder = _holder(path)
+    appender = threading.Thread(target=append_record, args=(path, '{"mine": 1}'))
+    appender.start()
+    time.sleep(0.2)  # the append is at the lock (or, without one, already done) when the writer finishes
+    holder.stdin.write("finish\n")
+    holder.stdin.close()
+    holder.wait()
+    appender.join(30)
+    with open(path) as handle:
+        assert handle.read().splitlines() == ['{"half": "whole"}', '{"mine": 1}']
+
+
+def test_a_lock_never_released_costs_a_line_break_not_a_hung_migration(tmp_path):
+    import threading
+
+    from guard.output.audit import append_record
+    path = str(tmp_path / "audit.log")
+    open(path, "w").close()
+    os.chmod(path, 0o640)
+    holder = _holder(path)
+    try:
+        appender = threading.Thread(target=append_record, args=(path, '{"mine": 1}'))
+        appender.start()
+        appender.join(30)
+        assert not appender.is_alive()
+        with open(path) as handle:
+            assert handle.read().splitlines() == ['{"half": ', '{"mine": 1}']
+    finally:
+        holder.stdin.close()
+        holder.wait()
+
+
 # --- 3. Trusted files ---------------------------------------------------------------------
 
 LOG_MARK = b"--- default audit log ---\n"

@@ -2,6 +2,7 @@
 and the reading side of `migration-guard audit`. Records are built by guard.output.audit_record."""
 import json
 import os
+import time
 
 from ..runtime.trusted import open_append
 
@@ -15,6 +16,7 @@ def append_record(path, line):
     data = (line.rstrip("\n") + "\n").encode("utf-8")
     fd = open_append(path)
     try:
+        _lock_briefly(fd)
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
@@ -23,6 +25,25 @@ def append_record(path, line):
             raise OSError("short write to %s (%d of %d bytes)" % (path, written, len(data)))
     finally:
         os.close(fd)
+
+
+LOCK_TRIES, LOCK_PAUSE = 200, 0.005
+
+
+def _lock_briefly(fd):
+    """Hold the log's write lock from the look at its last byte through the append: another
+    writer's record caught half-copied (its size already grown, its newline not yet there)
+    would otherwise read as a fragment and earn a spurious blank line. Bounded (about 1 s):
+    the hook has no timeout, so a lock some other program holds on the log costs at worst
+    that blank line, never a hung migration. Released by the caller's close."""
+    for _ in range(LOCK_TRIES):
+        try:
+            os.lockf(fd, os.F_TLOCK, 0)
+            return
+        except (BlockingIOError, PermissionError):
+            time.sleep(LOCK_PAUSE)
+        except OSError:
+            return  # a filesystem without locks: append as before
 
 
 def record_action(path, record, summary, **journal_fields):
