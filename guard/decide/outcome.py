@@ -275,19 +275,24 @@ def summarize(outcome_records, refused=0):
         if kind == FALSE_ALLOW:
             false_allows.append({key: record.get(key) for key in ("time", "domain", "uuid", "decision_id", "reason",
                                                                   "kept_xml")})
-    failed = tally[TRUE_DENY] + tally[FALSE_ALLOW]
-    migrated = tally[TRUE_ALLOW] + tally[FALSE_DENY] + tally[POLICY]
-    decided = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
-    return {
-        "classes": tally,
-        "outcomes": sum(tally.values()),
-        "refused": refused,
-        "agreement": _ratio(tally[TRUE_ALLOW] + tally[TRUE_DENY] + tally[POLICY], decided),
-        "false_allow_rate": _ratio(tally[FALSE_ALLOW], failed),
-        "false_deny_rate": _ratio(tally[FALSE_DENY], migrated - tally[POLICY]),
-        "false_allows": false_allows,
-    }
+    summary = {"classes": tally, "outcomes": sum(tally.values()), "refused": refused}
+    summary.update((name, None if value is None else round(value, 4)) for name, value in rates(tally).items())
+    summary["false_allows"] = false_allows
+    return summary
+
+
+def rates(tally):
+    """Agreement (of the decided), the false-allow rate (of the migrations that failed) and
+    the false-deny rate (of those that went through, policy denies excluded), from counts
+    per class; None where nothing counts. The differential suite's report uses it too, so
+    production and the rig divide alike."""
+    failed = tally.get(TRUE_DENY, 0) + tally.get(FALSE_ALLOW, 0)
+    migrated = tally.get(TRUE_ALLOW, 0) + tally.get(FALSE_DENY, 0)
+    decided = failed + migrated + tally.get(POLICY, 0)
+    agreed = tally.get(TRUE_ALLOW, 0) + tally.get(TRUE_DENY, 0) + tally.get(POLICY, 0)
+    return {"agreement": _ratio(agreed, decided), "false_allow_rate": _ratio(tally.get(FALSE_ALLOW, 0), failed),
+            "false_deny_rate": _ratio(tally.get(FALSE_DENY, 0), migrated)}
 
 
 def _ratio(part, whole):
-    return round(part / whole, 4) if whole else None
+    return part / whole if whole else None

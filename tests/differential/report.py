@@ -15,30 +15,24 @@ import re
 import sys
 
 from guard.blockers import coverage_markdown
+from guard.decide import outcome
+from guard.decide.outcome import FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, POLICY, TRUE_ALLOW, TRUE_DENY
 
-# Deny codes for what RHEL 9 forbids although libvirt migrates it: a deny for one of these
-# alone, on a guest libvirt migrated, is the guard doing its job ("policy"), not a false deny.
-POLICY_CODES = ("memory-size[limit]",)
-
-TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, NOT_RUN = (
-    "true-allow", "true-deny", "false-allow", "false-deny", "policy", "guard-error", "not-run")
+NOT_RUN = "not-run"  # the guest did not start on A: nothing to migrate
 CLASSES = (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY, GUARD_ERROR, NOT_RUN)
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?\s*")
 
 
 def classify(result):
-    """The class of one guest: the real outcome against the guard's decision."""
+    """The class of one guest: the real outcome against the guard's decision, named as the
+    outcome loop names them in production (guard.decide.outcome.classify)."""
     if not result.get("started"):
         return NOT_RUN
     if result.get("decision") not in ("allow", "deny"):
         return GUARD_ERROR
-    real_denies = [code for code in result.get("deny_codes", ()) if code not in POLICY_CODES]
-    if result["migrated"]:
-        if result["decision"] == "allow":
-            return TRUE_ALLOW
-        return FALSE_DENY if real_denies else POLICY
-    return TRUE_DENY if result["decision"] == "deny" else FALSE_ALLOW
+    return outcome.classify(result["decision"], result.get("deny_codes", ()),
+                            outcome.MIGRATED if result["migrated"] else outcome.FAILED)
 
 
 def as_preflight(result):
@@ -65,19 +59,13 @@ def counts(results, view=None):
 
 def rates(results, view=None):
     """Agreement, false-allow rate (of the migrations libvirt refused) and false-deny rate
-    (of those libvirt carried out, policy denies excluded); view: as_preflight for the
-    pre-flight's."""
+    (of those libvirt carried out, policy denies excluded), as guard.decide.outcome.rates
+    divides them in production; view: as_preflight for the pre-flight's."""
+    summary = {"guests": len(results)}
     tally = counts(results, view)
-    decided = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
-    failed = tally[TRUE_DENY] + tally[FALSE_ALLOW]
-    migrated = tally[TRUE_ALLOW] + tally[FALSE_DENY]
-
-    def ratio(part, whole):
-        return None if not whole else part / whole
-    return {"guests": len(results), "decided": decided,
-            "agreement": ratio(tally[TRUE_ALLOW] + tally[TRUE_DENY] + tally[POLICY], decided),
-            "false_allow_rate": ratio(tally[FALSE_ALLOW], failed),
-            "false_deny_rate": ratio(tally[FALSE_DENY], migrated)}
+    summary["decided"] = sum(tally[c] for c in (TRUE_ALLOW, TRUE_DENY, POLICY, FALSE_ALLOW, FALSE_DENY))
+    summary.update(outcome.rates(tally))
+    return summary
 
 
 def _percent(value):
@@ -157,7 +145,7 @@ def accuracy_markdown(results, meta):
            "- **false-allow**: libvirt failed on the destination after the guard said allow;",
            "- **false-deny**: libvirt migrated it, the guard denied it (for something other than policy);",
            "- **policy**: libvirt migrated it and the guard denied it only for what RHEL 9 forbids "
-           "(%s)." % ", ".join("`%s`" % c for c in POLICY_CODES), "",
+           "(%s)." % ", ".join("`%s`" % c for c in outcome.POLICY_CODES), "",
            "## Current rates", "",
            "Run: %s; libvirt %s, QEMU %s, guard %s; %d guests in %.0f s." % (
                meta.get("date", "?"), meta.get("libvirt", "?"), meta.get("qemu", "?"), meta.get("guard", "?"),
