@@ -341,6 +341,25 @@ class TestTrackerOnLibvirtsTestDriver:
                                                  "array": list, "object": dict, "null": type(None)}[t])
                        for t in types), name
 
+    def test_the_qemu_log_is_not_read_while_an_incoming_job_runs_and_no_event_settles_it(self, tmp_path,
+                                                                                         monkeypatch):
+        # The test driver cannot run an incoming migration job: _job_running is the one
+        # stand-in here, saying a job runs for the guest "test".
+        import guard.services.outcome_watch as outcome_watch
+        monkeypatch.setattr(outcome_watch, "_job_running", lambda dom, libvirt: True)
+        reads = []
+        real_read = outcome_watch.qemu_log_since
+        monkeypatch.setattr(outcome_watch, "qemu_log_since", lambda *args, **kw: reads.append(args) or
+                            real_read(*args, **kw))
+        now = time.time()
+        self.leave(tmp_path, self.test_uuid, "test", now - 60)
+        tracker = self.tracker(tmp_path, connected_at=now - 120)
+        assert tracker.check(now) == [] and tracker.check(now + 2) == []
+        assert reads == []  # a long migration: no 256 KiB tail every 2 s
+        tracker.on_event(self.test_uuid.lower(), 5, 5)  # STOPPED/FAILED settles it: now the log says why
+        [record] = tracker.check(now + 4)
+        assert record["outcome"] == "failed" and reads and reads[0][0] == "test"
+
 
 def test_daemon_errors_from_a_log_file_between_two_times(tmp_path):
     log = tmp_path / "libvirtd.log"
@@ -436,3 +455,4 @@ def test_no_pending_file_when_tracking_is_off(tmp_path):
     host.write_config('[paths]\nfacts = "%s"\naudit_log = "%s"\npending = ""\n' % (host.facts, host.audit), paths=False)
     assert host.run(name="small", xml=SMALL).returncode == 0
     assert host.records()[0]["decision"] == "allow" and not os.path.exists(host.pending)
+
