@@ -45,6 +45,7 @@ def install_hook(folder, python):
     with open(os.path.join(REPO, "hooks", "qemu")) as handle:
         text = handle.read()
     with open(hook, "w") as handle:
+        text = text.replace("DEFERRED=/run/migration-guard/deferred", "DEFERRED=%s" % os.path.join(folder, "deferred"))
         handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python, 1))
     os.chmod(hook, 0o755)
     return hook

@@ -28,11 +28,12 @@ import time
 from . import __version__
 from .config import Config, load_config
 from .decide.core import decide, failed
+from .decide.deferral import deferrable
 from .errors import ConfigError, GuardError, InputError
 from .guest.domain import parse_domain
 from .output import escaping
 from .output.audit import append_record
-from .output.audit_record import decision_record, render_record
+from .output.audit_record import decision_record, iso_time, render_record
 from .output.journal import send as journal_send
 from .output.report import refusal_lines
 from .rules.findings import public
@@ -88,6 +89,7 @@ class _Run:
         self.lock = _thread.allocate_lock()
         self.written = Event()
         self.backstop = None
+        self.record_id = os.urandom(16).hex()  # the decision's id, which a deferred refusal's marker names
 
     def say(self, line):
         try:
@@ -128,7 +130,7 @@ class _Run:
         for line in refusal_lines(outcome._replace(findings=public(outcome.findings))):
             self.say(line)
         now = time.time()
-        record_id = os.urandom(16).hex()
+        record_id = self.record_id
         record = decision_record(outcome, now, os.uname().nodename, self.op, os.geteuid(), __version__,
                                  self.config, round((time.monotonic() - self.started) * 1000, 1), record_id)
         try:
@@ -164,6 +166,87 @@ class _Run:
                                   "(%s)" % (outcome.domain_name, self.config.paths.pending,
                                             getattr(exc, "strerror", None) or exc)), priority=4)
 
+    def defer(self, outcome, folder):
+        """Leave a refusal that an offline migration would not meet for the `prepare` hook
+        (guard.decide.deferral) and accept for now; the refusal stands if it cannot be left."""
+        from .decide.deferral import deferred
+        from .runtime import deferred as markers
+        if markers.marker_path(folder, self.guest) is None:
+            return outcome
+        lines = refusal_lines(outcome._replace(findings=public(outcome.findings)))
+        now = time.time()
+        record = decision_record(outcome, now, os.uname().nodename, self.op, os.geteuid(), __version__, self.config,
+                                 None, self.record_id)
+        try:
+            markers.leave(folder, self.guest, {"id": self.record_id, "time": now, "uuid": outcome.domain_uuid,
+                                               "domain": outcome.domain_name, "lines": lines, "record": record})
+        except (OSError, ValueError, Untrusted) as exc:
+            journal_send(one_line("migration-guard: the refusal of %s is made now, not when QEMU starts (an offline "
+                                  "migration is refused too): %s not written (%s)" % (
+                                      self.guest, folder, getattr(exc, "strerror", None) or exc)), priority=4)
+            return outcome
+        return deferred(outcome)
+
+    def prepare(self, stdin, folder):
+        """The `prepare` hook of a guest with a marker (the front end starts Python only
+        then): refuse, before QEMU starts, the live migration whose refusal the migrate hook
+        deferred. A stale marker, one of another guest by this name, or one whose guest was
+        defined here since (an offline migration's definition, now started) is removed and
+        the start goes ahead unrecorded, as any start the guard has nothing to say about."""
+        from .runtime import deferred as markers
+        marker = markers.read(folder, self.guest)
+        if marker is None:
+            return 0
+        self.xml = _read_stdin(stdin)
+        self.domain = parse_domain(self.xml, "domain XML")
+        uuid = str(marker.get("uuid") or "").lower()
+        age = time.time() - marker["time"] if isinstance(marker.get("time"), (int, float)) else None
+        markers.remove(folder, self.guest)
+        if age is None or not -5.0 <= age <= markers.DEFER_SECONDS or uuid != (self.domain.uuid or "").lower():
+            return 0
+        if markers.defined_since(self.guest, marker["time"]):
+            return 0  # the start of the definition an offline migration brought, not the live migration
+        return self.refuse_deferred(marker)
+
+    def refuse_deferred(self, marker):
+        """Write out the deferred refusal as the decision of this hook run: virsh shows its
+        lines, the audit log gets its record (op "prepare begin", deferred_from the migrate
+        hook's decision), the journal its summary; its outcome is not waited for."""
+        from .decide.core import EXIT_REFUSE, Outcome
+        from .runtime.pending import remove_pending
+        record = dict(marker["record"])
+        name = str(record.get("domain") or self.guest)
+        refusal = Outcome(decision="deny", exit_code=EXIT_REFUSE, mode=self.config.mode, profile=self.config.profile,
+                          domain_name=name, domain_uuid=record.get("uuid"), findings=(), notes=(), bypass=None,
+                          fingerprint=None, fingerprint_problem=None, facts_problem=None, facts_age=None, reason=None)
+        if not self.claim(refusal):  # the backstop decided first: its exit code, once written
+            self.written.wait(WRITE_OUT_SECONDS)
+            return self.outcome.exit_code
+        guard = self._decided()
+        try:
+            for line in marker["lines"]:
+                self.say(str(line))
+            codes = ",".join(sorted({str(f.get("code")) for f in record.get("findings") or ()
+                                     if isinstance(f, dict) and f.get("action") == "deny"}))
+            record.update(id=self.record_id, time=iso_time(time.time()), op=self.op, decision="deny",
+                          deferred_from=marker.get("id"), duration_ms=round((time.monotonic() - self.started) * 1000, 1))
+            try:
+                append_record(self.config.paths.audit_log, render_record(record))
+            except (OSError, ValueError, Untrusted) as exc:
+                self.say("migration-guard: audit log %s not written (%s); decision deny stands" % (
+                    self.config.paths.audit_log, getattr(exc, "strerror", None) or exc))
+            if self.config.paths.pending and _is_decision_id(marker.get("id")):
+                remove_pending(self.config.paths.pending, marker["id"])  # refused: no outcome to wait for
+            sent = journal_send(one_line("migration %s of %s: deny (%s)" % (self.op, name, codes)), priority=4,
+                                MG_DECISION="deny", MG_DOMAIN=name, MG_UUID=record.get("uuid"), MG_RULES=codes,
+                                MG_MODE=self.config.mode, MG_OP=self.op)
+            if sent is None:
+                self.say("migration-guard: the journal did not take the summary (stalled?); decision deny stands")
+        finally:
+            guard.cancel()
+            self.written.set()
+        return EXIT_REFUSE
+
     def _decided(self):
         """The deciding phase is over: no alarm, no backstop, no signal can change the exit
         code now; a guard timer (returned) ends the process with the decision if writing
@@ -192,6 +275,10 @@ class _Run:
     def failure(self, reason):
         domain = self.domain
         return failed(self.config, reason, domain.name if domain else self.guest, domain.uuid if domain else None)
+
+
+def _is_decision_id(value):
+    return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
 
 
 def _read_stdin(stream):
@@ -234,9 +321,11 @@ def _salvage_paths(defaults):
     return defaults
 
 
-def main(argv, stdin=None, stderr=None, closed=None):
+def main(argv, stdin=None, stderr=None, closed=None, deferred=None):
     """Decide one migration. closed: which of stdin/stderr the caller had closed (the
-    front end says so): an error, decided by on_error."""
+    front end says so): an error, decided by on_error. deferred: the folder of deferred
+    refusals (the front end's DEFERRED=), None where refusals are not deferred; with op
+    `prepare`, the run that refuses a deferred one (_Run.prepare)."""
     run = _Run(argv, stderr if stderr is not None else sys.stderr)
     if stdin is None:
         stdin = sys.stdin.buffer if sys.stdin is not None else None
@@ -259,7 +348,12 @@ def main(argv, stdin=None, stderr=None, closed=None):
         signal.setitimer(signal.ITIMER_REAL, max(0.001, timeout - (time.monotonic() - run.started)))
         if closed or stdin is None:
             return run.error("the caller closed %s" % (closed or "stdin"))
-        return run.finish(decide(_gather(run, stdin)))
+        if run.op == "prepare begin":
+            return run.prepare(stdin, deferred) if deferred else 0
+        outcome = decide(_gather(run, stdin))
+        if deferred and deferrable(outcome):
+            outcome = run.defer(outcome, deferred)
+        return run.finish(outcome)
     except HookTimeout:
         return run.error("timed out after %gs" % run.config.timeout)
     except HookSignal as exc:
@@ -279,6 +373,7 @@ def main(argv, stdin=None, stderr=None, closed=None):
 
 
 CLOSED_MARK = "--mg-closed="
+DEFERRED_MARK = "--mg-deferred="
 
 
 def _reopen_closed_stdio():
@@ -303,8 +398,14 @@ def entry():
     gc.disable()  # the process ends with os._exit below: nothing for the collector to do
     argv = sys.argv[1:]
     closed = _reopen_closed_stdio()
-    if len(argv) == 5 and argv[0].startswith(CLOSED_MARK):
-        closed.extend(argv.pop(0)[len(CLOSED_MARK):].split(","))
+    deferred = None
+    # The front end's own options come first; libvirt's four arguments follow.
+    while len(argv) > 4 and argv[0].startswith(("--mg-closed=", "--mg-deferred=")):
+        option = argv.pop(0)
+        if option.startswith(CLOSED_MARK):
+            closed.extend(option[len(CLOSED_MARK):].split(","))
+        else:
+            deferred = option[len(DEFERRED_MARK):] or None
     stderr = sys.stderr
     if "stderr" in closed or stderr is None:
         stderr = open(os.devnull, "w")
@@ -313,7 +414,7 @@ def entry():
         stdin = sys.stdin.buffer
     closed = [name for name in closed if name in ("stdin", "stderr")]
     code = main(argv, stdin=stdin if stdin is not None else _NoStdin(), stderr=stderr,
-                closed=" and ".join(sorted(set(closed))) or None)
+                closed=" and ".join(sorted(set(closed))) or None, deferred=deferred)
     # Everything is written out by now (the audit record and journal with single writes).
     # Ending here skips the interpreter's finalization, which touches every object once
     # more: some 8 ms of the decision, for nothing a hook needs (no atexit handlers).

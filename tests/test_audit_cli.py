@@ -30,13 +30,17 @@ def test_audit_returns_every_record_and_filters(tmp_path):
     assert every == stored  # exactly as stored
     denies = [json.loads(line) for line in audit(host, "--format", "json", "--decision", "deny").splitlines()]
     assert len(denies) == 2 and {r["domain"] for r in denies} == {"big"}
-    assert len(audit(host, "--format", "json", "--rule", "memory-size[limit]").splitlines()) == 2
-    assert len(audit(host, "--format", "json", "--rule", "memory-size").splitlines()) == 2
+    # Each refusal is two records: the migrate hook's deferred decision and the prepare
+    # hook's deny (guard.decide.deferral); both carry the finding.
+    ruled = [json.loads(line)["decision"] for line in
+             audit(host, "--format", "json", "--rule", "memory-size[limit]").splitlines()]
+    assert ruled == ["deferred", "deny", "deferred", "deny"]
+    assert len(audit(host, "--format", "json", "--rule", "memory-size").splitlines()) == 4
     assert len(audit(host, "--format", "json", "--domain", "sm*").splitlines()) == 1
     assert audit(host, "--format", "json", "--since", "2099-01-01T00:00:00Z") == ""
-    assert len(audit(host, "--format", "json", "--since", "1h").splitlines()) == 3
+    assert len(audit(host, "--format", "json", "--since", "1h").splitlines()) == 5
     table = audit(host)
-    assert "DECISION" in table and "(3 records)" in table
+    assert "DECISION" in table and "(5 records)" in table
     # Refusals and warnings told apart in the RULES column.
     big_row = [row for row in table.splitlines() if " big " in row][0]
     assert "deny: memory-size[host],memory-size[limit]; warn: unverifiable[source-fingerprint]" in big_row

@@ -86,7 +86,7 @@ def test_bash_completion_completes_commands_options_and_values():
     assert _complete("migration-guard facts ") == {"build", "collect", "watch"}
     assert _complete("migration-guard status --") == {"--format", "--config", "--help"}
     assert _complete("migration-guard status --format ") == {"json", "text"}
-    assert _complete("migration-guard audit --decision d") == {"deny"}
+    assert _complete("migration-guard audit --decision de") == {"deferred", "deny"}
     assert "numa-pinning" in _complete("migration-guard explain ")
     assert _complete("migration-guard facts collect --") == {"--uri", "--output", "--config", "--help"}
 

@@ -56,15 +56,31 @@ class Host:
             handle.write(facts_to_json(as_collected(facts)))  # now, as the collector records it
         os.chmod(self.facts, mode)
 
-    def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=(), python_only=None):
+    def run(self, name="small", op="migrate", xml=SMALL, env=None, timeout=60, prefix=(), python_only=None,
+            live=True):
+        """The hook as libvirt runs it for `op`. A live migration (op migrate, live) is what
+        libvirt does on the destination: the migrate hook, then, if it accepted, the
+        prepare hook before QEMU starts, where a deferred refusal is made
+        (guard.decide.deferral); the result is that sequence's: the last exit code, both
+        hooks' output. live=False: the migrate hook alone (what an offline migration runs)."""
         # libvirt's environment (LC_ALL=C and PATH), plus the test's config path.
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
                        "MIGRATION_GUARD_CONFIG": self.config}
         environment.update(env or {})
         data = xml.encode() if isinstance(xml, str) else xml
         argv = [self.hook] if python_only is None else python_only
-        return subprocess.run(list(prefix) + argv + [name, op, "begin", "-"], input=data,
-                              capture_output=True, env=environment, timeout=timeout)
+        result = subprocess.run(list(prefix) + argv + [name, op, "begin", "-"], input=data,
+                                capture_output=True, env=environment, timeout=timeout)
+        if op != "migrate" or not live or result.returncode != 0 or python_only is not None:
+            return result
+        prepared = subprocess.run(list(prefix) + argv + [name, "prepare", "begin", "-"], input=data,
+                                  capture_output=True, env=environment, timeout=timeout)
+        return subprocess.CompletedProcess(result.args, prepared.returncode, result.stdout + prepared.stdout,
+                                           result.stderr + prepared.stderr)
+
+    @property
+    def deferred(self):
+        return os.path.join(self.folder, "deferred")
 
     def records(self):
         if not os.path.exists(self.audit):
@@ -108,6 +124,7 @@ def installed_hook(folder, python=None):
     with open(HOOK) as handle:
         text = handle.read()
     path = os.path.join(folder, "50-migration-guard")
+    text = text.replace("DEFERRED=/run/migration-guard/deferred", "DEFERRED=%s" % os.path.join(folder, "deferred"), 1)
     with open(path, "w") as handle:
         handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python, 1))
     os.chmod(path, 0o755)
@@ -115,7 +132,12 @@ def installed_hook(folder, python=None):
 
 
 def the_record(host):
+    """The decision of the one migration the host saw: its migrate hook's record, or, for a
+    refusal deferred to prepare, the prepare hook's refusal that names it."""
     records = [r for r in host.records() if r.get("event") == "decision"]
+    if len(records) == 2 and records[0]["decision"] == "deferred":
+        assert records[1]["deferred_from"] == records[0]["id"] and records[1]["op"] == "prepare begin", records
+        return records[1]
     assert len(records) == 1, records
     return records[0]
 
@@ -222,8 +244,9 @@ def test_bypass_accepts_and_audits_every_finding(host):
     subprocess.run([sys.executable, "-m", "guard", "bypass", "--clear"], check=True, cwd=REPO,
                    env=dict(os.environ, MIGRATION_GUARD_CONFIG=host.config), capture_output=True)
     assert host.run(name="big", xml=BIG).returncode == 1
-    events = [r["event"] for r in host.records()]
-    assert events == ["bypass-set", "decision", "bypass-clear", "decision"]
+    events = [(r["event"], r.get("decision")) for r in host.records()]
+    assert events == [("bypass-set", None), ("decision", "bypassed"), ("bypass-clear", None), ("decision", "deferred"),
+                      ("decision", "deny")]
     set_record, clear_record = host.records()[0], host.records()[2]
     assert set_record["bypass"]["reason"] == clear_record["bypass"]["reason"] == "evacuation INC42"
     assert set_record["by"] == record["bypass"]["by"] == clear_record["by"]
@@ -308,13 +331,16 @@ def test_entity_bomb_is_refused_fast_with_bounded_memory(host):
 def test_64_concurrent_hooks_leave_64_whole_records(host):
     xmls = [minimal_guest(name="g%02d" % i, memory="2 TiB" if i % 2 else "64 MiB") for i in range(64)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda x: host.run(name="g", xml=x), xmls))
+        results = list(pool.map(lambda i: host.run(name="g%02d" % i, xml=xmls[i]), range(64)))
     # On failure, say which hooks strayed and what they printed (a timeout, a lock wait?).
     strays = [(i, r.returncode, r.stderr[-300:]) for i, r in enumerate(results) if r.returncode != i % 2]
     assert strays == []
     records = host.records()  # json.loads on every line: a torn line would fail here
-    assert sorted(r["domain"] for r in records) == sorted("g%02d" % i for i in range(64)), [
+    # 96 records: each refusal is deferred at migrate and made at prepare.
+    final = [r["domain"] for r in records if r["decision"] != "deferred"]
+    assert sorted(final) == sorted("g%02d" % i for i in range(64)), [
         r.stderr[-300:] for r in results if b"audit" in r.stderr]
+    assert sorted(r["domain"] for r in records if r["decision"] == "deferred") == ["g%02d" % i for i in range(1, 64, 2)]
 
 
 @needs_root
@@ -494,18 +520,20 @@ JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": 
 @needs_root
 def test_real_records_match_the_documented_schema(host):
     host.run(name="small")  # allow
-    host.run(name="big", xml=BIG)  # deny
+    host.run(name="big", xml=BIG)  # deferred at migrate, deny at prepare
     host.run(name="bad", xml="<domain")  # error
     host.write_config("mode = \"audit\"")
     host.run(name="big", xml=BIG)  # would-deny
     fields = documented_fields()
     records = host.records()
-    assert [r["decision"] for r in records] == ["allow", "deny", "error", "would-deny"]
+    assert [r["decision"] for r in records] == ["allow", "deferred", "deny", "error", "would-deny"]
     for record in records:
         assert set(record) <= set(fields), set(record) - set(fields)
         for name, (types, presence) in fields.items():
             if presence == "always" or (presence == "error" and record["decision"] == "error"):
                 assert name in record, name
+            if presence == "prepare":
+                assert (name in record) == (record["op"] == "prepare begin"), (name, record["op"])
             if name in record:
                 value = record[name]
                 assert any(isinstance(value, JSON_TYPES[t]) and not (t in ("integer", "number") and

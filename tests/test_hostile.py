@@ -159,17 +159,18 @@ def test_stalled_journal_cannot_change_the_decision(host):
     """journald's socket exists but takes nothing: the decision is still the exit code."""
     host.write_config('timeout = "1s"')
     script = "mount -t tmpfs tmpfs /run && exec \"$@\""
-    for name, xml, code in (("small", SMALL, 0), ("big", BIG, 1)):
+    # The big guest's refusal is deferred to prepare (guard.decide.deferral): both hook runs.
+    for name, xml, op, code in (("small", SMALL, "migrate", 0), ("big", BIG, "migrate", 0), ("big", BIG, "prepare", 1)):
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
                        "MIGRATION_GUARD_CONFIG": host.config}
         result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "stall",
-                                 sys.executable, "-c", JOURNAL_STALL, host.hook, name, "migrate", "begin", "-"],
+                                 sys.executable, "-c", JOURNAL_STALL, host.hook, name, op, "begin", "-"],
                                 input=xml.encode(), capture_output=True, env=environment, timeout=60)
         returncode, elapsed = result.stdout.split()
         assert int(returncode) == code, result.stderr
         assert float(elapsed) < 3
         assert b"journal did not take the summary" in result.stderr
-    assert [r["decision"] for r in host.records()] == ["allow", "deny"]
+    assert [r["decision"] for r in host.records()] == ["allow", "deferred", "deny"]
 
 
 @needs_root
@@ -703,12 +704,21 @@ def test_check_verifies_signed_fingerprints_as_the_hook_does(tmp_path):
 
 # --- 4. resource bounds at libvirt's maximums --------------------------------------------
 
+# A live migration's hooks as libvirt runs them: migrate, then (if it accepted) prepare,
+# where a deferred refusal is made. Prints the last exit code, the seconds of both, the
+# larger peak RSS and the bytes of stderr both wrote.
 MEASURE = """
 import resource, subprocess, sys, time
+hook, name = sys.argv[1:3]
+xml = sys.stdin.buffer.read()
 started = time.monotonic()
-result = subprocess.run(sys.argv[1:], stdin=sys.stdin.buffer, capture_output=True)
+result = subprocess.run([hook, name, "migrate", "begin", "-"], input=xml, capture_output=True)
+stderr = result.stderr
+if result.returncode == 0:
+    result = subprocess.run([hook, name, "prepare", "begin", "-"], input=xml, capture_output=True)
+    stderr += result.stderr
 sys.stdout.write("%d %.2f %d %d\\n" % (result.returncode, time.monotonic() - started,
-                                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, len(result.stderr)))
+                                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, len(stderr)))
 """
 
 
@@ -725,7 +735,7 @@ def test_thousands_of_wide_pins_decide_in_bounded_time_memory_and_text(tmp_path)
                                         "<cputune>%s</cputune>" % (vcpus, pins))
     host = Host(str(tmp_path))
     # A fresh measuring process: its only child is this hook, so RUSAGE_CHILDREN is the hook's.
-    measured = subprocess.run([sys.executable, "-c", MEASURE, host.hook, "wide", "migrate", "begin", "-"],
+    measured = subprocess.run([sys.executable, "-c", MEASURE, host.hook, "wide"],
                               input=xml.encode(), capture_output=True, text=False, timeout=120,
                               env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
                                    "MIGRATION_GUARD_CONFIG": host.config})

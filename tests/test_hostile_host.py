@@ -307,8 +307,10 @@ def test_ignored_exemptions_cannot_inflate_the_audit_record(host):
     assert result.returncode == 1 and b"[device-passthrough[pci]]" in result.stderr
     with open(host.audit, "rb") as handle:
         lines = handle.read().splitlines()
-    assert len(lines) == 1 and len(lines[0]) + 1 <= MAX_RECORD, len(lines[0])
-    record = json.loads(lines[0])
+    # The migrate hook's deferred decision and the prepare hook's refusal: each bounded.
+    assert len(lines) == 2 and all(len(line) + 1 <= MAX_RECORD for line in lines), [len(line) for line in lines]
+    assert [json.loads(line)["decision"] for line in lines] == ["deferred", "deny"]
+    record = json.loads(lines[1])
     assert record["decision"] == "deny"
     assert "device-passthrough[pci]" in {f["code"] for f in record["findings"]}
     notes = [note for note in record["notes"] if "exemption" in note]

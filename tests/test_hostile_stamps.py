@@ -209,7 +209,8 @@ def test_rotation_accepts_the_current_and_the_previous_key_and_signs_with_the_cu
     for xml, code in ((signer(new, "new.toml"), 0), (signer(old, "old.toml"), 0), (signer(third, "third.toml"), 1)):
         result = host.run(xml=xml)
         assert result.returncode == code, result.stderr
-    assert [r["fingerprint"] for r in host.records()] == [True, True, False]
+    assert [(r["fingerprint"], r["decision"]) for r in host.records()] == [(True, "allow"), (True, "allow"),
+                                                                           (False, "deferred"), (False, "deny")]
     assert b"[source-fingerprint[signature]]" in result.stderr
     # Signed during the rotation: with the current key alone.
     rotating = stamp_at(host, guest, tmp_path, time.time())

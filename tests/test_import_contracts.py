@@ -33,11 +33,11 @@ LAYERS = (
     # sockets, libvirt.
     ("host I/O", ("guard.config", "guard.bypass", "guard.facts.cache", "guard.facts.collect", "guard.facts.local",
                   "guard.facts.qemu_conf", "guard.facts.probe", "guard.output.audit", "guard.output.journal",
-                  "guard.runtime.pending")),
+                  "guard.runtime.pending", "guard.runtime.deferred")),
     # The outcome as text, JSON and the audit record: pure; the layers above write it out.
     ("output", ("guard.output.report", "guard.output.audit_record")),
     ("decision", ("guard.decide.core", "guard.decide.engine", "guard.decide.policy", "guard.decide.outcome",
-                  "guard.rules", "guard.rules.*")),
+                  "guard.decide.deferral", "guard.rules", "guard.rules.*")),
     ("guest model", ("guard.guest.model", "guard.guest.domain", "guard.guest.metadata", "guard.guest.waiver",
                      "guard.guest.addresses", "guard.guest.cpuset")),
     ("facts model and catalogue", ("guard.facts", "guard.facts.model", "guard.facts.build", "guard.facts.fingerprint",

@@ -61,7 +61,8 @@ def test_decisions_from_real_hook_records(tmp_path):
     # Three refusals count 3 (issue 22: they once showed as 13, one per code), and each
     # distinct finding code counts once per decision in its own counter: the small guest's
     # missing fingerprint is a warning, the big guest is over the limit and the host's memory.
-    assert decisions(samples) == {"allow": 1, "deny": 3}
+    # Each refusal was deferred by the migrate hook and made by the prepare hook.
+    assert decisions(samples) == {"allow": 1, "deferred": 3, "deny": 3}
     assert findings(samples) == {"unverifiable[source-fingerprint] warn": 4, "memory-size[limit] deny": 3,
                                  "memory-size[host] deny": 3}
     assert types["migration_guard_decisions"] == "counter" and types["migration_guard_findings"] == "counter"

@@ -257,7 +257,8 @@ class TestTrackerOnLibvirtsTestDriver:
         self.conn.close()
 
     def tracker(self, tmp_path, connected_at=None):
-        tracker = OutcomeTracker(_config(tmp_path), Log(), qemu_logs=str(tmp_path / "qemu"), host="hv02")
+        tracker = OutcomeTracker(_config(tmp_path), Log(), qemu_logs=str(tmp_path / "qemu"), host="hv02",
+                                 deferred=str(tmp_path / "deferred"))
         tracker.connected(self.conn)
         if connected_at is not None:
             tracker.connected_since = connected_at
@@ -341,6 +342,20 @@ class TestTrackerOnLibvirtsTestDriver:
                                                  "array": list, "object": dict, "null": type(None)}[t])
                        for t in types), name
 
+    def test_a_guest_defined_here_drops_its_deferred_refusal_and_stale_ones_go(self, tmp_path):
+        from guard.runtime import deferred as markers
+        folder = str(tmp_path / "deferred")
+        now = time.time()
+        for name, uuid, when in (("test", self.test_uuid, now), ("other", "0b8c1f7e-0000-4000-8000-0000000000bb", now),
+                                 ("old", "0b8c1f7e-0000-4000-8000-0000000000cc", now - markers.DEFER_SECONDS - 1)):
+            markers.leave(folder, name, {"time": when, "uuid": uuid, "lines": [], "record": {}})
+        tracker = self.tracker(tmp_path)
+        tracker.check(now)
+        assert sorted(os.listdir(folder)) == ["other", "test"]  # the stale one went
+        tracker.on_event(self.test_uuid.lower(), 0, 0)  # DEFINED/ADDED: an offline migration's definition
+        tracker.check(now + 1)
+        assert os.listdir(folder) == ["other"]
+
     def test_the_qemu_log_is_not_read_while_an_incoming_job_runs_and_no_event_settles_it(self, tmp_path,
                                                                                          monkeypatch):
         # The test driver cannot run an incoming migration job: _job_running is the one
@@ -396,10 +411,12 @@ def test_audit_outcome_filter_accuracy_and_metrics_over_a_real_hook_log(tmp_path
     touch_heartbeat(host.pending)  # the collector service runs
     assert host.run(name="small", xml=SMALL).returncode == 0
     assert host.run(name="big", xml=BIG).returncode == 1
-    allowed, refused = host.records()
-    assert len(allowed["id"]) == 32 and allowed["id"] != refused["id"]
+    allowed, deferred, refused = host.records()
+    assert len(allowed["id"]) == 32 and len({allowed["id"], deferred["id"], refused["id"]}) == 3
+    assert (deferred["decision"], refused["decision"], refused["deferred_from"]) == ("deferred", "deny", deferred["id"])
     pending = sorted(os.listdir(host.pending))
-    assert pending == [".watching", allowed["id"] + ".json", allowed["id"] + ".xml"]  # the refused guest: nothing
+    # The refused guest: nothing (the prepare hook removed what its migrate hook left).
+    assert pending == [".watching", allowed["id"] + ".json", allowed["id"] + ".xml"]
     with open(os.path.join(host.pending, allowed["id"] + ".xml")) as handle:
         assert handle.read() == SMALL
     with open(host.audit, "a") as handle:
@@ -427,7 +444,7 @@ def test_audit_outcome_filter_accuracy_and_metrics_over_a_real_hook_log(tmp_path
     families = {f.name: f for f in text_string_to_metric_families(render(counts, False, None, False, T0))}
     samples = {(s.labels["decision"], s.labels["outcome"]): s.value for s in families["migration_guard_outcomes"].samples}
     assert samples == {("allow", "failed"): 1.0, ("allow", "migrated"): 1.0}
-    assert counts.decisions == {"allow": 1, "deny": 1}  # outcomes are not decisions
+    assert counts.decisions == {"allow": 1, "deferred": 1, "deny": 1}  # outcomes are not decisions
 
 
 @needs_root

@@ -42,8 +42,9 @@ def register(sub):
 
 def tally(records):
     """(summary, decisions) from audit records: the outcome summary (guard.decide.outcome.summarize)
-    and the decisions seen: total, refused (deny in enforce mode: the guest stayed on its
-    source, no outcome to wait for), and awaiting (let through, no outcome yet)."""
+    and the decisions seen: total (migration attempts: a refusal deferred to prepare is one),
+    refused (deny in enforce mode: the guest stayed on its source, no outcome to wait for),
+    and awaiting (let through, no outcome yet)."""
     outcomes, decided, linked = [], {}, set()
     refused = total = 0
     for record in records:
@@ -51,6 +52,11 @@ def tally(records):
         if event == "outcome":
             outcomes.append(record)
             linked.add(record.get("decision_id"))
+        elif event == "decision" and record.get("deferred_from"):
+            # The prepare hook refusing what the migrate hook deferred: the same attempt,
+            # now refused (guard.decide.deferral).
+            refused += 1
+            linked.add(record["deferred_from"])
         elif event == "decision":
             total += 1
             if record.get("decision") == "deny" or (record.get("decision") == "error"

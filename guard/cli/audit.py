@@ -19,7 +19,7 @@ def register(sub):
     parser.add_argument("--since", help=TIME_HELP)
     parser.add_argument("--until", help=TIME_HELP)
     parser.add_argument("--domain", help="guest name (glob)")
-    parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "error"),
+    parser.add_argument("--decision", choices=("allow", "deny", "would-deny", "bypassed", "deferred", "error"),
                         help="only decisions of this kind")
     parser.add_argument("--outcome", choices=("migrated", "failed", "unknown"),
                         help="only outcome records of this kind: what became of a migration the hook let "

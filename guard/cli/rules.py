@@ -22,15 +22,16 @@ def rule_dict(rule):
     return {"id": rule.id, "title": rule.title, "limitation": rule.limitation, "checks": rule.checks,
             "default": rule.default, "strict": rule.strict, "remedy": rule.remedy,
             "codes": [{"code": c.code, "default": c.default, "strict": c.strict} for c in rule.codes],
-            "needs_destination_facts": rule.needs_dest, "needs_source_fingerprint": rule.needs_source}
+            "needs_destination_facts": rule.needs_dest, "needs_source_fingerprint": rule.needs_source,
+            "offline": rule.offline}
 
 
 def markdown_reference():
-    lines = ["| rule | limitation | checks | default | strict | codes |", "|---|---|---|---|---|---|"]
+    lines = ["| rule | limitation | checks | default | strict | offline | codes |", "|---|---|---|---|---|---|---|"]
     for rule in REGISTRY:
-        lines.append("| `%s` | %s | %s | %s | %s | %s |" % (
+        lines.append("| `%s` | %s | %s | %s | %s | %s | %s |" % (
             rule.id, rule.limitation, rule.checks.replace("|", "/"), rule.default, rule.strict,
-            ", ".join("`%s`" % c.code for c in rule.codes)))
+            "at migrate" if rule.offline else "deferred", ", ".join("`%s`" % c.code for c in rule.codes)))
     return "\n".join(lines)
 
 
@@ -64,6 +65,8 @@ def run_explain(args):
     needs = [n for n, flag in (("destination facts", rule.needs_dest), ("the source fingerprint",
                                                                          rule.needs_source)) if flag]
     print("  needs:      %s" % (" and ".join(needs) or "the domain XML only"))
+    print("  offline:    %s" % ("refuses `virsh migrate --offline` too (libvirt checks it on the definition)"
+                                if rule.offline else "refused when QEMU starts here; an offline migration goes ahead"))
     print('  configure:  [rules."%s"] action = "deny" | "warn" | "off"' % rule.id)
     return 0
 

@@ -26,6 +26,7 @@ import time
 from ..records import struct
 
 MIGRATED, FAILED, UNKNOWN = "migrated", "failed", "unknown"
+OFFLINE = "offline"  # Verdict.where of an offline migration's definition arriving
 OUTCOMES = (MIGRATED, FAILED, UNKNOWN)
 
 TRUE_ALLOW, TRUE_DENY, FALSE_ALLOW, FALSE_DENY, POLICY, GUARD_ERROR, ABORTED, UNDECIDED = (
@@ -54,7 +55,10 @@ PAUSED_ARRIVING = (2, 11, 12, PAUSED_POSTCOPY_FAILED)  # MIGRATION, STARTING_UP,
 # said: "allow" (no deny finding), "deny" (a deny finding the guest came through anyway: audit
 # mode, a bypass, an exemption, a waiver or a maintenance window) or "error" (on_error
 # accepted); deny_codes: those deny findings' codes.
-Pending = struct("Pending", "id time domain uuid decision said deny_codes mode")
+# offline_codes: the deny codes that hold when only the definition moves
+# (guard.decide.deferral.offline_deny_codes); None in an entry an older hook left, when
+# every deny code counts.
+Pending = struct("Pending", "id time domain uuid decision said deny_codes mode offline_codes", defaults=(None,))
 
 # What this host saw of the guest since the decision. state: (state, reason) from libvirt,
 # or None when the guest is not here (or not running). events: (event, detail, epoch)
@@ -68,7 +72,8 @@ Evidence = struct("Evidence", "state events log watched daemon_errors defined ar
                   defaults=((), (), False, (), False, False))
 
 # The outcome of one decision: outcome (OUTCOMES), reason (for failed and unknown), at (epoch
-# of the evidence that settled it), where (a failure: "here" or "elsewhere", see judge).
+# of the evidence that settled it), where (a failure: "here" or "elsewhere", see judge; an
+# offline migration's definition arriving: OFFLINE).
 Verdict = struct("Verdict", "outcome reason at where", defaults=(None,))
 
 EVENT_DEFINED, EVENT_STARTED, EVENT_RESUMED, EVENT_STOPPED = 0, 2, 4, 5
@@ -177,7 +182,7 @@ def judge(pending, evidence, now, superseded=False):
     if evidence.defined and defined_now and not started and not endings:
         # `virsh migrate --offline` runs the migrate hook too, then only defines the guest
         # here (DEFINED): no QEMU, no log line (measured on libvirt 9.0).
-        return Verdict(MIGRATED, "offline migration: the definition arrived, QEMU did not start here", now)
+        return Verdict(MIGRATED, "offline migration: the definition arrived, QEMU did not start here", now, OFFLINE)
     if superseded:
         return _failed(evidence, started, now, "a later attempt for the same guest followed before this one arrived")
     if evidence.watched:
@@ -239,9 +244,14 @@ def _failure_text(evidence):
     return text[:MAX_REASON_CHARS - 1] + "\u2026" if len(text) > MAX_REASON_CHARS else text
 
 
-def classify(said_, deny_codes, outcome, where=None):
+def classify(said_, deny_codes, outcome, where=None, offline_codes=None):
     """The class of one decision with its outcome, as the differential suite names them;
-    a failure elsewhere (judge) is aborted whatever the guard said."""
+    a failure elsewhere (judge) is aborted whatever the guard said. An offline migration
+    (where OFFLINE) is judged by the deny codes that hold for a definition alone
+    (offline_codes): the others wait for QEMU to start (guard.decide.deferral)."""
+    if where == OFFLINE and offline_codes is not None and said_ == "deny":
+        deny_codes = offline_codes
+        said_ = "deny" if offline_codes else "allow"
     if outcome == UNKNOWN:
         return UNDECIDED
     if outcome == FAILED and where == "elsewhere":

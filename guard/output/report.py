@@ -28,6 +28,7 @@ def grouped(findings):
 def _clip(text, limit):
     return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
 VERDICTS = {"allow": "ALLOW", "deny": "DENY", "would-deny": "WOULD DENY (audit mode)", "bypassed": "BYPASSED",
+            "deferred": "DEFERRED (refused when QEMU starts here; an offline migration goes ahead)",
             "error": "ERROR"}
 
 

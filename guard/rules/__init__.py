@@ -32,6 +32,8 @@ _CHECKING = (
 REGISTRY = _CHECKING + (unverifiable.record(_CHECKING),)
 
 BY_ID = {rule.id: rule for rule in REGISTRY}
+# The rules whose refusals hold when only the definition moves (`virsh migrate --offline`).
+OFFLINE_RULES = frozenset(rule.id for rule in REGISTRY if rule.offline)
 
 
 def all_codes():

@@ -73,16 +73,20 @@ class Rule:
     `codes()`; `check(ctx)` yields findings made from them: `RULE.finding(variant, ...)`,
     and `RULE.unverifiable(...)` when a fact it needs is missing, which only a rule declared
     `may_be_unverifiable` reports. needs_dest / needs_source: the rule cannot run without
-    destination facts / a source fingerprint; the engine then reports it unverifiable."""
+    destination facts / a source fingerprint; the engine then reports it unverifiable.
+    offline: what the rule refuses, libvirt refuses even when only the definition moves
+    (`virsh migrate --offline`: the destination parses and validates the XML and adds the
+    guest to its list, and no QEMU starts); the hook refuses the others of a live
+    migration at `prepare` (guard.decide.deferral)."""
 
     __slots__ = ("id", "title", "limitation", "checks", "remedy", "codes", "check", "needs_dest", "needs_source",
-                 "may_be_unverifiable", "_variants")
+                 "may_be_unverifiable", "offline", "_variants")
 
     def __init__(self, id, title, limitation, checks, remedy, codes, check, needs_dest=False, needs_source=False,
-                 may_be_unverifiable=False):
+                 may_be_unverifiable=False, offline=False):
         self.id, self.title, self.limitation, self.checks, self.remedy = id, title, limitation, checks, remedy
         self.check, self.needs_dest, self.needs_source = check, needs_dest, needs_source
-        self.may_be_unverifiable = may_be_unverifiable
+        self.may_be_unverifiable, self.offline = may_be_unverifiable, offline
         self.codes = tuple(declare(code) for code in codes)
         self._variants = {}
         for code in self.codes:

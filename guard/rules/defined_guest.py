@@ -52,4 +52,5 @@ RULE = Rule(
     codes=codes(ID, DENY, "name", "uuid", "active"),
     check=check,
     needs_dest=False,  # the probe's answer alone: unusable facts must not silence it
+    offline=True,  # virDomainObjListAdd runs for `virsh migrate --offline` too
 )

@@ -70,4 +70,7 @@ RULE = Rule(
     codes=codes(ID, DENY, *DEVICES),
     check=check,
     needs_dest=True,
+    # Validated when the destination parses the incoming XML (qemuMigrationAnyPrepareDef,
+    # without VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE: qemuValidateDomainDeviceDef), offline too.
+    offline=True,
 )

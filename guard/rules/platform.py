@@ -227,6 +227,9 @@ EMULATOR_RULE = Rule(
     remedy="Migrate with an XML that names the destination's emulator.",
     codes=codes(EMULATOR, DENY, "domain-type", "binary", "os-type"), check=check_emulator, needs_dest=True,
     may_be_unverifiable=True,
+    # Parsing the incoming XML looks its emulator's capabilities up and validates the guest
+    # against them (qemuValidateDomainDef), for `virsh migrate --offline` as well.
+    offline=True,
 )
 
 MACHINE_RULE = Rule(
@@ -235,6 +238,7 @@ MACHINE_RULE = Rule(
     remedy="Upgrade QEMU on the destination.",
     codes=codes(MACHINE, DENY, None), check=check_machine, needs_dest=True,
     may_be_unverifiable=True,
+    offline=True,  # qemuValidateDomainDef: "Emulator '%s' does not support machine type '%s'", at parse
 )
 
 FIRMWARE_RULE = Rule(

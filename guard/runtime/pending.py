@@ -41,7 +41,7 @@ def said(decision, findings):
     (evidence would_be=deny) is a deny: if the guest then migrates, that is a false deny."""
     if decision == "error":
         return "error"
-    if decision in ("deny", "would-deny", "bypassed"):
+    if decision in ("deny", "would-deny", "bypassed", "deferred"):
         return "deny"
     if any(dict(f.evidence).get("would_be") == "deny" for f in findings):
         return "deny"
@@ -55,12 +55,14 @@ def denied_codes(findings):
 
 def entry(outcome, decision_id, now):
     """What the hook leaves of a decision it let proceed: guard.decide.outcome.Pending's fields."""
+    from ..decide.deferral import offline_deny_codes  # the hook has the rules loaded; the service needs none
     return {"id": decision_id, "time": now, "domain": outcome.domain_name, "uuid": outcome.domain_uuid,
             "decision": outcome.decision, "said": said(outcome.decision, outcome.findings),
-            "deny_codes": denied_codes(outcome.findings), "mode": outcome.mode}
+            "deny_codes": denied_codes(outcome.findings), "mode": outcome.mode,
+            "offline_codes": offline_deny_codes(outcome.findings)}
 
 
-def _private_folder(folder):
+def private_folder(folder):
     """Make the folder 0700 if missing; refuse one another user could write into."""
     if not os.path.isdir(folder):
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -89,7 +91,7 @@ def service_is_watching(folder, now):
 
 
 def touch_heartbeat(folder):
-    _private_folder(folder)
+    private_folder(folder)
     path = os.path.join(folder, HEARTBEAT)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
@@ -102,7 +104,7 @@ def write_pending(folder, entry, xml):
     """Leave one decision for the collector service: the XML first, then the entry that
     names it (so an entry never lacks its XML). entry: a dict with guard.decide.outcome.Pending's
     fields, `id` a fresh random hex id."""
-    _private_folder(folder)
+    private_folder(folder)
     if len(os.listdir(folder)) >= 2 * MAX_PENDING:
         raise OSError("%s holds %d decisions already (is the collector service stuck?)" % (folder, MAX_PENDING))
     name = os.path.join(folder, entry["id"])
@@ -178,7 +180,7 @@ def keep_xml(folder, decision_id, kept_folder):
         return None
     # The XML came with VIR_DOMAIN_XML_SECURE: a VNC or SPICE password is not for a bug report.
     data = re.sub(rb"""(\spasswd=)(['"])[^'"]*\2""", rb"\1\2(removed)\2", data)
-    _private_folder(kept_folder)
+    private_folder(kept_folder)
     target = os.path.join(kept_folder, decision_id + ".xml")
     try:
         _write_new(target, data)

@@ -4,9 +4,11 @@ Pure: the caller reads the audit log, the facts cache and the bypass file, and p
 clock; nothing here touches a file. Series:
 
 - migration_guard_decisions_total{decision}: decision records by decision: three
-  refusals count 3, whatever their findings;
+  refusals count 3, whatever their findings (a refusal deferred to `prepare` counts under
+  deferred, and again under deny when `prepare` makes it: guard.decide.deferral);
 - migration_guard_findings_total{code, action}: each distinct (code, action) of a
-  decision's deny and warn findings, so a refusal for two codes counts once under each;
+  decision's deny and warn findings, so a refusal for two codes counts once under each,
+  and a deferred refusal once (at migrate);
 - migration_guard_outcomes_total{decision, outcome}: outcome records (what became of a
   migration the hook let proceed) by the decision they follow and their outcome
   (migrated, failed, unknown), each decision once; `migration-guard accuracy` classes them
@@ -53,6 +55,8 @@ def count_decisions(records):
             continue
         counts.decisions[decision] = counts.decisions.get(decision, 0) + 1
         findings = record.get("findings")
+        if record.get("deferred_from") is not None:
+            findings = None  # the prepare hook carrying out a deferred refusal: its findings counted at migrate
         found = {(str(f.get("code") or f.get("rule")), f["action"]) for f in findings if isinstance(f, dict)
                  and f.get("action") in ("deny", "warn")} if isinstance(findings, list) else set()
         for key in found:

@@ -14,11 +14,24 @@ import threading
 import time
 
 from .. import __version__
-from ..decide.outcome import FALSE_ALLOW, Evidence, Pending, classify, expired, failure_time, judge, lines_since, log_time
+from ..decide.outcome import (
+    EVENT_DEFINED,
+    FALSE_ALLOW,
+    Evidence,
+    Pending,
+    classify,
+    expired,
+    failure_time,
+    judge,
+    lines_since,
+    log_time,
+)
 from ..output import journal
 from ..output.audit import append_record
 from ..output.audit_record import outcome_record, render_record
 from ..output.escaping import text as one_line
+from ..runtime.deferred import DEFAULT_FOLDER as DEFERRED_FOLDER
+from ..runtime.deferred import DEFER_SECONDS, sweep
 from ..runtime.pending import claim_pending, keep_xml, read_pending, remove_pending, touch_heartbeat, unclaim_pending
 from ..runtime.trusted import Untrusted
 
@@ -93,15 +106,19 @@ def _job_running(dom, libvirt):
 
 def pending_of(entry):
     return Pending(str(entry.get("id")), float(entry.get("time") or 0.0), entry.get("domain"), entry.get("uuid"),
-                   entry.get("decision"), entry.get("said"), tuple(entry.get("deny_codes") or ()), entry.get("mode"))
+                   entry.get("decision"), entry.get("said"), tuple(entry.get("deny_codes") or ()), entry.get("mode"),
+                   tuple(entry["offline_codes"]) if isinstance(entry.get("offline_codes"), list) else None)
 
 
 class OutcomeTracker:
     """Decides the outcomes of pending decisions. The service tells it when it connects to
     libvirt and when that connection goes, and passes every lifecycle event."""
 
-    def __init__(self, config, log, qemu_logs=QEMU_LOG_DIR, host=None):
+    def __init__(self, config, log, qemu_logs=QEMU_LOG_DIR, host=None, deferred=DEFERRED_FOLDER):
         self.config, self.log, self.qemu_logs = config, log, qemu_logs
+        # Refusals deferred to prepare (guard.decide.deferral): the markers of guests an
+        # offline migration defined here go at once, stale ones after DEFER_SECONDS.
+        self.deferred, self.defined_here = deferred, set()
         self.host = host or os.uname().nodename
         self.lock = threading.Lock()
         self.wakeup = threading.Event()
@@ -133,6 +150,8 @@ class OutcomeTracker:
             seen = self.events.setdefault(uuid, [])
             seen.append((event, detail, time.time()))
             del seen[:-MAX_EVENTS]
+            if event == EVENT_DEFINED:
+                self.defined_here.add(uuid)
         self.wakeup.set()
 
     def run(self, stopping):
@@ -153,6 +172,7 @@ class OutcomeTracker:
         folder = self.config.paths.pending
         now = time.time() if now is None else now
         self._heartbeat(folder, now)
+        self._sweep_deferred(now)
         entries, problems = read_pending(folder)
         for problem in problems:
             if problem not in self.problems_said:
@@ -173,6 +193,17 @@ class OutcomeTracker:
                     written.append(record)
         self._forget_events(entries)
         return written
+
+    def _sweep_deferred(self, now):
+        with self.lock:
+            defined, self.defined_here = self.defined_here, set()
+        if not self.deferred:
+            return
+        try:
+            for name in sweep(self.deferred, now, DEFER_SECONDS, defined):
+                self.log.info("deferred refusal dropped (its guest was defined here, or no prepare came)", domain=name)
+        except OSError as exc:
+            self.log.warning("deferred refusals not swept", error="%s: %s" % (self.deferred, exc))
 
     def _heartbeat(self, folder, now):
         """Tell the hook this service is running (guard.runtime.pending.HEARTBEAT): without one, the
@@ -239,7 +270,7 @@ class OutcomeTracker:
                 return False
 
     def _record(self, pending, verdict, now):
-        kind = classify(pending.said, pending.deny_codes, verdict.outcome, verdict.where)
+        kind = classify(pending.said, pending.deny_codes, verdict.outcome, verdict.where, pending.offline_codes)
         kept = None
         folder = self.config.paths.pending
         if kind == FALSE_ALLOW:

@@ -71,6 +71,37 @@ def test_guest_over_memory_limit_is_refused_and_keeps_running(env):
     assert last_record(guard, "e2e-big")["decision"] == "deny"
 
 
+def test_a_guest_refused_live_moves_offline_and_starts_on_the_destination(env):
+    """Measured here: `virsh migrate --offline` runs B's migrate hook and never its prepare
+    hook; a live migration runs both. A refusal an offline migration does not meet (over
+    the memory limit: nothing of it holds for a definition) is made at prepare, before
+    QEMU starts; the offline migration moves the definition, and B starts it unrefused."""
+    source, dest, guard = env
+    source.define_and_start(guest_xml("e2e-offline", memory_mib=128), persistent=True)
+    marker = os.path.join(dest.deferred, "e2e-offline")
+    try:
+        live = migrate(source, dest, "e2e-offline")
+        assert live.returncode != 0 and "Hook script execution failed" in live.stderr
+        assert "prepare begin" in live.stderr and "[memory-size[limit]]" in live.stderr
+        assert "e2e-offline" in source.running() and dest.virsh("dominfo", "e2e-offline", check=False).returncode != 0
+        assert not os.path.exists(marker)
+        records = [r for r in guard.records() if r["domain"] == "e2e-offline"]
+        assert [(r["op"], r["decision"]) for r in records] == [("migrate begin", "deferred"), ("prepare begin", "deny")]
+        offline = subprocess.run(["virsh", "-c", source.uri, "migrate", "--offline", "--persistent", "e2e-offline",
+                                  dest.uri], capture_output=True, text=True, timeout=120)
+        assert offline.returncode == 0, offline.stderr
+        assert dest.virsh("domstate", "e2e-offline").stdout.strip() == "shut off"
+        assert last_record(guard, "e2e-offline")["decision"] == "deferred" and os.path.exists(marker)
+        started = dest.virsh("start", "e2e-offline", check=False)  # within the marker's lifetime
+        assert started.returncode == 0, started.stderr
+        assert "e2e-offline" in dest.running() and not os.path.exists(marker)
+        assert last_record(guard, "e2e-offline")["decision"] == "deferred"  # the start is no decision
+    finally:
+        for host in (source, dest):
+            host.virsh("destroy", "e2e-offline", check=False)
+            host.virsh("undefine", "e2e-offline", check=False)
+
+
 @pytest.mark.parametrize("how, decision", [("audit", "would-deny"), ("exemption", "allow"), ("bypass", "bypassed")])
 def test_refusable_guest_accepted_by_policy(env, how, decision):
     source, dest, guard = env

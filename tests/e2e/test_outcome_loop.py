@@ -184,21 +184,26 @@ def test_every_decision_has_at_most_one_outcome_and_the_log_stays_json_lines(out
 
 def test_an_offline_migration_is_migrated_not_failed(outcome_env):
     """`virsh migrate --offline` runs B's migrate hook too, then only defines the guest:
-    no QEMU, no event but DEFINED. Its outcome is the definition's arrival."""
+    no QEMU, no event but DEFINED. Its outcome is the definition's arrival, judged by what
+    holds for a definition: over B's memory limit is a would-deny that a live migration
+    would meet, not this one (guard.decide.deferral), so the offline move is a true allow."""
     source, dest, guard, _watch = outcome_env
+    guard.write_config(AUDIT + '[memory]\nlimit = "100 MiB"\n')
     path = source.path("out-offline.xml")
     with open(path, "w") as handle:
-        handle.write(guest_xml("out-offline"))
+        handle.write(guest_xml("out-offline", memory_mib=128))
     source.virsh("define", path)
     result = subprocess.run(["virsh", "-c", source.uri, "migrate", "--offline", "--persistent", "out-offline",
                              dest.uri], capture_output=True, text=True, timeout=120)
     try:
         assert result.returncode == 0, result.stderr
         decision = decision_of(guard, "out-offline")
+        assert decision["decision"] == "would-deny"
         outcome = outcome_of(guard, decision)
         assert outcome is not None and (outcome["outcome"], outcome["class"]) == ("migrated", "true-allow"), outcome
         assert "offline" in outcome["reason"]
     finally:
+        guard.write_config(AUDIT)
         for host in (source, dest):
             host.virsh("undefine", "out-offline", check=False)
 

@@ -72,6 +72,11 @@ class LibvirtHost:
     def path(self, *parts):
         return os.path.join(self.root, *parts)
 
+    @property
+    def deferred(self):
+        """The hook's folder of deferred refusals on this host (its DEFERRED= line)."""
+        return self.path("deferred")
+
     def prepare(self):
         if os.path.exists(self.root):
             shutil.rmtree(self.root)
@@ -112,6 +117,9 @@ class LibvirtHost:
             text = handle.read()
         text, count = re.subn(r"^PYTHON=.*$", "PYTHON=%s" % python, text, flags=re.M)
         assert count == 1, "the hook must have exactly one PYTHON= line"
+        # Deferred refusals in this host's folder, not the machine's /run/migration-guard.
+        text, count = re.subn(r"^DEFERRED=.*$", "DEFERRED=%s" % self.deferred, text, flags=re.M)
+        assert count <= 1, "the hook must have at most one DEFERRED= line"
         folder = self.path("etc", "hooks", "qemu.d")
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, name)
