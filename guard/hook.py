@@ -28,7 +28,6 @@ import time
 from . import __version__
 from .config import Config, load_config
 from .decide.core import decide, failed
-from .decide.deferral import deferrable
 from .errors import ConfigError, GuardError, InputError
 from .guest.domain import parse_domain
 from .output import escaping
@@ -171,15 +170,17 @@ class _Run:
         (guard.decide.deferral) and accept for now; the refusal stands if it cannot be left."""
         from .decide.deferral import deferred
         from .runtime import deferred as markers
-        if markers.marker_path(folder, self.guest) is None:
+        if markers.marker_path(folder, self.guest, outcome.domain_uuid) is None:
             return outcome
         lines = refusal_lines(outcome._replace(findings=public(outcome.findings)))
         now = time.time()
         record = decision_record(outcome, now, os.uname().nodename, self.op, os.geteuid(), __version__, self.config,
                                  None, self.record_id)
         try:
-            markers.leave(folder, self.guest, {"id": self.record_id, "time": now, "uuid": outcome.domain_uuid,
-                                               "domain": outcome.domain_name, "lines": lines, "record": record})
+            markers.leave(folder, self.guest, outcome.domain_uuid,
+                          {"id": self.record_id, "time": now, "boot": markers.boot_clock(),
+                           "uuid": outcome.domain_uuid, "domain": outcome.domain_name, "lines": lines,
+                           "record": record})
         except (OSError, ValueError, Untrusted) as exc:
             journal_send(one_line("migration-guard: the refusal of %s is made now, not when QEMU starts (an offline "
                                   "migration is refused too): %s not written (%s)" % (
@@ -187,25 +188,39 @@ class _Run:
             return outcome
         return deferred(outcome)
 
+    def forget_deferred(self, outcome, folder):
+        """This guest, decided again without a deferral (a retry allowed, or refused here):
+        an earlier attempt's deferred refusal no longer stands."""
+        if outcome.domain_uuid and os.path.isdir(os.path.join(folder, self.guest)):  # one stat, no import
+            from .runtime import deferred as markers
+            markers.remove(folder, self.guest, outcome.domain_uuid)
+
     def prepare(self, stdin, folder):
-        """The `prepare` hook of a guest with a marker (the front end starts Python only
-        then): refuse, before QEMU starts, the live migration whose refusal the migrate hook
-        deferred. A stale marker, one of another guest by this name, or one whose guest was
-        defined here since (an offline migration's definition, now started) is removed and
-        the start goes ahead unrecorded, as any start the guard has nothing to say about."""
+        """The `prepare` hook of a guest name with a marker folder (the front end starts
+        Python only then): refuse, before QEMU starts, the live migration whose refusal the
+        migrate hook deferred. The marker is this guest's (its name and UUID); another
+        guest's by the same name is never touched. One whose guest was defined here since
+        (an offline migration's definition, now started), or that expired, is removed and
+        the start goes ahead (an expired one with a journal warning)."""
         from .runtime import deferred as markers
-        marker = markers.read(folder, self.guest)
-        if marker is None:
-            return 0
         self.xml = _read_stdin(stdin)
         self.domain = parse_domain(self.xml, "domain XML")
-        uuid = str(marker.get("uuid") or "").lower()
-        age = time.time() - marker["time"] if isinstance(marker.get("time"), (int, float)) else None
-        markers.remove(folder, self.guest)
-        if age is None or not -5.0 <= age <= markers.DEFER_SECONDS or uuid != (self.domain.uuid or "").lower():
+        uuid = self.domain.uuid
+        marker = markers.read(folder, self.guest, uuid)
+        if marker is None:
             return 0
-        if markers.defined_since(self.guest, marker["time"]):
+        age = markers.boot_clock() - marker["boot"]
+        if isinstance(marker.get("time"), (int, float)) and markers.defined_since(self.guest, marker["time"]):
+            markers.remove(folder, self.guest, uuid)
             return 0  # the start of the definition an offline migration brought, not the live migration
+        if age > markers.DEFER_SECONDS:
+            markers.remove(folder, self.guest, uuid)
+            warning = one_line("migration-guard: the deferred refusal of %s (%s) expired %.0f s after its migrate "
+                               "hook; this start goes ahead" % (self.guest, uuid, age))
+            self.say(warning)
+            journal_send(warning, priority=4)
+            return 0
+        markers.remove(folder, self.guest, uuid)
         return self.refuse_deferred(marker)
 
     def refuse_deferred(self, marker):
@@ -275,6 +290,11 @@ class _Run:
     def failure(self, reason):
         domain = self.domain
         return failed(self.config, reason, domain.name if domain else self.guest, domain.uuid if domain else None)
+
+
+def _deferrable(outcome):
+    from .decide.deferral import deferrable  # refusals only: an allow does not load it
+    return deferrable(outcome)
 
 
 def _is_decision_id(value):
@@ -351,8 +371,11 @@ def main(argv, stdin=None, stderr=None, closed=None, deferred=None):
         if run.op == "prepare begin":
             return run.prepare(stdin, deferred) if deferred else 0
         outcome = decide(_gather(run, stdin))
-        if deferred and deferrable(outcome):
-            outcome = run.defer(outcome, deferred)
+        if deferred:
+            if outcome.decision == "deny" and _deferrable(outcome):
+                outcome = run.defer(outcome, deferred)
+            else:
+                run.forget_deferred(outcome, deferred)
         return run.finish(outcome)
     except HookTimeout:
         return run.error("timed out after %gs" % run.config.timeout)

@@ -345,16 +345,35 @@ class TestTrackerOnLibvirtsTestDriver:
     def test_a_guest_defined_here_drops_its_deferred_refusal_and_stale_ones_go(self, tmp_path):
         from guard.runtime import deferred as markers
         folder = str(tmp_path / "deferred")
-        now = time.time()
-        for name, uuid, when in (("test", self.test_uuid, now), ("other", "0b8c1f7e-0000-4000-8000-0000000000bb", now),
-                                 ("old", "0b8c1f7e-0000-4000-8000-0000000000cc", now - markers.DEFER_SECONDS - 1)):
-            markers.leave(folder, name, {"time": when, "uuid": uuid, "lines": [], "record": {}})
+        boot = markers.boot_clock()
+        other, old = "0b8c1f7e-0000-4000-8000-0000000000bb", "0b8c1f7e-0000-4000-8000-0000000000cc"
+        for name, uuid, when in (("test", self.test_uuid, boot - 1), ("other", other, boot),
+                                 ("old", old, boot - markers.DEFER_SECONDS - 1)):
+            markers.leave(folder, name, uuid, {"id": "a" * 32, "time": 0, "boot": when, "lines": [], "record": {}})
         tracker = self.tracker(tmp_path)
-        tracker.check(now)
+        tracker.check()
         assert sorted(os.listdir(folder)) == ["other", "test"]  # the stale one went
-        tracker.on_event(self.test_uuid.lower(), 0, 0)  # DEFINED/ADDED: an offline migration's definition
-        tracker.check(now + 1)
+        tracker.on_event(self.test_uuid.lower(), 0, 0)  # DEFINED/ADDED after the marker: an offline migration
+        tracker.check()
         assert os.listdir(folder) == ["other"]
+
+    def test_a_deferred_attempt_judged_over_drops_its_refusal(self, tmp_path):
+        from guard.runtime import deferred as markers
+        now = time.time()
+        uuid = "0b8c1f7e-0000-4000-8000-0000000000dd"
+        decision_id = self.leave(tmp_path, uuid, "gone", now - 100)
+        entry = str(tmp_path / "pending" / (decision_id + ".json"))
+        with open(entry) as handle:
+            data = json.load(handle)
+        data["decision"] = "deferred"
+        with open(entry, "w") as handle:
+            json.dump(data, handle)
+        markers.leave(str(tmp_path / "deferred"), "gone", uuid,
+                      {"id": decision_id, "time": now - 100, "boot": markers.boot_clock(), "lines": [], "record": {}})
+        tracker = self.tracker(tmp_path, connected_at=now - 200)
+        [record] = tracker.check(now)  # never arrived: failed before prepare (the source gave up, say)
+        assert record["outcome"] == "failed"
+        assert not os.path.exists(tmp_path / "deferred" / "gone")  # a later start here does not meet it
 
     def test_the_qemu_log_is_not_read_while_an_incoming_job_runs_and_no_event_settles_it(self, tmp_path,
                                                                                          monkeypatch):

@@ -31,7 +31,7 @@ from ..output.audit import append_record
 from ..output.audit_record import outcome_record, render_record
 from ..output.escaping import text as one_line
 from ..runtime.deferred import DEFAULT_FOLDER as DEFERRED_FOLDER
-from ..runtime.deferred import DEFER_SECONDS, sweep
+from ..runtime.deferred import DEFER_SECONDS, boot_clock, remove_decision, sweep
 from ..runtime.pending import claim_pending, keep_xml, read_pending, remove_pending, touch_heartbeat, unclaim_pending
 from ..runtime.trusted import Untrusted
 
@@ -118,7 +118,7 @@ class OutcomeTracker:
         self.config, self.log, self.qemu_logs = config, log, qemu_logs
         # Refusals deferred to prepare (guard.decide.deferral): the markers of guests an
         # offline migration defined here go at once, stale ones after DEFER_SECONDS.
-        self.deferred, self.defined_here = deferred, set()
+        self.deferred, self.defined_here = deferred, {}  # {uuid: boot clock of its DEFINED event}
         self.host = host or os.uname().nodename
         self.lock = threading.Lock()
         self.wakeup = threading.Event()
@@ -151,7 +151,7 @@ class OutcomeTracker:
             seen.append((event, detail, time.time()))
             del seen[:-MAX_EVENTS]
             if event == EVENT_DEFINED:
-                self.defined_here.add(uuid)
+                self.defined_here[uuid] = boot_clock()
         self.wakeup.set()
 
     def run(self, stopping):
@@ -172,7 +172,7 @@ class OutcomeTracker:
         folder = self.config.paths.pending
         now = time.time() if now is None else now
         self._heartbeat(folder, now)
-        self._sweep_deferred(now)
+        self._sweep_deferred()
         entries, problems = read_pending(folder)
         for problem in problems:
             if problem not in self.problems_said:
@@ -194,14 +194,17 @@ class OutcomeTracker:
         self._forget_events(entries)
         return written
 
-    def _sweep_deferred(self, now):
+    def _sweep_deferred(self):
+        """Drop the deferred refusals no prepare will carry out: of a guest defined here
+        after its marker (an offline migration), and the expired."""
         with self.lock:
-            defined, self.defined_here = self.defined_here, set()
+            defined, self.defined_here = self.defined_here, {}
         if not self.deferred:
             return
         try:
-            for name in sweep(self.deferred, now, DEFER_SECONDS, defined):
-                self.log.info("deferred refusal dropped (its guest was defined here, or no prepare came)", domain=name)
+            for name, uuid in sweep(self.deferred, boot_clock(), DEFER_SECONDS, defined):
+                self.log.info("deferred refusal dropped (its guest was defined here, or no prepare came)",
+                              domain=name, uuid=uuid)
         except OSError as exc:
             self.log.warning("deferred refusals not swept", error="%s: %s" % (self.deferred, exc))
 
@@ -294,6 +297,11 @@ class OutcomeTracker:
             unclaim_pending(folder, pending.id, claimed)  # the next check tries again
             return None
         remove_pending(folder, pending.id, claimed)
+        if pending.decision == "deferred" and self.deferred and pending.domain:
+            # Its attempt is over (an offline migration's definition arrived, or it failed
+            # before prepare): no prepare will carry the refusal out, and a later start of
+            # the guest here must not meet it.
+            remove_decision(self.deferred, pending.domain, pending.uuid, pending.id)
         name = one_line(pending.domain or pending.uuid or "?")
         if kind == FALSE_ALLOW:
             journal.send("migration of %s: allowed, then failed here: %s" % (name, one_line(verdict.reason or "?")),
