@@ -17,22 +17,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-# The hook leaves each migration it lets through in [paths] pending, by default under the
-# machine's own /run. A test hook must point it at its own folder: fail a run that leaked.
-MACHINE_PENDING = "/run/migration-guard/pending"
+# The hook leaves each migration it lets through in [paths] pending, and each refusal it
+# defers to prepare in its front end's DEFERRED= folder, by default under the machine's own
+# /run. A test hook must point both at its own folders: fail a run that leaked.
+MACHINE_FOLDERS = {"/run/migration-guard/pending": "set [paths] pending in the test's config",
+                   "/run/migration-guard/deferred": "rewrite the hook's DEFERRED= line, as tests/test_hook.py does"}
 
 
-def _pending_here():
+def _left_here(folder):
     try:
-        return set(os.listdir(MACHINE_PENDING))
+        return set(os.listdir(folder))
     except OSError:
         return set()
 
 
 @pytest.fixture(autouse=True, scope="session")
 def no_decisions_left_in_the_machines_run():
-    before = _pending_here()
+    before = {folder: _left_here(folder) for folder in MACHINE_FOLDERS}
     yield
-    leaked = sorted(_pending_here() - before)
-    assert not leaked, "tests left decisions in %s (set [paths] pending in the test's config): %s" % (
-        MACHINE_PENDING, leaked[:4])
+    for folder, how in MACHINE_FOLDERS.items():
+        leaked = sorted(_left_here(folder) - before[folder])
+        assert not leaked, "tests left files in %s (%s): %s" % (folder, how, leaked[:4])

@@ -139,8 +139,10 @@ def test_scratch_root_install_runs_the_hook(packages, tmp_path, rhel_python):
     python.write_text('#!/bin/sh\n[ "$1" = -I ] && shift\nPYTHONPATH=%s exec %s -s "$@"\n' % (sitelib, rhel_python))
     python.chmod(0o755)
     hook = str(tmp_path / "50-migration-guard")
+    deferred = str(tmp_path / "deferred")
     with open(hook, "w") as handle:
-        handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python))
+        handle.write(text.replace("PYTHON=/usr/bin/python3", "PYTHON=%s" % python).replace(
+            "DEFERRED=/run/migration-guard/deferred", "DEFERRED=%s" % deferred))
     os.chmod(hook, 0o755)
     env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "PYTHONPATH": sitelib,
            "MIGRATION_GUARD_CONFIG": str(tmp_path / "config.toml")}
@@ -154,7 +156,12 @@ def test_scratch_root_install_runs_the_hook(packages, tmp_path, rhel_python):
                            cwd=root, capture_output=True)
     assert (start.returncode, start.stdout, start.stderr) == (0, b"", b"")
     big = minimal_guest(name="big", memory="2 TiB").encode()
-    refused = subprocess.run([hook, "big", "migrate", "begin", "-"], input=big, env=env,
+    # A live migration: the migrate hook defers the refusal (an offline migration would go
+    # ahead), the prepare hook makes it before QEMU starts.
+    deferring = subprocess.run([hook, "big", "migrate", "begin", "-"], input=big, env=env, cwd=root,
+                               capture_output=True)
+    assert (deferring.returncode, deferring.stdout) == (0, b"") and os.path.isdir(os.path.join(deferred, "big"))
+    refused = subprocess.run([hook, "big", "prepare", "begin", "-"], input=big, env=env,
                              cwd=root, capture_output=True)
     assert refused.returncode == 1 and refused.stdout == b""
     assert b"[memory-size[limit]]" in refused.stderr
