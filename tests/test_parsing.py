@@ -125,7 +125,7 @@ def test_dropping_blank_text_changes_no_parsed_domain():
 POSITIONAL_GUESTS = ("hugepages-memaccess", "q35-pcie-autoadd", "channel-qemu-vdagent-features",
                      "disk-hostdev-scsi-address-conflict", "firmware-auto-efi-enrolled-keys-no-secboot", "hyperv-off",
                      "launch-security-sev-direct", "firmware-manual-efi-secboot", "firmware-manual-efi-nvram-file",
-                     "seclabel-dynamic-override")
+                     "seclabel-dynamic-override", "seclabel-dac-none")
 
 
 def metadata_guests():
@@ -175,6 +175,8 @@ def independently(root):
             + [(s.get("model"), "<%s><source><seclabel>" % s.getparent().getparent().tag)
                for tag in ("disk", "serial", "parallel", "console", "channel")
                for s in root.findall("devices/%s/source/seclabel" % tag) if s.get("model") not in (None, "none")])),
+        "unconfined": tuple(dict.fromkeys(s.get("model") or "" for s in root.findall("seclabel")
+                                          if s.get("type") == "none" and s.get("model") != "none")),
         "firmware.firmware": root.find("os").get("firmware"),
         "firmware.loader_path": (loader.text or "").strip() or None if loader is not None else None,
         "firmware.loader_type": loader.get("type") if loader is not None else None,

@@ -71,3 +71,13 @@ def test_the_collector_records_the_security_driver(tmp_path):
     (tmp_path / "etc" / "libvirt" / "qemu.conf").write_text(SAMPLE)
     assert read_local(str(tmp_path)).security_driver == ("selinux", "apparmor")
     assert read_local(str(tmp_path / "elsewhere")).security_driver is None  # qemu.conf not read
+
+
+def test_the_collector_records_whether_confined_guests_are_required(tmp_path):
+    (tmp_path / "etc" / "libvirt").mkdir(parents=True)
+    conf = tmp_path / "etc" / "libvirt" / "qemu.conf"
+    conf.write_text("security_require_confined = 1\n")
+    assert read_local(str(tmp_path)).security_require_confined is True
+    conf.write_text("# security_require_confined = 1\n")  # the shipped default: commented out
+    assert read_local(str(tmp_path)).security_require_confined is False
+    assert read_local(str(tmp_path / "elsewhere")).security_require_confined is None  # qemu.conf not read

@@ -342,7 +342,7 @@ BLOCKERS = (
             where="src/security/security_manager.c: virSecurityManagerGenLabel",
             trigger="<seclabel type='none'/> on a destination whose qemu.conf sets security_require_confined = 1: "
                     "\"Unconfined guests are not allowed on this host\"",
-            reason="not caught yet: the destination's security_require_confined is not in the facts", since="8.0"),
+            rule="security-driver[unconfined]", since="8.0"),
     Blocker(id="libvirt-dst-sev", component="libvirt", where=VALIDATE + ": qemuValidateDomainDef",
             trigger="<launchSecurity type='sev'> on a destination whose QEMU or host has no SEV: \"SEV launch "
                     "security is not supported with this QEMU binary\" (QEMU also blocks SEV migration on the source)",

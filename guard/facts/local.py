@@ -71,6 +71,7 @@ def read_local(root="/"):
         mlx5_pfs=probe.mellanox_pfs(root),
         tls_certs=tls_certificates(conf, root) if conf is not None else None,
         security_driver=security_drivers(conf) if conf is not None else None,
+        security_require_confined=bool(conf.get("security_require_confined")) if conf is not None else None,
     )
 
 

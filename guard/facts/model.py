@@ -178,6 +178,8 @@ LocalFacts = record("LocalFacts", (
     # qemu.conf's security_driver, () when unset (libvirt then loads the first security driver the
     # host enables: guard.facts.qemu_conf).
     ("security_driver", optional(STRS), None),
+    # qemu.conf's security_require_confined (0 when unset); None when qemu.conf was not read.
+    ("security_require_confined", optional(BOOL), None),
 ), doc="What the collector reads from the host itself, beyond libvirt's documents.")
 
 

@@ -12,13 +12,17 @@ keys below are kept, by what libvirt does with them (src/qemu/qemu_conf.c):
   qemuSecurityInit: each one named, or when unset the first the host enables, SELinux then
   AppArmor, else "none"; the system daemon stacks DAC on top whatever it says, so "none"
   leaves DAC);
+- security_require_confined: every stacked driver, DAC included, refuses a guest whose
+  <seclabel type='none'> would leave it unconfined (src/security/security_manager.c
+  virSecurityManagerGenLabel: "Unconfined guests are not allowed on this host");
 - the TLS certificate folders (tls_certificates).
 Unparsable lines are skipped: this is what the host says, not a config we validate.
 """
 import os
 import re
 
-KEYS = ("spice_tls", "vnc_tls", "migrate_tls_force", "security_driver", "default_tls_x509_cert_dir",
+KEYS = ("spice_tls", "vnc_tls", "migrate_tls_force", "security_driver", "security_require_confined",
+        "default_tls_x509_cert_dir",
         "spice_tls_x509_cert_dir", "vnc_tls_x509_cert_dir", "migrate_tls_x509_cert_dir")
 PATH = "etc/libvirt/qemu.conf"
 

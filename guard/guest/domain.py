@@ -682,6 +682,14 @@ _LABELLED_DEVICES = frozenset(("disk", "serial", "parallel", "console", "channel
 _SHOWN_MODEL = 64  # a model is the tenant's text: keep what messages quote of it short
 
 
+def _unconfined(root):
+    """The models ("" where none is named) of the domain's own <seclabel type='none'>: an
+    unconfined guest, which a host with security_require_confined refuses to start
+    (src/security/security_manager.c virSecurityManagerGenLabel). Model 'none' is no driver."""
+    return tuple(dict.fromkeys((label.get("model") or "")[:_SHOWN_MODEL] for label in root.findall("seclabel")
+                               if label.get("type") == "none" and label.get("model") != "none"))
+
+
 def _security_models(root):
     """((model, element), ...) of the seclabels that name a security driver, once each. One
     walk in C for the tag (most guests have none), then where each stands: <metadata> or a
@@ -771,6 +779,7 @@ def domain_from_element(root):
         fingerprint_check=None,  # set by guard.guest.metadata.verify_domain when a fleet key is configured
         waivers=_waivers(metadata),  # unverified until guard.services.incoming.authenticated
         security_models=_security_models(root),
+        unconfined=_unconfined(root),
     )
 
 

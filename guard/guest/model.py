@@ -149,9 +149,10 @@ def cgroup_path(partition):
 class Domain(struct("Domain", (
         "name uuid virt_type arch machine emulator memory_bytes pins node_bindings hugepages cells cpu firmware "
         "hostdevs interfaces launch_security fingerprint fingerprint_problem exemptions os_type memory_devices "
-        "hyperv backed storage listens resources platform device_values fingerprint_check waivers security_models"),
+        "hyperv backed storage listens resources platform device_values fingerprint_check waivers security_models "
+        "unconfined"),
         defaults=((), (), (), (), None, Firmware(), (), (), None, None, None, (), "hvm", (), None, (), (), (),
-                  (), NO_PLATFORM, (), None, (), ()))):
+                  (), NO_PLATFORM, (), None, (), (), ()))):
     """fingerprint: the source Fingerprint the guest carries (or None, with
     fingerprint_problem saying why when it carries an unusable one); fingerprint_check: with
     a fleet key configured, what kept its fingerprint from being trusted (missing, unsigned,
@@ -160,7 +161,8 @@ class Domain(struct("Domain", (
     guard.guest.waiver.Waiver, honoured only once verified with the fleet key (guard.runtime.trusted).
     arch: None when <type> has no arch attribute (libvirt then uses the host's arch);
     hyperv: (mode, features switched on) of <features><hyperv>, or None; security_models:
-    ((model, element), ...) of the seclabels that name a security driver (_security_models)."""
+    ((model, element), ...) of the seclabels that name a security driver (_security_models);
+    unconfined: the models ("" for none named) of the domain's own <seclabel type='none'>."""
 
     __slots__ = ()
 

@@ -193,6 +193,7 @@ def _loaded_security_models(ctx):
 
 
 def check_security_driver(ctx):
+    yield from _check_unconfined(ctx)
     wanted = ctx.domain.security_models
     if not wanted:
         return
@@ -217,6 +218,30 @@ def check_security_driver(ctx):
         "enable the security driver on the destination (SELinux enabled, or security_driver in "
         "/etc/libvirt/qemu.conf, then restart its daemon), or migrate with `virsh migrate --xml` without "
         "that <seclabel>", models=models, dest=sorted(loaded))
+
+
+def _check_unconfined(ctx):
+    """<seclabel type='none'> to a destination whose qemu.conf sets security_require_confined:
+    every stacked driver, DAC included, refuses to start it (virSecurityManagerGenLabel)."""
+    models = ctx.domain.unconfined
+    if not models:
+        return
+    local = ctx.dest.local
+    required = local.security_require_confined if local is not None else None
+    labels = listing("<seclabel type='none'%s>" % (" model='%s'" % model if model else "") for model in models)
+    if required is None:
+        yield SECURITY_RULE.unverifiable("%s: whether the destination's qemu.conf requires confined guests "
+                                         "(security_require_confined) is not known" % labels,
+                                         "refresh the destination's facts (`migration-guard facts collect` reads its "
+                                         "qemu.conf)")
+    elif required:
+        yield SECURITY_RULE.finding(
+            "unconfined",
+            "%s: the guest runs unconfined, and the destination's qemu.conf sets security_require_confined, so its "
+            "libvirt refuses to start it (\"Unconfined guests are not allowed on this host\")" % labels,
+            "migrate with `virsh migrate --xml` giving the guest a dynamic <seclabel>, or set "
+            "security_require_confined = 0 in the destination's /etc/libvirt/qemu.conf and restart its daemon",
+            models=list(models))
 
 
 EMULATOR_RULE = Rule(
@@ -263,9 +288,11 @@ SECURITY_RULE = Rule(
            "capabilities' <secmodel> list (qemu_conf.c virQEMUDriverCreateCapabilities), else its qemu.conf "
            "security_driver with DAC for the system daemon (qemu_driver.c qemuSecurityInit: \"none\" leaves "
            "DAC). Model 'none' always passes, and a <seclabel> without a model takes the destination's first "
-           "driver (domain_conf.c virSecurityLabelDefsParseXML).",
+           "driver (domain_conf.c virSecurityLabelDefsParseXML). A <seclabel type='none'> (unconfined) meets a "
+           "destination whose qemu.conf sets security_require_confined (security_manager.c "
+           "virSecurityManagerGenLabel).",
     remedy="Enable the security driver on the destination, or migrate with an XML without that <seclabel>.",
-    codes=codes(SECURITY, DENY, "model"), check=check_security_driver, needs_dest=True,
+    codes=codes(SECURITY, DENY, "model", "unconfined"), check=check_security_driver, needs_dest=True,
     may_be_unverifiable=True,
 )
 

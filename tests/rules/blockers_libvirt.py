@@ -49,6 +49,7 @@ def failing(module, code, where):
 
 CASES = {
     "libvirt-dst-security-model": failing(test_platform, "security-driver[model]", "seclabel-dynamic,"),
+    "libvirt-dst-unconfined": failing(test_platform, "security-driver[unconfined]", "corpus seclabel-none)"),
     "libvirt-migration-tls-certs": failing(test_source_refusal, "migration-flags[tls-certs]", "--tls"),
     "libvirt-dst-vnc-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "VNC"),
     "libvirt-dst-spice-tls-certs": failing(test_network, "graphics-listen[tls-certs]", "SPICE tlsPort"),

@@ -14,6 +14,11 @@ def no_secmodels(**local):
     return lambda: debian12_facts()._replace(security_models=None, local=LocalFacts(**local))
 
 
+def with_confinement(required):
+    """The Debian 12 host, its qemu.conf's security_require_confined as given (None: not read)."""
+    return lambda: debian12_facts()._replace(local=LocalFacts(security_require_confined=required))
+
+
 CASES = [
     Case("emulator", "RHEL's /usr/libexec/qemu-kvm on a Debian host", lambda: minimal_guest().replace(
         "/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm"), expect="emulator[binary]",
@@ -95,6 +100,22 @@ CASES = [
     Case("security-driver", "qemu.conf security_driver = \"selinux\", facts without capabilities' list "
          "(corpus seclabel-multiple)", corpus("seclabel-multiple"), dest=no_secmodels(security_driver=("selinux",)),
          near=("security-driver[model]",)),
+    # security_require_confined: the Debian 12 host with the qemu.conf setting added.
+    Case("security-driver", "an unconfined guest to a host that requires confined guests (corpus seclabel-none)",
+         corpus("seclabel-none"), dest=with_confinement(True), expect="security-driver[unconfined]",
+         message_has=("<seclabel type='none'>", "security_require_confined")),
+    Case("security-driver", "DAC off for the guest, the same host (corpus seclabel-dac-none)",
+         corpus("seclabel-dac-none"), dest=with_confinement(True), expect="security-driver[unconfined]",
+         message_has=("model='dac'",)),
+    Case("security-driver", "an unconfined guest to a host that allows them (corpus seclabel-none)",
+         corpus("seclabel-none"), dest=with_confinement(False), near=("security-driver[unconfined]",)),
+    Case("security-driver", "a confined guest to a host that requires it (corpus seclabel-dynamic-relabel)",
+         corpus("seclabel-dynamic-relabel"), dest=with_confinement(True), near=("security-driver[unconfined]",)),
+    Case("security-driver", "qemu.conf not read: no refusal on a guess (corpus seclabel-none)",
+         corpus("seclabel-none"), dest=with_confinement(None), near=("security-driver[unconfined]",)),
+    Case("unverifiable", "qemu.conf not read: said so (corpus seclabel-none)", corpus("seclabel-none"),
+         dest=with_confinement(None), expect="unverifiable[security-driver]", action="warn",
+         message_has=("security_require_confined",)),
 
 ]
 
