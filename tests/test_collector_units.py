@@ -249,3 +249,56 @@ def test_facts_build_takes_local_details_as_options(tmp_path, capsys):
     assert local["netdevs"] == ["lo", "eth0", "br0"] and local["bridges"] == ["br0"]
     assert local["guest_cpus"] == [0, 1] and local["free_pages"] == [[0, 2097152, 512]]
     assert local["hugetlbfs"] == [2097152] and local["firmware_files"] == ["/opt/fw/CODE.fd"]
+
+
+def test_mount_table_reads_mountinfo_as_the_kernel_writes_it():
+    from guard.facts.probe import mount_table
+    text = ("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+            "36 22 98:0 /mnt1 /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n"
+            "40 22 0:50 / /var/lib/images rw - nfs4 srv:/images rw\n"
+            "41 40 0:51 / /var/lib/images rw - tmpfs tmpfs rw\n")  # mounted over the NFS one: on top
+    assert mount_table(text) == {"/": "ext4", "/mnt/my disk": "ext3", "/var/lib/images": "tmpfs"}
+
+
+def test_a_path_resolves_locally_only_if_no_step_leaves_local_file_systems(tmp_path):
+    """Each component and each symbolic link's target is looked at, up to the first step on
+    a network or FUSE mount, which is never touched (its lstat could hang as the stat would)."""
+    from guard.facts.probe import resolves_locally
+    local, net = tmp_path / "local", tmp_path / "net"
+    local.mkdir()
+    net.mkdir()
+    (local / "disk.img").write_text("")
+    (local / "to-net").symlink_to(net / "disk.img")
+    (local / "up-to-net").symlink_to("../net/disk.img")
+    (local / "to-local").symlink_to("disk.img")
+    mounts = {"/": "ext4", str(net): "nfs4"}
+    assert resolves_locally(str(local / "disk.img"), mounts)
+    assert resolves_locally(str(local / "to-local"), mounts)
+    assert resolves_locally(str(local / "gone.img"), mounts)  # fails at once: fine here
+    assert not resolves_locally(str(net / "disk.img"), mounts)
+    assert not resolves_locally(str(local / "to-net"), mounts)
+    assert not resolves_locally(str(local / "up-to-net"), mounts)
+    assert not resolves_locally(str(local / "disk.img"), {"/": "fuse.sshfs"})
+    assert not resolves_locally("relative/disk.img", mounts)
+    loop = local / "loop"
+    loop.symlink_to("loop")
+    assert resolves_locally(str(loop), mounts)  # ELOOP: the stat fails at once
+
+
+def test_local_paths_are_stated_without_the_child_and_the_others_in_it(tmp_path, monkeypatch):
+    from guard.facts import probe
+    children = []
+    real = probe._stat_in_child
+    monkeypatch.setattr(probe, "_stat_in_child", lambda stat, paths, budget: children.append(paths) or
+                        real(stat, paths, budget))
+    (tmp_path / "disk.img").write_text("")
+    net = tmp_path / "net"
+    net.mkdir()
+    mounts = {"/": "ext4", str(net): "nfs4"}
+    found = probe.stat_paths([str(tmp_path / "disk.img"), str(tmp_path / "gone"), str(net / "x")], 1.0,
+                             mounts=mounts)
+    assert found == {str(tmp_path / "disk.img"): True, str(tmp_path / "gone"): False, str(net / "x"): False}
+    assert children == [[str(net / "x")]]  # only the path on the network mount went to the child
+    children.clear()
+    assert probe.stat_paths([str(tmp_path / "disk.img")], 1.0) == {str(tmp_path / "disk.img"): True}
+    assert children == [[str(tmp_path / "disk.img")]]  # no mount table: every path in the child
