@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (the main job) and `make test`. `make check` is the
 # fast inner loop: lint and the tests not marked slow, the import contracts among them
-# (tests/test_import_contracts.py), with bootstrap's .venv (VENV=DIR for another), in under a
-# minute; `make test` (CI) runs everything.
+# (tests/test_import_contracts.py), with bootstrap's .venv (VENV=DIR for another), one pytest
+# per CPU (scripts/check_tests.py), in under a minute; `make test` (CI) runs everything.
 .PHONY: demo test check bench bootstrap clean rpm rpm-build srpm tarball docs accuracy
 
 VENV ?= .venv
@@ -24,7 +24,7 @@ test: bootstrap
 check:
 	@[ -x $(VENV)/bin/python ] || { echo "no $(VENV)/bin/python: run make bootstrap (or make check VENV=DIR)" >&2; exit 2; }
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q -m "not slow" tests
+	$(VENV)/bin/python scripts/check_tests.py
 
 accuracy: bootstrap
 	MG_DIFFERENTIAL=1 .venv/bin/python -m pytest -q tests/differential
