@@ -105,20 +105,21 @@ class _Run:
             self.outcome = outcome
             return True
 
-    def finish(self, outcome):
+    def finish(self, outcome, write=None):
         """Write the decided outcome out once and return its exit code. From the moment it
         is decided the exit code is the decision: the deciding-phase timers are stopped, and
-        writing out (stderr, audit log, journal) is bounded and can only add a warning."""
+        writing out (stderr, audit log, journal) is bounded and can only add a warning.
+        write: what writes it out, when not _write (a deferred refusal's own record)."""
         if not self.claim(outcome):  # the backstop decided first: its exit code, once written
             self.written.wait(WRITE_OUT_SECONDS)
             return self.outcome.exit_code
-        return self.write_out()
+        return self.write_out(write)
 
-    def write_out(self):
+    def write_out(self, write=None):
         outcome = self.outcome
         guard = self._decided()
         try:
-            self._write(outcome)
+            (write or self._write)(outcome)
         finally:
             guard.cancel()
             self.written.set()
@@ -141,16 +142,18 @@ class _Run:
             journal_send(one_line(message), priority=3)
         if outcome.exit_code == 0 and outcome.domain_uuid and self.config.paths.pending:
             self._leave_pending(outcome, record_id, now)
-        rules = ",".join(sorted({f.code for f in outcome.findings if f.action != "info"}))
-        name = outcome.domain_name or self.guest
-        sent = journal_send(one_line("migration %s of %s: %s%s" % (self.op, name, outcome.decision,
+        self._summarize(outcome.decision, outcome.domain_name or self.guest, outcome.domain_uuid,
+                        ",".join(sorted({f.code for f in outcome.findings if f.action != "info"})))
+
+    def _summarize(self, decision, name, uuid, rules):
+        """The decision's one-line summary to the journal."""
+        sent = journal_send(one_line("migration %s of %s: %s%s" % (self.op, name, decision,
                                                                   " (%s)" % rules if rules else "")),
-                            priority=4 if outcome.decision in ("deny", "error") else 6,
-                            MG_DECISION=outcome.decision, MG_DOMAIN=name, MG_UUID=outcome.domain_uuid,
+                            priority=4 if decision in ("deny", "error") else 6,
+                            MG_DECISION=decision, MG_DOMAIN=name, MG_UUID=uuid,
                             MG_RULES=rules, MG_MODE=self.config.mode, MG_OP=self.op)
         if sent is None:
-            self.say("migration-guard: the journal did not take the summary (stalled?); decision %s stands"
-                     % outcome.decision)
+            self.say("migration-guard: the journal did not take the summary (stalled?); decision %s stands" % decision)
 
     def _leave_pending(self, outcome, record_id, now):
         """The migration goes ahead: leave the decision (and the incoming XML) for the
@@ -209,58 +212,47 @@ class _Run:
         marker = markers.read(folder, self.guest, uuid)
         if marker is None:
             return 0
+        markers.remove(folder, self.guest, uuid)  # used now, whichever way this start goes
         age = markers.boot_clock() - marker["boot"]
         if isinstance(marker.get("time"), (int, float)) and markers.defined_since(self.guest, marker["time"]):
-            markers.remove(folder, self.guest, uuid)
             return 0  # the start of the definition an offline migration brought, not the live migration
         if age > markers.DEFER_SECONDS:
-            markers.remove(folder, self.guest, uuid)
             warning = one_line("migration-guard: the deferred refusal of %s (%s) expired %.0f s after its migrate "
                                "hook; this start goes ahead" % (self.guest, uuid, age))
             self.say(warning)
             journal_send(warning, priority=4)
             return 0
-        markers.remove(folder, self.guest, uuid)
         return self.refuse_deferred(marker)
 
     def refuse_deferred(self, marker):
-        """Write out the deferred refusal as the decision of this hook run: virsh shows its
-        lines, the audit log gets its record (op "prepare begin", deferred_from the migrate
-        hook's decision), the journal its summary; its outcome is not waited for."""
+        """Make the deferred refusal the decision of this hook run, written out as any
+        decision is (finish), with its own record: virsh shows its lines, the audit log gets
+        the migrate hook's record as a deny (op "prepare begin", deferred_from its id), the
+        journal its summary; its outcome is not waited for."""
         from .decide.core import EXIT_REFUSE, Outcome
-        from .runtime.pending import remove_pending
         record = dict(marker["record"])
         name = str(record.get("domain") or self.guest)
         refusal = Outcome(decision="deny", exit_code=EXIT_REFUSE, mode=self.config.mode, profile=self.config.profile,
                           domain_name=name, domain_uuid=record.get("uuid"), findings=(), notes=(), bypass=None,
                           fingerprint=None, fingerprint_problem=None, facts_problem=None, facts_age=None, reason=None)
-        if not self.claim(refusal):  # the backstop decided first: its exit code, once written
-            self.written.wait(WRITE_OUT_SECONDS)
-            return self.outcome.exit_code
-        guard = self._decided()
+        return self.finish(refusal, lambda _refusal: self._write_deferred(marker, record, name))
+
+    def _write_deferred(self, marker, record, name):
+        from .runtime.pending import remove_pending
+        for line in marker["lines"]:
+            self.say(str(line))
+        record.update(id=self.record_id, time=iso_time(time.time()), op=self.op, decision="deny",
+                      deferred_from=marker.get("id"), duration_ms=round((time.monotonic() - self.started) * 1000, 1))
         try:
-            for line in marker["lines"]:
-                self.say(str(line))
-            codes = ",".join(sorted({str(f.get("code")) for f in record.get("findings") or ()
-                                     if isinstance(f, dict) and f.get("action") == "deny"}))
-            record.update(id=self.record_id, time=iso_time(time.time()), op=self.op, decision="deny",
-                          deferred_from=marker.get("id"), duration_ms=round((time.monotonic() - self.started) * 1000, 1))
-            try:
-                append_record(self.config.paths.audit_log, render_record(record))
-            except (OSError, ValueError, Untrusted) as exc:
-                self.say("migration-guard: audit log %s not written (%s); decision deny stands" % (
-                    self.config.paths.audit_log, getattr(exc, "strerror", None) or exc))
-            if self.config.paths.pending and _is_decision_id(marker.get("id")):
-                remove_pending(self.config.paths.pending, marker["id"])  # refused: no outcome to wait for
-            sent = journal_send(one_line("migration %s of %s: deny (%s)" % (self.op, name, codes)), priority=4,
-                                MG_DECISION="deny", MG_DOMAIN=name, MG_UUID=record.get("uuid"), MG_RULES=codes,
-                                MG_MODE=self.config.mode, MG_OP=self.op)
-            if sent is None:
-                self.say("migration-guard: the journal did not take the summary (stalled?); decision deny stands")
-        finally:
-            guard.cancel()
-            self.written.set()
-        return EXIT_REFUSE
+            append_record(self.config.paths.audit_log, render_record(record))
+        except (OSError, ValueError, Untrusted) as exc:
+            self.say("migration-guard: audit log %s not written (%s); decision deny stands" % (
+                self.config.paths.audit_log, getattr(exc, "strerror", None) or exc))
+        if self.config.paths.pending and _is_decision_id(marker.get("id")):
+            remove_pending(self.config.paths.pending, marker["id"])  # refused: no outcome to wait for
+        self._summarize("deny", name, record.get("uuid"),
+                        ",".join(sorted({str(f.get("code")) for f in record.get("findings") or ()
+                                         if isinstance(f, dict) and f.get("action") == "deny"})))
 
     def _decided(self):
         """The deciding phase is over: no alarm, no backstop, no signal can change the exit

@@ -26,14 +26,16 @@ from ..rules.findings import DENY
 DEFERRED = "deferred"
 
 
-def _denied(finding):
+def denied(finding):
+    """A deny finding, or one an exemption, waiver or maintenance window turned down (its
+    evidence says would_be=deny)."""
     return finding.action == DENY or dict(finding.evidence).get("would_be") == DENY
 
 
 def offline_deny_codes(findings):
     """The codes of the deny findings (those an exemption, waiver or maintenance window
     turned down included) that hold for an offline migration too."""
-    return sorted({f.code for f in findings if _denied(f) and f.rule in OFFLINE_RULES})
+    return sorted({f.code for f in findings if denied(f) and f.rule in OFFLINE_RULES})
 
 
 def deferrable(outcome):

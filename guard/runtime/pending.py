@@ -50,7 +50,8 @@ def said(decision, findings):
 
 def denied_codes(findings):
     """The deny findings' codes, those turned down by an exemption or waiver included."""
-    return sorted({f.code for f in findings if f.action == "deny" or dict(f.evidence).get("would_be") == "deny"})
+    from ..decide.deferral import denied  # the hook has the rules loaded; the service needs none
+    return sorted({f.code for f in findings if denied(f)})
 
 
 def entry(outcome, decision_id, now):
